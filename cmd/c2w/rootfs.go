@@ -1,0 +1,138 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/wasmrt/wasmrt/convert"
+	"github.com/wasmrt/wasmrt/convert/image"
+	"github.com/wasmrt/wasmrt/convert/rootfs"
+	emrootfs "github.com/wasmrt/wasmrt/emulator/rootfs"
+)
+
+func newRootfsCommand() *cobra.Command {
+	var (
+		intake     intakeFlags
+		list       bool
+		maxSize    string
+		noCompress bool
+	)
+	cmd := &cobra.Command{
+		Use:   "rootfs IMAGE OUT.img | rootfs --list OUT.img",
+		Short: "Flatten an image's layers into a rootfs image, or list one",
+		Long: `rootfs pulls IMAGE, verifies every layer against its digest and diffID,
+applies the layers in order (OCI whiteouts, hardlinks, devices recorded as
+metadata, nothing created on the host) and writes the flattened file system
+as a rootfs image (docs/rootfs-format.md) — the file system c2w embeds in a
+converted module. OUT.img is written atomically: on any failure nothing is
+left behind.
+
+With --list, prints the entries of an existing rootfs image like "tar tv".`,
+		Example: `  c2w rootfs docker.io/library/busybox:latest busybox.img
+  c2w rootfs --platform linux/amd64 oci-layout:./img:latest amd64.img
+  c2w rootfs --list busybox.img | grep bin/sh`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if list {
+				if len(args) != 1 {
+					return usageError{fmt.Errorf("rootfs --list takes one rootfs image file, got %d arguments", len(args))}
+				}
+				return listRootfs(cmd.OutOrStdout(), args[0])
+			}
+			if len(args) != 2 {
+				return usageError{fmt.Errorf("rootfs takes IMAGE and OUT.img, got %d arguments", len(args))}
+			}
+			opts := convert.Options{MaxSizeSetting: "--max-size"}
+			if maxSize != "" {
+				n, err := parseSize(maxSize)
+				if err != nil {
+					return usageError{fmt.Errorf("--max-size: %w", err)}
+				}
+				opts.MaxSize = n
+			}
+			wopts := rootfs.DefaultWriteOptions()
+			wopts.Compress = !noCompress
+			return writeRootfs(cmd, &intake, args[0], args[1], opts, wopts)
+		},
+	}
+	intake.register(cmd)
+	fl := cmd.Flags()
+	fl.BoolVar(&list, "list", false, "list the entries of a rootfs image instead of writing one")
+	fl.StringVar(&maxSize, "max-size", "", "budget of uncompressed layer bytes (default 16GiB); guards against decompression bombs")
+	fl.BoolVar(&noCompress, "no-compress", false, "store file data uncompressed (larger image, no inflate on read)")
+	return cmd
+}
+
+func writeRootfs(cmd *cobra.Command, intake *intakeFlags, arg, out string, opts convert.Options, wopts rootfs.WriteOptions) error {
+	ctx := cmd.Context()
+	stderr := cmd.ErrOrStderr()
+	start := time.Now()
+	im, err := intake.open(ctx, arg)
+	if err != nil {
+		return err
+	}
+	defer im.Close()
+	if err := image.CheckRunnable(im.Platform, "image "+im.Ref); err != nil {
+		return err
+	}
+	if intake.showProgress(stderr) {
+		opts.Progress = layerProgressBar(stderr, len(im.Layers))
+	}
+	tree, err := convert.Flatten(ctx, im, opts)
+	if err != nil {
+		return err
+	}
+	defer tree.Close()
+	if err := convert.WriteFileAtomic(out, 0o644, func(w io.Writer) error {
+		return rootfs.Write(w, tree, wopts)
+	}); err != nil {
+		return err
+	}
+	if !intake.quiet {
+		st, err := os.Stat(out)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "%s: %s rootfs of %s (%s) in %.1fs\n", out, image.HumanSize(st.Size()), im.Ref,
+			image.FormatPlatform(im.Platform), time.Since(start).Seconds())
+	}
+	return nil
+}
+
+// layerProgressBar draws one byte-counting bar per layer on a terminal.
+func layerProgressBar(w io.Writer, n int) func(int, image.Layer, io.Reader) (io.Reader, func()) {
+	return func(i int, l image.Layer, r io.Reader) (io.Reader, func()) {
+		short := l.Name()
+		if len(short) > 19 {
+			short = short[:19]
+		}
+		bar := progressbar.NewOptions64(l.Size,
+			progressbar.OptionSetWriter(w),
+			progressbar.OptionSetDescription(fmt.Sprintf("layer %d/%d %s", i+1, n, short)),
+			progressbar.OptionShowBytes(true),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionShowCount(),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+			progressbar.OptionClearOnFinish(),
+		)
+		pr := progressbar.NewReader(r, bar)
+		return &pr, func() { bar.Finish() }
+	}
+}
+
+func listRootfs(w io.Writer, file string) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	im, err := emrootfs.Open(b)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	return rootfs.List(w, im)
+}

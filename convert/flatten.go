@@ -1,0 +1,151 @@
+package convert
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/wasmrt/wasmrt/convert/image"
+	"github.com/wasmrt/wasmrt/convert/layer"
+	"github.com/wasmrt/wasmrt/convert/rootfs"
+)
+
+// DefaultMaxSize is the default budget of uncompressed layer bytes for one
+// image: large enough for real images, small enough that a decompression bomb
+// cannot fill the disk.
+const DefaultMaxSize = 16 << 30
+
+// Options configure Flatten.
+type Options struct {
+	// MaxSize bounds the uncompressed bytes of all layers together; zero
+	// means DefaultMaxSize. Errors quote MaxSizeSetting so users know which
+	// flag raises it.
+	MaxSize        int64
+	MaxSizeSetting string
+	// TempDir holds the flattening spill file ("" = the system's).
+	TempDir string
+	// Progress, if set, wraps each layer's stored stream, e.g. to draw a
+	// progress bar; done is called when the layer is finished.
+	Progress func(i int, l image.Layer, r io.Reader) (wrapped io.Reader, done func())
+}
+
+// Flatten applies the image's layers in order and returns the flattened
+// tree. Every layer is verified against its digest and diffID while it is
+// applied; any failure names the layer. The caller must Close the tree.
+func Flatten(ctx context.Context, im *image.Image, opts Options) (*rootfs.Tree, error) {
+	budget := opts.MaxSize
+	if budget <= 0 {
+		budget = DefaultMaxSize
+	}
+	tree, err := rootfs.NewTree(opts.TempDir)
+	if err != nil {
+		return nil, err
+	}
+	var used int64
+	for i, l := range im.Layers {
+		n, err := applyLayer(ctx, tree, im, i, l, budget-used, opts)
+		if err != nil {
+			tree.Close()
+			return nil, err
+		}
+		used += n
+	}
+	return tree, nil
+}
+
+func applyLayer(ctx context.Context, tree *rootfs.Tree, im *image.Image, i int, l image.Layer, budget int64, opts Options) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	blob, err := im.OpenBlob(i)
+	if err != nil {
+		return 0, fmt.Errorf("layer %s: %w", l.Name(), err)
+	}
+	defer blob.Close()
+	var r io.Reader = ctxReader{ctx, blob}
+	if opts.Progress != nil {
+		var done func()
+		r, done = opts.Progress(i, l, r)
+		defer done()
+	}
+	want := layer.Descriptor{Digest: l.Digest, DiffID: l.DiffID, MediaType: l.MediaType, Size: l.Size}
+	if l.Digest.Hex == "" {
+		// Without a stored digest (docker archives) the stream is the
+		// uncompressed tar, whose length no manifest states.
+		want.Size = 0
+	}
+	dec, err := layer.Decode(r, want,
+		layer.Options{MaxSize: budget, MaxSizeSetting: opts.MaxSizeSetting})
+	if err != nil {
+		return 0, err
+	}
+	applyErr := tree.Apply(dec, rootfs.ApplyOptions{LayerName: l.Name(), MaxTotalSize: budget})
+	// Close drains the stream past the tar's end and verifies the digests;
+	// its error explains a failed Apply better than Apply's wrapping of it
+	// when the stream itself was bad.
+	closeErr := dec.Close()
+	if closeErr != nil {
+		return 0, closeErr
+	}
+	if applyErr != nil {
+		return 0, applyErr
+	}
+	return dec.UncompressedSize(), nil
+}
+
+// ctxReader stops a long copy when the context is cancelled (Ctrl-C).
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// WriteFileAtomic creates path through a temporary file in the same
+// directory, renamed into place only when write succeeded, so a failed or
+// interrupted conversion never leaves a partial output behind.
+func WriteFileAtomic(path string, perm os.FileMode, write func(w io.Writer) error) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err = write(bw); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err = bw.Flush(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err = f.Chmod(perm); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,105 @@
+package image
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// DefaultPlatform is what c2w converts for until the x86-64 guest exists: the
+// emulator's CPU is riscv64.
+var DefaultPlatform = v1.Platform{OS: "linux", Architecture: "riscv64"}
+
+// ParsePlatform parses os/arch[/variant] as docker's --platform does.
+func ParsePlatform(s string) (v1.Platform, error) {
+	parts := strings.Split(s, "/")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+		return v1.Platform{}, fmt.Errorf("platform %q: want os/arch[/variant], e.g. linux/riscv64", s)
+	}
+	p := v1.Platform{OS: parts[0], Architecture: parts[1]}
+	if len(parts) == 3 {
+		if parts[2] == "" {
+			return v1.Platform{}, fmt.Errorf("platform %q: empty variant", s)
+		}
+		p.Variant = parts[2]
+	}
+	return p, nil
+}
+
+// FormatPlatform prints os/arch[/variant].
+func FormatPlatform(p v1.Platform) string {
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+// matchPlatform reports whether an image of platform have satisfies want.
+// An empty wanted variant accepts any variant (as docker does for arm64);
+// exact variants are preferred by selectManifest.
+func matchPlatform(have, want v1.Platform) bool {
+	if have.OS != want.OS || have.Architecture != want.Architecture {
+		return false
+	}
+	return want.Variant == "" || have.Variant == want.Variant
+}
+
+// selectManifest picks the image manifest for want from an index. When
+// nothing matches, the error lists the platforms the index offers.
+func selectManifest(idx *v1.IndexManifest, want v1.Platform, what string) (v1.Descriptor, error) {
+	var best *v1.Descriptor
+	var offered []string
+	for i := range idx.Manifests {
+		d := &idx.Manifests[i]
+		if d.Platform == nil || isAttestation(d) {
+			continue
+		}
+		offered = append(offered, FormatPlatform(*d.Platform))
+		if !d.MediaType.IsImage() && !d.MediaType.IsIndex() {
+			continue
+		}
+		if !matchPlatform(*d.Platform, want) {
+			continue
+		}
+		// Prefer an exact variant match (also "no variant" for an empty want).
+		if best == nil || (best.Platform.Variant != want.Variant && d.Platform.Variant == want.Variant) {
+			best = d
+		}
+	}
+	if best == nil {
+		sort.Strings(offered)
+		list := "none (the index names no platforms)"
+		if len(offered) > 0 {
+			list = strings.Join(dedup(offered), ", ")
+		}
+		return v1.Descriptor{}, fmt.Errorf("%s has no image for platform %s; it has: %s (choose one with --platform)", what, FormatPlatform(want), list)
+	}
+	return *best, nil
+}
+
+func isAttestation(d *v1.Descriptor) bool {
+	return d.Platform.OS == "unknown" || d.Annotations["vnd.docker.reference.type"] == "attestation-manifest"
+}
+
+func dedup(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// CheckRunnable refuses images whose platform the emulator cannot run even
+// though the architecture matches: riscv64 images built for the RVA23 profile
+// need the vector extension, which the RV64GC CPU does not implement.
+func CheckRunnable(p v1.Platform, what string) error {
+	if p.Architecture == "riscv64" && strings.HasPrefix(strings.ToLower(p.Variant), "rva23") {
+		return fmt.Errorf("%s is built for %s, which requires the RISC-V vector extension (RVA23); the emulator implements RV64GC only — use an image built for plain linux/riscv64 (e.g. Debian trixie or Ubuntu 24.04)", what, FormatPlatform(p))
+	}
+	return nil
+}
