@@ -13,8 +13,8 @@ import (
 	"github.com/wasmrt/wasmrt/convert/rootfs"
 )
 
-// DefaultMaxSize is the default budget of uncompressed layer bytes for one
-// image: large enough for real images, small enough that a decompression bomb
+// DefaultMaxSize is the default budget of uncompressed bytes for one layer
+// and of content for one image: large enough for real images, small enough that a decompression bomb
 // cannot fill the disk.
 const DefaultMaxSize = 16 << 30
 
@@ -35,6 +35,10 @@ type Options struct {
 // Flatten applies the image's layers in order and returns the flattened
 // tree. Every layer is verified against its digest and diffID while it is
 // applied; any failure names the layer. The caller must Close the tree.
+//
+// MaxSize bounds both the uncompressed bytes of each layer and the content
+// the whole tree stores, so neither one bomb nor many layers can exhaust the
+// disk behind the spill file.
 func Flatten(ctx context.Context, im *image.Image, opts Options) (*rootfs.Tree, error) {
 	budget := opts.MaxSize
 	if budget <= 0 {
@@ -44,25 +48,22 @@ func Flatten(ctx context.Context, im *image.Image, opts Options) (*rootfs.Tree, 
 	if err != nil {
 		return nil, err
 	}
-	var used int64
 	for i, l := range im.Layers {
-		n, err := applyLayer(ctx, tree, im, i, l, budget-used, opts)
-		if err != nil {
+		if err := applyLayer(ctx, tree, im, i, l, budget, opts); err != nil {
 			tree.Close()
 			return nil, err
 		}
-		used += n
 	}
 	return tree, nil
 }
 
-func applyLayer(ctx context.Context, tree *rootfs.Tree, im *image.Image, i int, l image.Layer, budget int64, opts Options) (int64, error) {
+func applyLayer(ctx context.Context, tree *rootfs.Tree, im *image.Image, i int, l image.Layer, budget int64, opts Options) error {
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return err
 	}
 	blob, err := im.OpenBlob(i)
 	if err != nil {
-		return 0, fmt.Errorf("layer %s: %w", l.Name(), err)
+		return fmt.Errorf("layer %s: %w", l.Name(), err)
 	}
 	defer blob.Close()
 	var r io.Reader = ctxReader{ctx, blob}
@@ -77,23 +78,9 @@ func applyLayer(ctx context.Context, tree *rootfs.Tree, im *image.Image, i int, 
 		// uncompressed tar, whose length no manifest states.
 		want.Size = 0
 	}
-	dec, err := layer.Decode(r, want,
-		layer.Options{MaxSize: budget, MaxSizeSetting: opts.MaxSizeSetting})
-	if err != nil {
-		return 0, err
-	}
-	applyErr := tree.Apply(dec, rootfs.ApplyOptions{LayerName: l.Name(), MaxTotalSize: budget})
-	// Close drains the stream past the tar's end and verifies the digests;
-	// its error explains a failed Apply better than Apply's wrapping of it
-	// when the stream itself was bad.
-	closeErr := dec.Close()
-	if closeErr != nil {
-		return 0, closeErr
-	}
-	if applyErr != nil {
-		return 0, applyErr
-	}
-	return dec.UncompressedSize(), nil
+	return tree.ApplyLayer(r, want,
+		layer.Options{MaxSize: budget, MaxSizeSetting: opts.MaxSizeSetting},
+		rootfs.ApplyOptions{LayerName: l.Name(), MaxTotalSize: budget})
 }
 
 // ctxReader stops a long copy when the context is cancelled (Ctrl-C).

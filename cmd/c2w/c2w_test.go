@@ -349,3 +349,20 @@ func TestRootfsBadInputLeavesNothing(t *testing.T) {
 		t.Errorf("--list of a bogus file: exit %d %q", code, errOut)
 	}
 }
+
+// TestRootfsInterrupted cancels a conversion (as Ctrl-C does) and checks
+// that no output or temporary file is left.
+func TestRootfsInterrupted(t *testing.T) {
+	ref := layoutRef(t, fixtures.ImageBash)
+	outDir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	code := doMain(ctx, []string{"rootfs", "-q", ref, filepath.Join(outDir, "out.img")}, strings.NewReader(""), &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "context canceled") {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+	if entries, _ := os.ReadDir(outDir); len(entries) != 0 {
+		t.Errorf("interrupted conversion left %v", entries)
+	}
+}

@@ -87,6 +87,11 @@ func writeRootfs(cmd *cobra.Command, intake *intakeFlags, arg, out string, opts 
 		return err
 	}
 	defer tree.Close()
+	if im.Platform.Architecture == "riscv64" {
+		if err := convert.CheckRISCVProfile(tree, &im.Config.Config, "image "+im.Ref); err != nil {
+			return err
+		}
+	}
 	if err := convert.WriteFileAtomic(out, 0o644, func(w io.Writer) error {
 		return rootfs.Write(w, tree, wopts)
 	}); err != nil {

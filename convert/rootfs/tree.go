@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -186,4 +187,57 @@ func SortedNames(dir *Inode) []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// Lookup resolves an absolute or relative path inside the tree, following
+// symlinks (also in the last component) as if the tree's root were the file
+// system's root: ".." and absolute targets never leave it. It returns nil
+// when the path does not exist or resolves through a non-directory.
+func (t *Tree) Lookup(p string) *Inode {
+	stack := []*Inode{t.Root}
+	work := reversed(strings.Split(p, "/"))
+	links, steps := 0, 0
+	for len(work) > 0 {
+		c := work[len(work)-1]
+		work = work[:len(work)-1]
+		if steps++; steps > maxResolveSteps {
+			return nil
+		}
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			if len(stack) > 1 {
+				stack = stack[:len(stack)-1]
+			}
+			continue
+		}
+		cur := stack[len(stack)-1]
+		if !cur.IsDir() {
+			return nil
+		}
+		child, ok := cur.Children[c]
+		if !ok {
+			return nil
+		}
+		if child.Type() == ModeSymlink {
+			if links++; links > maxSymlinks {
+				return nil
+			}
+			if strings.HasPrefix(child.Target, "/") {
+				stack = stack[:1]
+			}
+			work = append(work, reversed(strings.Split(child.Target, "/"))...)
+			continue
+		}
+		stack = append(stack, child)
+	}
+	return stack[len(stack)-1]
+}
+
+func reversed(s []string) []string {
+	for i, j := 0, len(s)-1; i < j; i, j = i+1, j-1 {
+		s[i], s[j] = s[j], s[i]
+	}
+	return s
 }
