@@ -1,0 +1,230 @@
+package rootfs
+
+import (
+	"bytes"
+	"compress/flate"
+	"errors"
+	"io"
+	"sync"
+)
+
+// regularRecord returns ino's record if it is a regular file.
+func (im *Image) regularRecord(ino Ino) (InodeRecord, error) {
+	r, err := im.record(ino)
+	if err != nil {
+		return r, err
+	}
+	switch r.Mode & modeType {
+	case modeRegular:
+		return r, nil
+	case modeDir:
+		return r, ErrIsDir
+	default:
+		return r, ErrInvalid
+	}
+}
+
+// ReadAt reads len(p) bytes of regular file ino starting at byte offset off,
+// with io.ReaderAt semantics: it returns io.EOF when fewer than len(p) bytes
+// remain. It decodes only the chunks the range touches; chunks of zeros read
+// as zeros without touching storage. A chunk whose stored bytes fail their
+// checksum or do not decode to exactly the chunk's length yields an
+// ErrCorrupt error, never wrong data. It returns ErrIsDir for a directory
+// and ErrInvalid for other non-regular files or a negative offset.
+func (im *Image) ReadAt(ino Ino, p []byte, off int64) (int, error) {
+	r, err := im.regularRecord(ino)
+	if err != nil {
+		return 0, err
+	}
+	if off < 0 {
+		return 0, ErrInvalid
+	}
+	size := int64(r.Size)
+	cs := int64(im.chunkSize)
+	n := 0
+	for n < len(p) && off < size {
+		idx := r.DataIndex + uint32(off/cs)
+		within := int(off % cs)
+		c := im.chunk(idx)
+		m := min(len(p)-n, int(c.Size)-within)
+		dst := p[n : n+m]
+		switch c.Encoding {
+		case EncodingZero:
+			clear(dst)
+		case EncodingRaw:
+			stored, err := im.stored(ino, idx, &c)
+			if err != nil {
+				return n, err
+			}
+			copy(dst, stored[within:])
+		default:
+			if err := im.cache.read(im, ino, idx, &c, within, dst); err != nil {
+				return n, err
+			}
+		}
+		n += m
+		off += int64(m)
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// RawData returns, without copying, the bytes of regular file ino from
+// offset off to the end of the chunk that holds off, if that chunk is stored
+// raw and its checksum matches. Raw chunks at least PageSize() long start at
+// a multiple of PageSize() from the start of the image, so an image placed
+// page-aligned in memory lets callers map such file pages in place. It
+// returns false for compressed or zero chunks, offsets outside the file and
+// non-regular files; callers then fall back to ReadAt. The slice aliases the
+// image and must not be modified.
+func (im *Image) RawData(ino Ino, off int64) ([]byte, bool) {
+	r, err := im.regularRecord(ino)
+	if err != nil || off < 0 || off >= int64(r.Size) {
+		return nil, false
+	}
+	cs := int64(im.chunkSize)
+	idx := r.DataIndex + uint32(off/cs)
+	c := im.chunk(idx)
+	if c.Encoding != EncodingRaw {
+		return nil, false
+	}
+	stored, err := im.stored(ino, idx, &c)
+	if err != nil {
+		return nil, false
+	}
+	return stored[off%cs:], true
+}
+
+// stored returns chunk idx's stored bytes after checking their checksum (once
+// per chunk for the life of the Image).
+func (im *Image) stored(ino Ino, idx uint32, c *ChunkRecord) ([]byte, error) {
+	end := c.Offset + uint64(c.StoredSize)
+	b := im.b[c.Offset:end:end]
+	w, bit := &im.verified[idx/32], uint32(1)<<(idx%32)
+	if w.Load()&bit != 0 {
+		return b, nil
+	}
+	if got := Checksum(b); got != c.CRC {
+		return nil, corrupt("inode %d: chunk %d: checksum mismatch (stored %#08x, computed %#08x)", ino, idx, c.CRC, got)
+	}
+	w.Or(bit)
+	return b, nil
+}
+
+// decode inflates chunk idx into dst, which is exactly the chunk's decoded
+// length. The stream must produce exactly len(dst) bytes and end where the
+// stored bytes end, so a damaged or hostile stream can neither write past the
+// chunk nor pass for valid data.
+func (im *Image) decode(ino Ino, idx uint32, c *ChunkRecord, dst []byte) error {
+	src, err := im.stored(ino, idx, c)
+	if err != nil {
+		return err
+	}
+	inf := inflaters.Get().(*inflater)
+	defer inflaters.Put(inf)
+	inf.src.Reset(src)
+	if inf.r == nil {
+		inf.r = flate.NewReader(&inf.src)
+	} else if err := inf.r.(flate.Resetter).Reset(&inf.src, nil); err != nil {
+		return corrupt("inode %d: chunk %d: %v", ino, idx, err)
+	}
+	if _, err := io.ReadFull(inf.r, dst); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return corrupt("inode %d: chunk %d: deflate stream is shorter than the chunk's %d bytes", ino, idx, len(dst))
+		}
+		return corrupt("inode %d: chunk %d: %v", ino, idx, err)
+	}
+	var one [1]byte
+	if k, err := inf.r.Read(one[:]); k != 0 || err != io.EOF {
+		return corrupt("inode %d: chunk %d: deflate stream is longer than the chunk's %d bytes", ino, idx, len(dst))
+	}
+	if inf.src.Len() != 0 {
+		return corrupt("inode %d: chunk %d: %d stored bytes follow the end of the deflate stream", ino, idx, inf.src.Len())
+	}
+	return nil
+}
+
+// inflater is a reusable DEFLATE decoder; allocating one per chunk would
+// dominate small reads.
+type inflater struct {
+	src bytes.Reader // implements io.ByteReader, so flate reads no further than the stream
+	r   io.ReadCloser
+}
+
+var inflaters = sync.Pool{New: func() any { return new(inflater) }}
+
+// cacheSlots is how many decoded chunks an Image keeps. Sequential reads of
+// a few files at a time then inflate each chunk once.
+const cacheSlots = 8
+
+// chunkCache keeps recently decoded chunks. Entries are only read while mu
+// is held, so an evicted buffer can be reused for the next decode.
+type chunkCache struct {
+	mu    sync.Mutex
+	slots [cacheSlots]cacheSlot
+	tick  uint64
+	spare [][]byte // evicted buffers, reused by the next decode
+}
+
+type cacheSlot struct {
+	idx  uint32 // chunk index + 1; 0 means empty
+	used uint64 // tick of the last use, for least-recently-used eviction
+	data []byte
+}
+
+// read copies decoded chunk idx[within:within+len(dst)] into dst, decoding
+// the chunk if it is not cached.
+func (cc *chunkCache) read(im *Image, ino Ino, idx uint32, c *ChunkRecord, within int, dst []byte) error {
+	cc.mu.Lock()
+	cc.tick++
+	for i := range cc.slots {
+		s := &cc.slots[i]
+		if s.idx == idx+1 {
+			s.used = cc.tick
+			copy(dst, s.data[within:])
+			cc.mu.Unlock()
+			return nil
+		}
+	}
+	var buf []byte
+	if n := len(cc.spare); n > 0 {
+		buf = cc.spare[n-1]
+		cc.spare = cc.spare[:n-1]
+	}
+	cc.mu.Unlock()
+
+	// Decode outside the lock so other goroutines' reads proceed meanwhile.
+	if cap(buf) < int(c.Size) {
+		buf = make([]byte, im.chunkSize)
+	}
+	buf = buf[:c.Size]
+	err := im.decode(ino, idx, c, buf)
+
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if err != nil {
+		cc.spare = append(cc.spare, buf)
+		return err
+	}
+	copy(dst, buf[within:])
+	victim := &cc.slots[0]
+	for i := range cc.slots {
+		s := &cc.slots[i]
+		if s.idx == idx+1 {
+			// Another goroutine decoded the same chunk meanwhile.
+			cc.spare = append(cc.spare, buf)
+			return nil
+		}
+		if s.used < victim.used {
+			victim = s
+		}
+	}
+	if victim.data != nil {
+		cc.spare = append(cc.spare, victim.data)
+	}
+	cc.tick++
+	*victim = cacheSlot{idx: idx + 1, used: cc.tick, data: buf}
+	return nil
+}
