@@ -9,5 +9,7 @@
 //     semantics, treating every layer as hostile: nothing is ever created on
 //     the host, names are resolved inside the tree only, and size budgets bound
 //     what a layer can make us store.
-//   - Writing a Tree as a rootfs image.
+//   - Writing a Tree as a rootfs image (Write), and listing a rootfs image
+//     the way GNU tar lists an archive (List, for c2w rootfs --list; kept
+//     here rather than in the reader so the emulator does not carry it).
 package rootfs
