@@ -208,4 +208,3 @@ func BenchmarkConvert(b *testing.B) {
 		}
 	})
 }
-

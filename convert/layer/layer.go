@@ -101,7 +101,7 @@ type BudgetError struct {
 }
 
 func (e *BudgetError) Error() string {
-	msg := "uncompressed size exceeds the " + formatBytes(e.Limit) + " budget"
+	msg := "uncompressed size exceeds the " + FormatBytes(e.Limit) + " budget"
 	if e.Setting != "" {
 		msg += " (" + e.Setting + ")"
 	}
@@ -502,9 +502,9 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// formatBytes renders a byte count with a binary unit, as budgets are given
+// FormatBytes renders a byte count with a binary unit, as budgets are given
 // ("8 GiB", "64 MiB", "1.5 KiB", "12 bytes").
-func formatBytes(n int64) string {
+func FormatBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d bytes", n)

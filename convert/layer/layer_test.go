@@ -421,8 +421,8 @@ func TestFormatBytes(t *testing.T) {
 		0: "0 bytes", 1023: "1023 bytes", 1024: "1 KiB", 1536: "1.5 KiB", 64 << 20: "64 MiB",
 		8 << 30: "8 GiB", 1 << 40: "1 TiB", 1<<62 + 1<<61: "6 EiB",
 	} {
-		if got := formatBytes(n); got != want {
-			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
+		if got := FormatBytes(n); got != want {
+			t.Errorf("FormatBytes(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

@@ -517,11 +517,11 @@ func (a *applier) applyRegular(parent *Inode, name string, hdr *tar.Header, tr *
 	}
 	if hdr.Size > a.opts.MaxFileSize {
 		return fmt.Errorf("%w: declared size %s exceeds the %s per-file limit",
-			ErrBudgetExceeded, budgetBytes(hdr.Size), budgetBytes(a.opts.MaxFileSize))
+			ErrBudgetExceeded, layer.FormatBytes(hdr.Size), layer.FormatBytes(a.opts.MaxFileSize))
 	}
 	if stored := a.t.ContentBytes(); hdr.Size > a.opts.MaxTotalSize-stored {
 		return fmt.Errorf("%w: declared size %s on top of the %s already stored exceeds the %s total limit",
-			ErrBudgetExceeded, budgetBytes(hdr.Size), budgetBytes(stored), budgetBytes(a.opts.MaxTotalSize))
+			ErrBudgetExceeded, layer.FormatBytes(hdr.Size), layer.FormatBytes(stored), layer.FormatBytes(a.opts.MaxTotalSize))
 	}
 	ino := &Inode{}
 	meta.applyTo(ino, ModeRegular)
@@ -663,23 +663,4 @@ func fileTypeName(mode uint32) string {
 	default:
 		return fmt.Sprintf("file of type %#o", mode&ModeType)
 	}
-}
-
-// budgetBytes renders a byte count with a binary unit ("8 GiB", "1.5 KiB",
-// "12 bytes").
-func budgetBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d bytes", n)
-	}
-	units := []string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
-	v, i := float64(n)/unit, 0
-	for v >= unit && i < len(units)-1 {
-		v /= unit
-		i++
-	}
-	if v == float64(int64(v)) {
-		return fmt.Sprintf("%d %s", int64(v), units[i])
-	}
-	return fmt.Sprintf("%.1f %s", v, units[i])
 }
