@@ -81,6 +81,7 @@ func writeRootfs(cmd *cobra.Command, intake *intakeFlags, arg, out string, opts 
 	}
 	if intake.showProgress(stderr) {
 		opts.Progress = layerProgressBar(stderr, len(im.Layers))
+		wopts.Progress = writeProgressBar(stderr)
 	}
 	tree, err := convert.Flatten(ctx, im, opts)
 	if err != nil {
@@ -127,6 +128,27 @@ func layerProgressBar(w io.Writer, n int) func(int, image.Layer, io.Reader) (io.
 		)
 		pr := progressbar.NewReader(r, bar)
 		return &pr, func() { bar.Finish() }
+	}
+}
+
+// writeProgressBar draws a bar over the file data the rootfs writer stores.
+func writeProgressBar(w io.Writer) func(done, total int64) {
+	var bar *progressbar.ProgressBar
+	return func(done, total int64) {
+		if bar == nil {
+			bar = progressbar.NewOptions64(total,
+				progressbar.OptionSetWriter(w),
+				progressbar.OptionSetDescription("writing rootfs"),
+				progressbar.OptionShowBytes(true),
+				progressbar.OptionSetWidth(30),
+				progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionClearOnFinish(),
+			)
+		}
+		bar.Set64(done)
+		if done >= total {
+			bar.Finish()
+		}
 	}
 }
 
