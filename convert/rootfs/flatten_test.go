@@ -607,6 +607,25 @@ func FuzzApply(f *testing.F) {
 			_ = tree.Apply(bytes.NewReader(data), opts)
 		}
 		checkTreeWellFormed(t, tree)
+		// tar → rootfs image: whatever a layer makes, the writer must turn
+		// into an image the reader accepts, with every entry findable.
+		var img bytes.Buffer
+		if err := Write(&img, tree, DefaultWriteOptions()); err != nil {
+			t.Fatalf("Write of an applied tree: %v", err)
+		}
+		im, err := fsimg.Open(img.Bytes())
+		if err != nil {
+			t.Fatalf("Open of a written image: %v", err)
+		}
+		err = tree.Walk(func(p string, ino *Inode) error {
+			if _, err := im.LookupPath(p); err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("written image lacks an entry: %v", err)
+		}
 	})
 }
 
