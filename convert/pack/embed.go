@@ -1,0 +1,182 @@
+package pack
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+
+	"github.com/wasmrt/wasmrt/convert/pack/wasmbin"
+	"github.com/wasmrt/wasmrt/emulator/embed"
+)
+
+// Blob is a named byte string to embed. Name follows embed.ValidName.
+type Blob struct {
+	Name string
+	Data []byte
+}
+
+// HeapHeadroom is the memory the module gets past the blobs at start-up,
+// as the Go linker gives past runtime.end, so the runtime initialises
+// without growing memory.
+const HeapHeadroom = 1 << 20
+
+// maxPages is the most 64 KiB pages a 32-bit memory can have (4 GiB).
+const maxPages = 1 << 16
+
+// ErrAlreadyEmbedded reports a module that already carries embedded blobs.
+var ErrAlreadyEmbedded = errors.New("module already has embedded blobs")
+
+// ErrNoTable reports a Go module that does not link emulator/embed.
+var ErrNoTable = errors.New("module has no embed table")
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Embed returns a copy of module, a Go GOOS=wasip1 program that links
+// emulator/embed, with blobs appended to its initial memory past the Go
+// image and its embed table filled in. The program then reads them with
+// embed.Blob, in place.
+//
+// The module must have been built by ValidatedGoRelease and must not
+// already carry blobs (embed into the original module instead).
+func Embed(module []byte, blobs ...Blob) ([]byte, error) {
+	m, err := wasmbin.Parse(module)
+	if err != nil {
+		return nil, fmt.Errorf("pack: %w", err)
+	}
+	if len(blobs) > embed.MaxBlobs {
+		return nil, fmt.Errorf("pack: %d blobs given; the embed table has room for %d", len(blobs), embed.MaxBlobs)
+	}
+	rt, err := findGoRuntime(m)
+	if err != nil {
+		return nil, fmt.Errorf("pack: %w", err)
+	}
+	tableAddr, table, err := findTable(m)
+	if err != nil {
+		return nil, err
+	}
+	if _, state, err := embed.Decode(table); err != nil {
+		return nil, fmt.Errorf("pack: embed table at %#x: %w", tableAddr, err)
+	} else if state == embed.Sealed {
+		return nil, fmt.Errorf("pack: %w: embed into the module as built, not into a packed one", ErrAlreadyEmbedded)
+	}
+	if tableAddr < rt.noptrdata || tableAddr+embed.TableSize > rt.edata {
+		return nil, fmt.Errorf("pack: %w: embed table at %#x is outside the data sections [%#x, %#x)",
+			ErrUnsupportedGo, tableAddr, rt.noptrdata, rt.edata)
+	}
+	if m.Memories[0].Shared {
+		return nil, fmt.Errorf("pack: memory 0 is shared, which Go wasip1 modules never use")
+	}
+
+	// Lay the blobs out page by page above the Go image.
+	entries := make([]embed.Entry, len(blobs))
+	cursor := alignUp(rt.end, embed.BlobAlign)
+	for i, b := range blobs {
+		entries[i] = embed.Entry{Name: b.Name, Addr: cursor, Len: uint64(len(b.Data)),
+			CRC32C: crc32.Checksum(b.Data, castagnoli)}
+		cursor = alignUp(cursor+uint64(len(b.Data)), embed.BlobAlign)
+		if cursor > maxPages*wasmbin.PageSize {
+			return nil, fmt.Errorf("pack: blob %q ends at %#x, past the 4 GiB limit of a WebAssembly memory", b.Name, cursor)
+		}
+	}
+	sealed, err := embed.Encode(entries)
+	if err != nil {
+		return nil, fmt.Errorf("pack: %w", err)
+	}
+	newEnd := cursor
+	pages := (newEnd + HeapHeadroom + wasmbin.PageSize - 1) / wasmbin.PageSize
+	if pages > maxPages {
+		return nil, fmt.Errorf("pack: the blobs need %d memory pages with the heap's headroom, over the limit of %d (4 GiB)", pages, maxPages)
+	}
+	mem := &m.Memories[0]
+	if pages > mem.Min {
+		mem.Min = pages
+	}
+	if mem.HasMax && mem.Max < mem.Min {
+		return nil, fmt.Errorf("pack: memory maximum of %d pages is below the %d pages the blobs need", mem.Max, mem.Min)
+	}
+	for i, b := range blobs {
+		if len(b.Data) == 0 {
+			continue
+		}
+		if err := m.AppendData(entries[i].Addr, b.Data); err != nil {
+			return nil, fmt.Errorf("pack: blob %q: %w", b.Name, err)
+		}
+	}
+	// Move the heap start over the blobs (runtime.initBloc starts the
+	// heap at firstmoduledata.end), then publish the blobs.
+	var endBytes [8]byte
+	binary.LittleEndian.PutUint64(endBytes[:], newEnd)
+	if err := m.PatchMemory(rt.moduledata+mdEnd, endBytes[:]); err != nil {
+		return nil, fmt.Errorf("pack: runtime.firstmoduledata.end: %w", err)
+	}
+	if err := m.PatchMemory(tableAddr, embed.TableBytes(&sealed)); err != nil {
+		return nil, fmt.Errorf("pack: embed table: %w", err)
+	}
+	out, err := m.Encode()
+	if err != nil {
+		return nil, fmt.Errorf("pack: %w", err)
+	}
+	return out, nil
+}
+
+// Extract returns copies of the blobs embedded in module, after checking
+// each one's CRC-32C. A module nobody packed yields no blobs.
+func Extract(module []byte) ([]Blob, error) {
+	m, err := wasmbin.Parse(module)
+	if err != nil {
+		return nil, fmt.Errorf("pack: %w", err)
+	}
+	tableAddr, table, err := findTable(m)
+	if err != nil {
+		return nil, err
+	}
+	entries, _, err := embed.Decode(table)
+	if err != nil {
+		return nil, fmt.Errorf("pack: embed table at %#x: %w", tableAddr, err)
+	}
+	blobs := make([]Blob, 0, len(entries))
+	for _, e := range entries {
+		if e.Len > 1<<32 {
+			return nil, fmt.Errorf("pack: blob %q: length %d exceeds a 32-bit memory", e.Name, e.Len)
+		}
+		data, err := m.ReadMemory(e.Addr, int(e.Len))
+		if err != nil {
+			return nil, fmt.Errorf("pack: blob %q: %w", e.Name, err)
+		}
+		if got := crc32.Checksum(data, castagnoli); got != e.CRC32C {
+			return nil, fmt.Errorf("pack: blob %q: CRC-32C %08x, the table records %08x", e.Name, got, e.CRC32C)
+		}
+		blobs = append(blobs, Blob{Name: e.Name, Data: data})
+	}
+	return blobs, nil
+}
+
+// findTable locates the one embed table in the module's data.
+func findTable(m *wasmbin.Module) (uint64, *[embed.TableWords]uint64, error) {
+	var magic [16]byte
+	binary.LittleEndian.PutUint64(magic[:], embed.Magic0)
+	binary.LittleEndian.PutUint64(magic[8:], embed.Magic1)
+	hits, err := m.FindData(magic[:])
+	if err != nil {
+		return 0, nil, fmt.Errorf("pack: %w", err)
+	}
+	switch len(hits) {
+	case 0:
+		return 0, nil, fmt.Errorf("pack: %w: build the module from a main package that imports emulator/embed", ErrNoTable)
+	case 1:
+	default:
+		return 0, nil, fmt.Errorf("pack: the embed table's magic occurs %d times in the data (at %#x, ...); refusing to guess", len(hits), hits[0])
+	}
+	b, err := m.ReadMemory(hits[0], embed.TableSize)
+	if err != nil {
+		return 0, nil, fmt.Errorf("pack: embed table at %#x: %w", hits[0], err)
+	}
+	t, err := embed.ParseTable(b)
+	if err != nil {
+		return 0, nil, fmt.Errorf("pack: embed table at %#x: %w", hits[0], err)
+	}
+	return hits[0], t, nil
+}
+
+func alignUp(v, a uint64) uint64 { return (v + a - 1) &^ (a - 1) }

@@ -1,0 +1,220 @@
+package pack
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/wasmrt/wasmrt/convert/pack/wasmbin"
+	"github.com/wasmrt/wasmrt/emulator/embed"
+)
+
+// rewrite parses mod, applies edit and encodes the result.
+func rewrite(t *testing.T, mod []byte, edit func(*wasmbin.Module)) []byte {
+	t.Helper()
+	m, err := wasmbin.Parse(mod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(m)
+	out, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestEmbedRefusesBrokenModules(t *testing.T) {
+	mod, _ := embedtestModule(t)
+	goRuntimeOf := func(t *testing.T) *goRuntime {
+		m, err := wasmbin.Parse(mod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt, err := findGoRuntime(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rt
+	}
+	flipped := bytes.Clone(mod)
+	flipped[9] ^= 0xff // first section's size
+	tests := []struct {
+		name   string
+		module func(t *testing.T) []byte
+		is     error
+		msg    string
+	}{
+		{"empty", func(*testing.T) []byte { return nil }, wasmbin.ErrMalformed, "not a WebAssembly module"},
+		{"truncated", func(*testing.T) []byte { return mod[:len(mod)/2] }, wasmbin.ErrMalformed, "runs past the end of the module"},
+		{"corrupt section size", func(*testing.T) []byte { return flipped }, wasmbin.ErrMalformed, "offset 0x8"},
+		{"not Go", func(*testing.T) []byte {
+			// A valid module with one memory and nothing else.
+			return []byte{0, 'a', 's', 'm', 1, 0, 0, 0, 5, 3, 1, 0, 1}
+		}, ErrNotGoWasip1, "wasi_snapshot_preview1"},
+		{"GOOS=js", func(t *testing.T) []byte {
+			return rewrite(t, mod, func(m *wasmbin.Module) { renameImports(t, m, "gojs") })
+		}, ErrNotGoWasip1, "GOOS=js"},
+		{"other Go release", func(t *testing.T) []byte {
+			return rewrite(t, mod, func(m *wasmbin.Module) { setGoVersion(t, m, "go1.27.0") })
+		}, ErrUnsupportedGo, "built with go1.27.0"},
+		{"moduledata layout changed", func(t *testing.T) []byte {
+			rt := goRuntimeOf(t)
+			return rewrite(t, mod, func(m *wasmbin.Module) {
+				// Swap data and edata, as a reordered struct would.
+				var w [16]byte
+				binary.LittleEndian.PutUint64(w[:], rt.edata)
+				binary.LittleEndian.PutUint64(w[8:], rt.data)
+				if err := m.PatchMemory(rt.moduledata+mdData, w[:]); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}, ErrUnsupportedGo, "runtime.firstmoduledata not found"},
+		{"no embed table", func(t *testing.T) []byte {
+			return rewrite(t, mod, func(m *wasmbin.Module) {
+				at := tableAddrOf(t, m)
+				if err := m.PatchMemory(at, make([]byte, 16)); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}, ErrNoTable, "imports emulator/embed"},
+		{"corrupt embed table", func(t *testing.T) []byte {
+			return rewrite(t, mod, func(m *wasmbin.Module) {
+				if err := m.PatchMemory(tableAddrOf(t, m)+8*embed.WordHeader, []byte{2}); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}, embed.ErrCorrupt, "header"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Embed(tt.module(t), Blob{Name: "rootfs", Data: []byte("x")})
+			if err == nil || !errors.Is(err, tt.is) || !strings.Contains(err.Error(), tt.msg) {
+				t.Fatalf("Embed error %v, want %v containing %q", err, tt.is, tt.msg)
+			}
+		})
+	}
+}
+
+func TestEmbedTwiceRefused(t *testing.T) {
+	mod, _ := embedtestModule(t)
+	once, err := Embed(mod, Blob{Name: "rootfs", Data: []byte("first")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Embed(once, Blob{Name: "rootfs", Data: []byte("second")}); !errors.Is(err, ErrAlreadyEmbedded) {
+		t.Fatalf("second Embed: %v, want ErrAlreadyEmbedded", err)
+	}
+}
+
+func TestEmbedRejectsBadBlobs(t *testing.T) {
+	mod, _ := embedtestModule(t)
+	five := make([]Blob, embed.MaxBlobs+1)
+	for i := range five {
+		five[i] = Blob{Name: string(rune('a' + i))}
+	}
+	for name, blobs := range map[string][]Blob{
+		"too many":   five,
+		"bad name":   {{Name: "Root FS"}},
+		"long name":  {{Name: "rootfs-image"}},
+		"duplicates": {{Name: "rootfs"}, {Name: "rootfs"}},
+	} {
+		if _, err := Embed(mod, blobs...); err == nil {
+			t.Errorf("%s: Embed accepted %d blobs", name, len(blobs))
+		}
+	}
+}
+
+// TestEmbedLayout checks the placement rules on the output, independently
+// of running it: page-aligned blobs past the old runtime.end, end moved
+// past the last blob, memory large enough, table sealed.
+func TestEmbedLayout(t *testing.T) {
+	mod, _ := embedtestModule(t)
+	orig, _ := wasmbin.Parse(mod)
+	before, err := findGoRuntime(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs := []Blob{{Name: "rootfs", Data: randomBlob(200_001, 2)}, {Name: "empty"}, {Name: "config", Data: []byte("{}")}}
+	out, err := Embed(mod, blobs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := wasmbin.Parse(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := findGoRuntime(m)
+	if err != nil {
+		t.Fatalf("the packed module no longer validates: %v", err)
+	}
+	_, table, err := findTable(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, state, err := embed.Decode(table)
+	if err != nil || state != embed.Sealed || len(entries) != len(blobs) {
+		t.Fatalf("table: %v, state %d, %d entries", err, state, len(entries))
+	}
+	prevEnd := before.end
+	for i, e := range entries {
+		if e.Name != blobs[i].Name || e.Len != uint64(len(blobs[i].Data)) || e.Addr%embed.BlobAlign != 0 || e.Addr < prevEnd {
+			t.Errorf("entry %d = %+v, want %q with %d bytes page-aligned at or above %#x", i, e, blobs[i].Name, len(blobs[i].Data), prevEnd)
+		}
+		prevEnd = e.Addr + e.Len
+	}
+	if after.end < prevEnd || after.end%embed.BlobAlign != 0 {
+		t.Errorf("runtime.end = %#x, want a page boundary at or above %#x", after.end, prevEnd)
+	}
+	if size := m.Memories[0].Min * wasmbin.PageSize; size < after.end+HeapHeadroom {
+		t.Errorf("memory of %d bytes leaves less than %d past runtime.end %#x", size, HeapHeadroom, after.end)
+	}
+	if got, _ := m.ReadMemory(entries[0].Addr, len(blobs[0].Data)); !bytes.Equal(got, blobs[0].Data) {
+		t.Error("the memory image does not hold the rootfs blob at its address")
+	}
+}
+
+func tableAddrOf(t *testing.T, m *wasmbin.Module) uint64 {
+	t.Helper()
+	at, _, err := findTable(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at
+}
+
+// renameImports points every import at module name mod by rewriting the
+// import section's bytes.
+func renameImports(t *testing.T, m *wasmbin.Module, mod string) {
+	t.Helper()
+	for i, s := range m.Sections {
+		if s.ID == wasmbin.SectionImport {
+			m.Sections[i].Payload = bytes.ReplaceAll(s.Payload, []byte("\x16wasi_snapshot_preview1"), append([]byte{byte(len(mod))}, mod...))
+			return
+		}
+	}
+	t.Fatal("no import section")
+}
+
+// setGoVersion rewrites the producers section to name version.
+func setGoVersion(t *testing.T, m *wasmbin.Module, version string) {
+	t.Helper()
+	for i, s := range m.Sections {
+		if s.ID == wasmbin.SectionCustom && s.Name == "producers" {
+			old := []byte(runtimeVersionIn(t, m))
+			m.Sections[i].Payload = bytes.ReplaceAll(s.Payload, append([]byte{byte(len(old))}, old...), append([]byte{byte(len(version))}, version...))
+			return
+		}
+	}
+	t.Fatal("no producers section")
+}
+
+func runtimeVersionIn(t *testing.T, m *wasmbin.Module) string {
+	v, err := goRelease(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}

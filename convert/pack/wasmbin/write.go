@@ -1,0 +1,175 @@
+package wasmbin
+
+import (
+	"fmt"
+	"math"
+)
+
+func appendUleb(b []byte, v uint64) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if v == 0 {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
+}
+
+func appendSleb(b []byte, v int64) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
+}
+
+func ulebLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+func encodeLimits(b []byte, l Limits) []byte {
+	var flags byte
+	if l.HasMax {
+		flags |= 1
+	}
+	if l.Shared {
+		flags |= 2
+	}
+	if l.Is64 {
+		flags |= 4
+	}
+	b = appendUleb(append(b, flags), l.Min)
+	if l.HasMax {
+		b = appendUleb(b, l.Max)
+	}
+	return b
+}
+
+func (m *Module) memoryPayload() ([]byte, error) {
+	b := appendUleb(nil, uint64(len(m.Memories)))
+	for i, l := range m.Memories {
+		limit := uint64(math.MaxUint32)
+		if l.Is64 {
+			limit = math.MaxUint64
+		}
+		if l.Min > limit || (l.HasMax && (l.Max > limit || l.Max < l.Min)) {
+			return nil, fmt.Errorf("wasmbin: memory %d: limits min %d max %d (has max %v) cannot be encoded", i, l.Min, l.Max, l.HasMax)
+		}
+		b = encodeLimits(b, l)
+	}
+	return b, nil
+}
+
+func (d *DataSegment) headerLen() int {
+	switch {
+	case d.Passive:
+		return 1
+	case d.Memory == 0:
+		return 1 + len(d.OffsetExpr)
+	default:
+		return 1 + ulebLen(uint64(d.Memory)) + len(d.OffsetExpr)
+	}
+}
+
+func (m *Module) dataPayloadLen() uint64 {
+	n := uint64(ulebLen(uint64(len(m.Data))))
+	for _, d := range m.Data {
+		n += uint64(d.headerLen()) + uint64(ulebLen(uint64(len(d.Init)))) + uint64(len(d.Init))
+	}
+	return n
+}
+
+func (m *Module) appendDataPayload(b []byte) []byte {
+	b = appendUleb(b, uint64(len(m.Data)))
+	for _, d := range m.Data {
+		switch {
+		case d.Passive:
+			b = append(b, 1)
+		case d.Memory == 0:
+			b = append(append(b, 0), d.OffsetExpr...)
+		default:
+			b = append(appendUleb(append(b, 2), uint64(d.Memory)), d.OffsetExpr...)
+		}
+		b = append(appendUleb(b, uint64(len(d.Init))), d.Init...)
+	}
+	return b
+}
+
+// Encode writes the module. Sections other than memory, data and data
+// count are copied unchanged; a data section is added after the code
+// section when segments were appended to a module that had none.
+func (m *Module) Encode() ([]byte, error) {
+	type part struct {
+		id      SectionID
+		payload []byte
+		data    bool // the data section, streamed from m.Data
+	}
+	var parts []part
+	hasData := false
+	for _, s := range m.Sections {
+		switch s.ID {
+		case SectionMemory:
+			p, err := m.memoryPayload()
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, part{id: s.ID, payload: p})
+			continue
+		case SectionDataCount:
+			parts = append(parts, part{id: s.ID, payload: appendUleb(nil, uint64(len(m.Data)))})
+			continue
+		case SectionData:
+			hasData = true
+			parts = append(parts, part{id: s.ID, data: true})
+			continue
+		}
+		parts = append(parts, part{id: s.ID, payload: s.Payload})
+	}
+	if !hasData && len(m.Data) > 0 {
+		at := len(parts)
+		for i := len(parts) - 1; i >= 0; i-- {
+			if o, known := sectionOrder[parts[i].id]; known {
+				if o < sectionOrder[SectionData] {
+					at = i + 1
+				}
+				break
+			}
+		}
+		parts = append(parts[:at], append([]part{{id: SectionData, data: true}}, parts[at:]...)...)
+	}
+	dataLen := m.dataPayloadLen()
+	if dataLen > math.MaxUint32 {
+		return nil, fmt.Errorf("wasmbin: data section of %d bytes exceeds the format's 4 GiB section limit", dataLen)
+	}
+	total := uint64(len(magic))
+	for _, p := range parts {
+		n := uint64(len(p.payload))
+		if p.data {
+			n = dataLen
+		}
+		total += 1 + uint64(ulebLen(n)) + n
+	}
+	out := make([]byte, 0, total)
+	out = append(out, magic...)
+	for _, p := range parts {
+		out = append(out, byte(p.id))
+		if p.data {
+			out = m.appendDataPayload(appendUleb(out, dataLen))
+			continue
+		}
+		out = append(appendUleb(out, uint64(len(p.payload))), p.payload...)
+	}
+	if uint64(len(out)) != total {
+		return nil, fmt.Errorf("wasmbin: internal error: wrote %d bytes, computed %d", len(out), total)
+	}
+	return out, nil
+}
