@@ -8,7 +8,7 @@ FIXTURES := .fixtures
 # Packages whose tests run in `make test`.
 PKGS := ./...
 
-.PHONY: all build deps fixtures test vet fmt-check bench demo clean
+.PHONY: all build deps fixtures test unit vet fmt-check conformance bench demo clean
 
 all: build
 
@@ -18,6 +18,7 @@ deps:
 build: deps
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -o $(BIN)/c2w ./cmd/c2w
+	$(GO) build -trimpath -o $(BIN)/wasmrt ./cmd/wasmrt
 
 fixtures: deps
 	@bash scripts/fixtures.sh
@@ -29,12 +30,22 @@ fmt-check:
 vet:
 	$(GO) vet $(PKGS)
 
-test: deps fixtures fmt-check vet
+test: unit conformance
+
+# Every Go test: unit, hostile-input corpora, fuzz seeds, real registry,
+# qemu and runc differential tests.
+unit: deps fixtures fmt-check vet
 	GOOS=wasip1 GOARCH=wasm $(GO) build ./emulator/...
 	$(GO) test -timeout 20m $(PKGS)
 
+# The OCI runtime-tools validation suite against wasmrt and runc in one job;
+# fails when wasmrt fails a test file runc passes (see docs/conformance.md).
+conformance: deps
+	@bash scripts/conformance.sh
+
 bench: deps fixtures
 	@bash scripts/bench.sh
+	@bash scripts/bench-runtime.sh
 
 demo: build fixtures
 	@bash scripts/demo.sh

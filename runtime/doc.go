@@ -1,0 +1,72 @@
+// Package runtime runs OCI runtime-spec containers: the lifecycle, the
+// state store and the parent side of container setup. cmd/wasmrt is a thin
+// CLI over it with runc's command set.
+//
+// # Lifecycle and state
+//
+// Every container has a directory under the store root (default
+// /run/wasmrt) holding state.json and, between create and start, the exec
+// FIFO. Each command takes an exclusive flock on that directory, so
+// concurrent commands on one container serialise; creating the directory
+// with mkdir is what makes a duplicate id fail. The live status is derived
+// rather than trusted: a record whose init pid no longer runs with the
+// recorded start time is stopped, one whose FIFO still exists is created,
+// one whose freezer is frozen is paused, and otherwise running.
+//
+// create starts the init, which prepares everything and then blocks opening
+// the FIFO for writing; start opens it for reading, which is the created →
+// start handshake runc uses: the container's program cannot run before
+// start, and start returns once it was released. The state record is
+// written before the first process exists and again once the init's pid is
+// known, so a create killed at any point leaves enough behind for
+// delete --force to kill the process and remove the cgroup and directory.
+// run and exec in the foreground make the runtime a child subreaper: the
+// container process is reparented to it, waited for (its exit status is
+// recorded) and never left a zombie.
+//
+// # Entering namespaces before Go starts threads
+//
+// setns(2) into a mount or user namespace and unshare(CLONE_NEWUSER) fail
+// in a multi-threaded process, and a Go program has several threads before
+// main runs; CLONE_NEWPID only affects children. So the runtime re-executes
+// its own binary (/proc/self/exe init) with a socket inherited as a file
+// descriptor, and a C constructor linked in by package internal/nsexec runs
+// first, while the process is still single-threaded. It reads the namespace
+// plan (namespaces to join by path, flags to unshare, time offsets) from
+// the socket, joins first (a joined user namespace before the others, all
+// paths opened before any setns), unshares a new user namespace and waits
+// while the parent writes uid_map/gid_map, unshares the rest, writes
+// timens_offsets, and forks. The fork puts the child in a new or joined PID
+// namespace; the intermediate reports the child's pid and exits. Only then
+// does Go start, already inside the container's namespaces, and the init
+// continues with the JSON configuration sent over the same socket. The
+// parent places the intermediate in the container's cgroup before sending
+// the plan, so a new cgroup namespace is rooted at the container's cgroup.
+// exec uses the same path with every namespace joined from /proc/<init>/ns.
+//
+// # Setup order (package internal/linux)
+//
+// In the new mount namespace: propagation, spec mounts, devices and /dev
+// symlinks; then the parent runs prestart and createRuntime hooks; the init
+// runs createContainer hooks, pivots (or moves with --no-pivot), sets
+// sysctls, masked and read-only paths, read-only root, hostname; reports
+// ready; waits on the FIFO; runs startContainer hooks; then sets the
+// scheduler, I/O priority, bounding set, seccomp, user, capabilities and
+// no_new_privs in the order the kernel requires, and hands the program to
+// an executor.Executor (package executor): execve for native programs; a
+// WebAssembly executor plugs in at the same point.
+//
+// # Failures
+//
+// Any failure during create kills the init, kills and removes the cgroup,
+// runs the poststop hooks and removes the state directory before create
+// returns. Hook failures follow the spec: prestart, createRuntime,
+// createContainer and startContainer failures fail the container;
+// poststart and poststop failures are logged as warnings.
+package runtime
+
+import (
+	// The namespace bootstrap constructor must be linked into every binary
+	// that runs containers.
+	_ "github.com/wasmrt/wasmrt/runtime/internal/nsexec"
+)

@@ -1,0 +1,148 @@
+package linux
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// mountFlag describes one fstab-style option: set or clear bits in the mount
+// flags.
+type mountFlag struct {
+	clear bool
+	flag  uintptr
+}
+
+var mountFlags = map[string]mountFlag{
+	"async":         {true, unix.MS_SYNCHRONOUS},
+	"atime":         {true, unix.MS_NOATIME},
+	"bind":          {false, unix.MS_BIND},
+	"defaults":      {false, 0},
+	"dev":           {true, unix.MS_NODEV},
+	"diratime":      {true, unix.MS_NODIRATIME},
+	"dirsync":       {false, unix.MS_DIRSYNC},
+	"exec":          {true, unix.MS_NOEXEC},
+	"iversion":      {false, unix.MS_I_VERSION},
+	"lazytime":      {false, unix.MS_LAZYTIME},
+	"loud":          {true, unix.MS_SILENT},
+	"mand":          {false, unix.MS_MANDLOCK},
+	"noatime":       {false, unix.MS_NOATIME},
+	"nodev":         {false, unix.MS_NODEV},
+	"nodiratime":    {false, unix.MS_NODIRATIME},
+	"noexec":        {false, unix.MS_NOEXEC},
+	"noiversion":    {true, unix.MS_I_VERSION},
+	"nolazytime":    {true, unix.MS_LAZYTIME},
+	"nomand":        {true, unix.MS_MANDLOCK},
+	"norelatime":    {true, unix.MS_RELATIME},
+	"nostrictatime": {true, unix.MS_STRICTATIME},
+	"nosuid":        {false, unix.MS_NOSUID},
+	"rbind":         {false, unix.MS_BIND | unix.MS_REC},
+	"relatime":      {false, unix.MS_RELATIME},
+	"remount":       {false, unix.MS_REMOUNT},
+	"ro":            {false, unix.MS_RDONLY},
+	"rw":            {true, unix.MS_RDONLY},
+	"silent":        {false, unix.MS_SILENT},
+	"strictatime":   {false, unix.MS_STRICTATIME},
+	"suid":          {true, unix.MS_NOSUID},
+	"sync":          {false, unix.MS_SYNCHRONOUS},
+}
+
+var propagationFlags = map[string]uintptr{
+	"private":     unix.MS_PRIVATE,
+	"rprivate":    unix.MS_PRIVATE | unix.MS_REC,
+	"shared":      unix.MS_SHARED,
+	"rshared":     unix.MS_SHARED | unix.MS_REC,
+	"slave":       unix.MS_SLAVE,
+	"rslave":      unix.MS_SLAVE | unix.MS_REC,
+	"unbindable":  unix.MS_UNBINDABLE,
+	"runbindable": unix.MS_UNBINDABLE | unix.MS_REC,
+}
+
+// PropagationFlag resolves a rootfsPropagation or mount propagation option.
+func PropagationFlag(name string) (uintptr, bool) {
+	f, ok := propagationFlags[name]
+	return f, ok
+}
+
+// parsedOptions is a mount's option list split into what mount(2) takes.
+type parsedOptions struct {
+	flags       uintptr
+	propagation []uintptr
+	data        []string
+	// attrSet and attrClear are recursive mount attributes ("rro",
+	// "rnosuid", …) applied to the mount and every submount with
+	// mount_setattr(2).
+	attrSet, attrClear uint64
+}
+
+// recursiveAttrs maps the spec's recursive options to MOUNT_ATTR_* bits:
+// positive entries set the bit, negative ones clear it.
+var recursiveAttrs = map[string]struct {
+	clear bool
+	attr  uint64
+}{
+	"rro":          {false, unix.MOUNT_ATTR_RDONLY},
+	"rrw":          {true, unix.MOUNT_ATTR_RDONLY},
+	"rnosuid":      {false, unix.MOUNT_ATTR_NOSUID},
+	"rsuid":        {true, unix.MOUNT_ATTR_NOSUID},
+	"rnodev":       {false, unix.MOUNT_ATTR_NODEV},
+	"rdev":         {true, unix.MOUNT_ATTR_NODEV},
+	"rnoexec":      {false, unix.MOUNT_ATTR_NOEXEC},
+	"rexec":        {true, unix.MOUNT_ATTR_NOEXEC},
+	"rnodiratime":  {false, unix.MOUNT_ATTR_NODIRATIME},
+	"rdiratime":    {true, unix.MOUNT_ATTR_NODIRATIME},
+	"rnoatime":     {false, unix.MOUNT_ATTR_NOATIME},
+	"rrelatime":    {false, unix.MOUNT_ATTR_RELATIME},
+	"rstrictatime": {false, unix.MOUNT_ATTR_STRICTATIME},
+	"rnosymfollow": {false, unix.MOUNT_ATTR_NOSYMFOLLOW},
+	"rsymfollow":   {true, unix.MOUNT_ATTR_NOSYMFOLLOW},
+}
+
+// unsupportedOptions are spec options this runtime refuses explicitly
+// instead of passing them to the filesystem as data.
+var unsupportedOptions = map[string]string{
+	"tmpcopyup": "copying the mount point's contents into a tmpfs is not supported",
+	"idmap":     "idmapped mounts are not supported",
+	"ridmap":    "idmapped mounts are not supported",
+}
+
+// CheckMountOption reports a clear error for an option the runtime refuses.
+func CheckMountOption(o string) error {
+	if why, ok := unsupportedOptions[o]; ok {
+		return fmt.Errorf("mount option %q: %s", o, why)
+	}
+	return nil
+}
+
+func parseMountOptions(options []string) parsedOptions {
+	var p parsedOptions
+	for _, o := range options {
+		if a, ok := recursiveAttrs[o]; ok {
+			if a.clear {
+				p.attrClear |= a.attr
+				p.attrSet &^= a.attr
+			} else {
+				p.attrSet |= a.attr
+				p.attrClear &^= a.attr
+			}
+			continue
+		}
+		if f, ok := mountFlags[o]; ok {
+			if f.clear {
+				p.flags &^= f.flag
+			} else {
+				p.flags |= f.flag
+			}
+			continue
+		}
+		if f, ok := propagationFlags[o]; ok {
+			p.propagation = append(p.propagation, f)
+			continue
+		}
+		p.data = append(p.data, o)
+	}
+	return p
+}
+
+func (p parsedOptions) dataString() string { return strings.Join(p.data, ",") }
