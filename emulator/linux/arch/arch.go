@@ -1,0 +1,119 @@
+package arch
+
+import (
+	"github.com/wasmrt/wasmrt/emulator/riscv64"
+)
+
+// Memory is the guest address space type shared by all CPUs: pages with
+// permissions, copy-on-write fork and bulk copies. It carries nothing
+// specific to RISC-V beyond living in that package.
+type Memory = riscv64.Memory
+
+// EventKind says why Context.Run returned.
+type EventKind uint8
+
+// Event kinds.
+const (
+	// EventBudget: the instruction budget ran out (preemption point).
+	EventBudget EventKind = iota
+	// EventSyscall: the thread made a system call; read it with Syscall.
+	EventSyscall
+	// EventSignal: the instruction faulted and raises Event.Signal
+	// (SIGSEGV, SIGBUS, SIGILL, SIGTRAP) with Code and Addr for siginfo.
+	EventSignal
+)
+
+// Event is the result of Run.
+type Event struct {
+	Kind   EventKind
+	Signal int
+	Code   int
+	Addr   uint64
+	// Detail describes a fault for diagnostics.
+	Detail string
+}
+
+// SignalFrame is what the kernel knows when it delivers a signal to a
+// handler.
+type SignalFrame struct {
+	Signal  int
+	Info    [128]byte // siginfo_t, already encoded
+	Handler uint64
+	// Restorer is the address the handler returns to (the rt_sigreturn
+	// trampoline).
+	Restorer uint64
+	// SavedMask is the signal mask to restore on return.
+	SavedMask uint64
+	// StackTop, when non-zero, is the top of the alternate signal stack
+	// to build the frame on; AltStack describes it for uc_stack.
+	StackTop                 uint64
+	AltSP, AltSize, AltFlags uint64
+	SigInfo                  bool
+}
+
+// Context is the register state of one guest thread.
+type Context interface {
+	// Run executes guest instructions until an event.
+	Run(budget uint64) Event
+	// Syscall returns the number and six arguments of the system call the
+	// thread stopped at.
+	Syscall() (nr uint64, args [6]uint64)
+	// SetReturn sets the system call's result register.
+	SetReturn(v uint64)
+	// SkipSyscall moves the program counter past the system call
+	// instruction (done after every call that does not block).
+	SkipSyscall()
+	// Clone returns a copy for a new thread (same mem) or process (forked
+	// mem), positioned after the system call and returning 0; a non-zero
+	// stack or tls replaces the stack pointer or thread pointer.
+	Clone(mem *Memory, stack, tls uint64, setTLS bool) Context
+	// Exec resets the registers for a new program image.
+	Exec(mem *Memory, entry, sp uint64)
+	// Memory is the address space the thread runs in.
+	Memory() *Memory
+	// Instret counts the instructions retired.
+	Instret() uint64
+	// StackPointer returns the stack pointer.
+	StackPointer() uint64
+	// PushSignalFrame builds a signal frame on the thread's stack (or
+	// the alternate stack) and points the thread at the handler.
+	PushSignalFrame(f *SignalFrame) error
+	// PopSignalFrame restores the state saved by PushSignalFrame at
+	// rt_sigreturn and returns the signal mask to restore.
+	PopSignalFrame() (mask uint64, err error)
+}
+
+// Perm is a set of page permissions of Memory.
+type Perm = riscv64.Perm
+
+// Page permissions.
+const (
+	PermRead  = riscv64.PermRead
+	PermWrite = riscv64.PermWrite
+	PermExec  = riscv64.PermExec
+)
+
+// PageSize is the guest page size.
+const PageSize = riscv64.PageSize
+
+// NewMemory returns an empty address space.
+func NewMemory() *Memory { return riscv64.NewMemory() }
+
+// ABI describes one architecture's Linux ABI to the kernel.
+type ABI struct {
+	// Name is the uname machine, e.g. "riscv64".
+	Name string
+	// ELFMachine is the e_machine executables must have.
+	ELFMachine uint16
+	// HWCap is AT_HWCAP.
+	HWCap uint64
+	// SyscallNames maps system call numbers to names.
+	SyscallNames map[uint64]string
+	// SigactionRestorer says whether struct sigaction has sa_restorer.
+	SigactionRestorer bool
+	// SigreturnCode is the machine code of the rt_sigreturn trampoline the
+	// kernel maps into every process (the vDSO's job on real kernels).
+	SigreturnCode []byte
+	// NewContext returns the context of a fresh thread in mem.
+	NewContext func(mem *Memory) Context
+}

@@ -1,0 +1,395 @@
+package linux
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/wasmrt/wasmrt/emulator/linux/abi"
+	"github.com/wasmrt/wasmrt/emulator/linux/arch"
+	archrv "github.com/wasmrt/wasmrt/emulator/linux/arch/riscv64"
+	"github.com/wasmrt/wasmrt/emulator/linux/vfs"
+	"github.com/wasmrt/wasmrt/emulator/rootfs"
+)
+
+// Config describes one run of the machine. The zero value of every field
+// but Image and Args has a sensible default.
+type Config struct {
+	// Image is the root file system.
+	Image *rootfs.Image
+	// Args is the program's argv. Args[0] is looked up in PATH when it has
+	// no slash, like a shell does, unless Path is set.
+	Args []string
+	// Path is the executable to run; empty means resolve Args[0].
+	Path string
+	// Env is the initial environment; nil means a minimal PATH, HOME and
+	// TERM.
+	Env []string
+	// Dir is the initial working directory (default "/").
+	Dir string
+	// Stdin, Stdout and Stderr are the machine's standard streams; nil
+	// means empty input and discarded output.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// MemoryLimit bounds the guest memory of all processes together, in
+	// bytes (default 2 GiB); exceeding it fails allocations with ENOMEM or
+	// kills the process that touched the page.
+	MemoryLimit uint64
+	// Hostname is the uname nodename (default "localhost").
+	Hostname string
+	// Trace, when set, receives one strace-style line per system call.
+	Trace io.Writer
+	// InstructionLimit stops the run with an error after that many guest
+	// instructions (0: no limit).
+	InstructionLimit uint64
+	// Clock returns the wall time the guest sees (default time.Now).
+	Clock func() time.Time
+	// Arch is the guest architecture (default riscv64, the only one so
+	// far).
+	Arch *arch.ABI
+	// Terminal, when set, makes the standard streams a terminal of that
+	// window size (the host terminal keeps doing line editing and echo).
+	Terminal *Terminal
+	// Mounts are host directories to show in the guest, read and written
+	// in place (on wasip1: the runtime's preopened directories).
+	Mounts []Mount
+}
+
+// Terminal describes the host terminal the standard streams are
+// attached to.
+type Terminal struct {
+	Rows, Cols uint16
+}
+
+// Mount maps host directory Host to guest path Guest.
+type Mount struct {
+	Host, Guest string
+}
+
+// DefaultEnv is the environment of a program started without one.
+var DefaultEnv = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "TERM=xterm"}
+
+// Kernel is one emulated Linux machine: its processes, file system and
+// scheduler. It is driven by Run on a single goroutine.
+type Kernel struct {
+	cfg      Config
+	abi      *arch.ABI
+	fs       *vfs.FS
+	table    []syscallEntry
+	tasks    []*Task // every live task, in creation order (scheduling order)
+	procs    map[int]*Process
+	nextPID  int
+	init     *Process
+	resident uint64 // populated guest pages of all address spaces
+	limit    uint64 // in pages
+	stdio    [3]*vfs.Description
+	boot     time.Time
+	// retired counts the instructions of tasks that have exited.
+	retired uint64
+	done    bool
+	status  int
+	// unixNames maps bound AF_UNIX addresses to their sockets.
+	unixNames map[string]*unixSocket
+	// current is the task whose system call is being served.
+	current *Task
+	// unsupported counts the system calls answered with ENOSYS, by name.
+	unsupported map[string]int
+}
+
+// New boots a machine for cfg and loads its first program; Run starts it.
+func New(cfg Config) (*Kernel, error) {
+	if cfg.Image == nil {
+		return nil, errors.New("linux: no root file system image")
+	}
+	if len(cfg.Args) == 0 {
+		return nil, errors.New("linux: no program arguments")
+	}
+	if cfg.Env == nil {
+		cfg.Env = DefaultEnv
+	}
+	if cfg.Dir == "" {
+		cfg.Dir = "/"
+	}
+	if cfg.MemoryLimit == 0 {
+		cfg.MemoryLimit = 2 << 30
+	}
+	if cfg.Hostname == "" {
+		cfg.Hostname = "localhost"
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Arch == nil {
+		cfg.Arch = archrv.ABI
+	}
+	if cfg.Stdout == nil {
+		cfg.Stdout = io.Discard
+	}
+	if cfg.Stderr == nil {
+		cfg.Stderr = io.Discard
+	}
+	fs, err := vfs.New(cfg.Image)
+	if err != nil {
+		return nil, fmt.Errorf("linux: %w", err)
+	}
+	fs.Clock = cfg.Clock
+	for _, m := range cfg.Mounts {
+		if err := fs.Mount(m.Guest, m.Host); err != nil {
+			return nil, fmt.Errorf("linux: mount host %s at %s: %w", m.Host, m.Guest, err)
+		}
+	}
+	k := &Kernel{
+		cfg: cfg, abi: cfg.Arch, fs: fs, procs: make(map[int]*Process), nextPID: 1,
+		limit: cfg.MemoryLimit / pageSize, boot: cfg.Clock(), unsupported: make(map[string]int),
+		unixNames: make(map[string]*unixSocket),
+	}
+	k.table = buildTable(k.abi)
+	fs.Special = k.procLookup
+	var tty *vfs.TTY
+	streams := [3]*vfs.Stream{{R: cfg.Stdin}, {W: cfg.Stdout}, {W: cfg.Stderr}}
+	names := [3]string{"/dev/stdin", "/dev/stdout", "/dev/stderr"}
+	if cfg.Terminal != nil {
+		tty = vfs.NewTTY(cfg.Terminal.Rows, cfg.Terminal.Cols)
+		names = [3]string{"/dev/pts/0", "/dev/pts/0", "/dev/pts/0"}
+		in, out, errs, err := fs.AttachConsole(tty, cfg.Stdin, cfg.Stdout, cfg.Stderr)
+		if err != nil {
+			return nil, fmt.Errorf("linux: terminal: %w", err)
+		}
+		streams = [3]*vfs.Stream{in, out, errs}
+	}
+	for i, flags := range [3]uint32{abi.O_RDONLY, abi.O_WRONLY, abi.O_WRONLY} {
+		k.stdio[i] = vfs.NewDescription(streams[i], flags, names[i])
+	}
+
+	p := k.newProcess(nil)
+	cwd, err := fs.Lookup(fs.Root(), cfg.Dir, true)
+	if err != nil || !cwd.IsDir() {
+		return nil, fmt.Errorf("linux: working directory %q: %v", cfg.Dir, errOrNotDir(err))
+	}
+	p.fsc = &fsContext{cwd: cwd, umask: 0o022, users: 1}
+	p.files = newFDTable()
+	for i, d := range k.stdio {
+		d.IncRef()
+		p.files.install(i, d, false)
+	}
+	p.sig = &sigHandlers{users: 1}
+	t := k.newTask(p, k.abi.NewContext(arch.NewMemory()))
+	path := cfg.Path
+	if path == "" {
+		path = k.searchPath(cfg.Args[0], cfg.Env)
+	}
+	k.current = t
+	if errno := k.exec(t, path, cfg.Args, cfg.Env); errno != nil {
+		return nil, fmt.Errorf("linux: execute %s: %s", path, describeErrno(errno))
+	}
+	k.init = p
+	if tty != nil {
+		tty.Foreground = p.pgid
+	}
+	return k, nil
+}
+
+func errOrNotDir(err error) error {
+	if err == nil {
+		return abi.ENOTDIR
+	}
+	return err
+}
+
+func describeErrno(err error) string {
+	var e abi.Errno
+	if errors.As(err, &e) {
+		switch e {
+		case abi.ENOENT:
+			return "no such file or directory (ENOENT)"
+		case abi.EACCES:
+			return "permission denied: not an executable regular file (EACCES)"
+		case abi.ENOEXEC:
+			return "not a riscv64 ELF executable or script (ENOEXEC)"
+		}
+	}
+	return err.Error()
+}
+
+// searchPath resolves a command name through PATH the way execvp does.
+func (k *Kernel) searchPath(name string, env []string) string {
+	if strings.Contains(name, "/") {
+		return name
+	}
+	path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range strings.Split(path, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		cand := dir + "/" + name
+		if n, err := k.fs.Lookup(k.fs.Root(), cand, true); err == nil && n.IsRegular() {
+			return cand
+		}
+	}
+	return name
+}
+
+// charge adds pages to the memory budget.
+func (k *Kernel) charge(pages uint64) error {
+	if k.resident+pages > k.limit {
+		return abi.ENOMEM
+	}
+	k.resident += pages
+	return nil
+}
+
+// Instructions returns the guest instructions retired so far by all tasks.
+func (k *Kernel) Instructions() uint64 {
+	n := k.retired
+	for _, t := range k.tasks {
+		n += t.ctx.Instret()
+	}
+	return n
+}
+
+// Unsupported returns the names of system calls answered with ENOSYS and
+// how often, for diagnostics.
+func (k *Kernel) Unsupported() map[string]int { return k.unsupported }
+
+// sliceBudget is the number of instructions a task runs before the
+// scheduler moves on to the next runnable one.
+const sliceBudget = 100_000
+
+// Run runs the machine until its first process exits and returns that
+// process's exit status the way a shell reports it (128+N for death by
+// signal N). An error means the machine itself could not go on: every
+// task is blocked forever or the instruction limit was reached.
+func (k *Kernel) Run() (int, error) {
+	for !k.done {
+		ran := false
+		for i := 0; i < len(k.tasks) && !k.done; i++ {
+			t := k.tasks[i]
+			if t.exited || t.proc.stopped {
+				continue
+			}
+			if t.blocked != nil && !k.unblock(t) {
+				continue
+			}
+			ran = true
+			k.runSlice(t)
+		}
+		k.reapTasks()
+		if k.cfg.InstructionLimit != 0 && k.Instructions() > k.cfg.InstructionLimit {
+			return 0, fmt.Errorf("linux: instruction limit of %d reached", k.cfg.InstructionLimit)
+		}
+		if !ran && !k.done {
+			if !k.sleepUntilDeadline() {
+				return 0, errors.New("linux: deadlock: every task is blocked and none waits for time or input")
+			}
+		}
+	}
+	return k.status, nil
+}
+
+// reapTasks drops exited tasks from the run list.
+func (k *Kernel) reapTasks() {
+	out := k.tasks[:0]
+	for _, t := range k.tasks {
+		if t.exited {
+			k.retired += t.ctx.Instret()
+			continue
+		}
+		out = append(out, t)
+	}
+	clear(k.tasks[len(out):])
+	k.tasks = out
+}
+
+// sleepUntilDeadline sleeps on the host until the earliest timed wait is
+// due; false if no task waits for time.
+func (k *Kernel) sleepUntilDeadline() bool {
+	var next time.Time
+	for _, t := range k.tasks {
+		if t.blocked != nil && !t.blocked.deadline.IsZero() && (next.IsZero() || t.blocked.deadline.Before(next)) {
+			next = t.blocked.deadline
+		}
+	}
+	for _, p := range k.procs {
+		if !p.alarm.IsZero() && (next.IsZero() || p.alarm.Before(next)) {
+			next = p.alarm
+		}
+	}
+	if next.IsZero() {
+		return false
+	}
+	if d := next.Sub(k.cfg.Clock()); d > 0 {
+		time.Sleep(d)
+	}
+	return true
+}
+
+// runSlice runs t until its slice is used up, it blocks or it exits.
+func (k *Kernel) runSlice(t *Task) {
+	k.checkAlarms()
+	k.deliverSignals(t)
+	start := t.ctx.Instret()
+	for !t.exited && t.blocked == nil && !k.done {
+		used := t.ctx.Instret() - start
+		if used >= sliceBudget {
+			return
+		}
+		ev := t.ctx.Run(sliceBudget - used)
+		switch ev.Kind {
+		case arch.EventBudget:
+			return
+		case arch.EventSyscall:
+			k.syscall(t)
+		case arch.EventSignal:
+			k.fault(t, ev)
+		}
+		if !t.exited && t.blocked == nil {
+			k.deliverSignals(t)
+		}
+	}
+}
+
+// fault handles a CPU exception: a first touch of a demand-paged page is
+// served silently, anything else raises the signal.
+func (k *Kernel) fault(t *Task, ev arch.Event) {
+	if ev.Signal == abi.SIGSEGV && ev.Code == abi.SEGV_MAPERR {
+		err := t.proc.mm.populate(ev.Addr)
+		if err == nil {
+			return
+		}
+		if errors.Is(err, abi.ENOMEM) {
+			k.exitProcess(t.proc, abi.SIGKILL)
+			return
+		}
+	}
+	if k.cfg.Trace != nil {
+		fmt.Fprintf(k.cfg.Trace, "[pid %d] --- %s: %s ---\n", t.tid, signalName(ev.Signal), ev.Detail)
+	}
+	k.forceSignal(t, ev.Signal, sigInfo{code: int32(ev.Code), addr: ev.Addr})
+}
+
+// exitStatus converts a wait status to a shell's $?.
+func exitStatus(ws int) int {
+	if ws&0x7f == 0 {
+		return ws >> 8 & 0xff
+	}
+	return 128 + ws&0x7f
+}
+
+// procList returns the processes in pid order, for /proc listings.
+func (k *Kernel) procList() []*Process {
+	out := make([]*Process, 0, len(k.procs))
+	for _, p := range k.procs {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].pid < out[j].pid })
+	return out
+}

@@ -1,0 +1,202 @@
+//go:build linux
+
+// The tests build images with the converter and compare with qemu on the
+// host: they run natively on Linux only.
+
+package linux_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/wasmrt/wasmrt/emulator/linux"
+	"github.com/wasmrt/wasmrt/internal/fixtures"
+)
+
+// TestProcesses checks what the oracle cannot show the same way (its
+// process tree includes the sandbox's helpers): ps sees the pipeline.
+func TestProcesses(t *testing.T) {
+	got, stderr, _ := runEmulator(t, fixtures.ImageBusybox, []string{"sh", "-c", "ps -o pid,ppid,comm | cat"}, "")
+	lines := strings.Split(strings.TrimSpace(got.stdout), "\n")
+	if got.status != 0 || len(lines) != 4 || !strings.Contains(lines[0], "PID") || !strings.Contains(got.stdout, " sh") {
+		t.Errorf("ps in a pipeline: status %d, stdout:\n%s\nstderr:\n%s", got.status, got.stdout, stderr)
+	}
+}
+
+// TestTrace checks the strace-style log: system calls with their result,
+// unknown ones as ENOSYS.
+func TestTrace(t *testing.T) {
+	var trace bytes.Buffer
+	k, err := linux.New(linux.Config{Image: loadImage(t, fixtures.ImageBusybox), Args: []string{"busybox", "cat", "/nonexistent"}, Trace: &trace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, err := k.Run()
+	if err != nil || status != 1 {
+		t.Fatalf("status %d, %v", status, err)
+	}
+	for _, want := range []string{`openat(0xffffffffffffff9c, "/nonexistent", `, ") = -1 ENOENT", "exit_group(0x1", "] rseq("} {
+		if !strings.Contains(trace.String(), want) {
+			t.Errorf("trace lacks %q:\n%s", want, trace.String())
+		}
+	}
+	if k.Unsupported()["rseq"] == 0 {
+		t.Errorf("rseq not counted as unsupported: %v", k.Unsupported())
+	}
+}
+
+// TestMemoryLimit: a guest that touches more memory than the budget is
+// killed like the kernel's OOM killer would (SIGKILL, status 137), and
+// the machine survives.
+func TestMemoryLimit(t *testing.T) {
+	var stderr bytes.Buffer
+	k, err := linux.New(linux.Config{
+		Image: loadImage(t, fixtures.ImageBusybox), Args: []string{"sh", "-c", "dd if=/dev/zero bs=64M count=1 | wc -c; echo survived $?"},
+		Stdout: &stderr, Stderr: &stderr, MemoryLimit: 32 << 20,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, err := k.Run()
+	if err != nil {
+		t.Fatalf("machine failed: %v", err)
+	}
+	if status != 0 || !strings.Contains(stderr.String(), "survived") {
+		t.Errorf("status %d, output:\n%s", status, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "memory") && !strings.Contains(stderr.String(), "Killed") && !strings.Contains(stderr.String(), "survived 0") {
+		t.Logf("output:\n%s", stderr.String())
+	}
+}
+
+// TestHostileStart: a missing program or a non-executable fails New with
+// a clear error instead of starting a machine.
+func TestHostileStart(t *testing.T) {
+	img := loadImage(t, fixtures.ImageBusybox)
+	for _, argv := range [][]string{{"/nonexistent"}, {"/etc/passwd"}, {"/etc"}} {
+		if _, err := linux.New(linux.Config{Image: img, Args: argv}); err == nil {
+			t.Errorf("New(%q) succeeded", argv)
+		}
+	}
+}
+
+// TestSignalFrames compiles testdata/signals.c (handlers that inspect
+// siginfo and ucontext, edit the saved pc, use the alternate stack, rely on
+// sigreturn restoring FP state, SA_RESTART against EINTR, deaths by
+// signal) and compares its output in the emulator with qemu-riscv64.
+func TestSignalFrames(t *testing.T) {
+	gcc, err := exec.LookPath("riscv64-linux-gnu-gcc")
+	if err != nil {
+		t.Skip("riscv64-linux-gnu-gcc not installed (Debian gcc-riscv64-linux-gnu, libc6-dev-riscv64-cross)")
+	}
+	qemu, err := exec.LookPath("qemu-riscv64-static")
+	if err != nil {
+		t.Skip("qemu-riscv64-static not installed (Debian qemu-user-static): no oracle")
+	}
+	bin := filepath.Join(t.TempDir(), "signals")
+	if out, err := exec.Command(gcc, "-static", "-O1", "-o", bin, "testdata/signals.c", "-lm").CombinedOutput(); err != nil {
+		t.Fatalf("compile: %v\n%s", err, out)
+	}
+	var want bytes.Buffer
+	cmd := exec.Command(qemu, bin)
+	cmd.Stdout = &want
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		t.Fatalf("oracle: %v", err)
+	}
+	prog, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The program reaches the guest through standard input, the way a
+	// user would copy a file into a container.
+	got, stderr, _ := runEmulator(t, fixtures.ImageBusybox, []string{"sh", "-c", "cat > /tmp/p; chmod +x /tmp/p; /tmp/p"}, string(prog))
+	if got.stdout != want.String() || got.status != 128+int(syscall.SIGTERM) {
+		t.Errorf("emulator: status %d, stdout:\n%s\nstderr:\n%s\nqemu:\n%s", got.status, got.stdout, stderr, want.String())
+	}
+}
+
+// TestHostMount: a host directory mounted in the guest is read and
+// written in place, and its symlinks resolve inside the guest's root.
+func TestHostMount(t *testing.T) {
+	outside := t.TempDir()
+	host := filepath.Join(outside, "share")
+	if err := os.Mkdir(host, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(host, "in.txt"), []byte("from host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/passwd", filepath.Join(host, "escape")); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	k, err := linux.New(linux.Config{
+		Image: loadImage(t, fixtures.ImageBusybox), Stdout: &stdout, Stderr: &stderr,
+		Mounts: []linux.Mount{{Host: host, Guest: "/mnt/data"}},
+		Args: []string{"sh", "-c", `cat /mnt/data/in.txt; echo out > /mnt/data/out.txt; mkdir /mnt/data/d; mv /mnt/data/out.txt /mnt/data/d/;
+cmp /mnt/data/escape /etc/passwd && echo same; rm /mnt/data/in.txt; cp /etc/group /mnt/data/d/; ls /mnt/data /mnt/data/d
+ln /mnt/data/d/group /mnt/data/.. 2>/dev/null; mkdir /mnt/data/../outside; touch /mnt/data/d/../../x; mv /mnt/data/d/group /mnt/data/.. 2>/dev/null; true`},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, err := k.Run(); err != nil || status != 0 {
+		t.Fatalf("status %d, %v\n%s", status, err, stderr.String())
+	}
+	want := "from host\nsame\n/mnt/data:\nd\nescape\n\n/mnt/data/d:\ngroup\nout.txt\n"
+	if stdout.String() != want {
+		t.Errorf("guest output:\n%s\nwant:\n%s", stdout.String(), want)
+	}
+	if b, err := os.ReadFile(filepath.Join(host, "d", "out.txt")); err != nil || string(b) != "out\n" {
+		t.Errorf("host sees %q, %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(host, "in.txt")); !os.IsNotExist(err) {
+		t.Errorf("removed file still on the host: %v", err)
+	}
+	if ents, err := os.ReadDir(outside); err != nil || len(ents) != 1 {
+		t.Errorf("the guest wrote next to the mounted directory: %v, %v", ents, err)
+	}
+}
+
+// TestTerminal: with a terminal configured, the standard streams are a
+// tty whose settings and window size programs can read and change.
+func TestTerminal(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	k, err := linux.New(linux.Config{
+		Image: loadImage(t, fixtures.ImageBusybox), Stdout: &stdout, Stderr: &stderr,
+		Terminal: &linux.Terminal{Rows: 30, Cols: 100},
+		Args: []string{"sh", "-c", `test -t 0 && test -t 1 && echo tty; tty; stty size; stty -echo; stty -a | grep -c -- -echo;
+stty rows 40 cols 120; stty size; echo via-dev-tty > /dev/tty; test -t 0 < /etc/passwd || echo file-not-tty`},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, err := k.Run(); err != nil || status != 0 {
+		t.Fatalf("status %d, %v\n%s", status, err, stderr.String())
+	}
+	want := "tty\n/dev/pts/0\n30 100\n1\n40 120\nvia-dev-tty\nfile-not-tty\n"
+	if stdout.String() != want {
+		t.Errorf("output:\n%s\nwant:\n%s\nstderr:\n%s", stdout.String(), want, stderr.String())
+	}
+}
+
+// TestNoLeaks: hundreds of short-lived processes, pipes and command
+// substitutions give their memory and pids back.
+func TestNoLeaks(t *testing.T) {
+	got, stderr, _ := runEmulator(t, fixtures.ImageBusybox, []string{"sh", "-c", `free() { awk '/MemFree/{print $2}' /proc/meminfo; }
+a=$(free); for i in $(seq 150); do (echo $i > /dev/null) & done; wait
+for i in $(seq 50); do x=$(echo $i | cat | wc -c); done; b=$(free)
+echo $((a - b < 1024)); ls /proc | grep -c '^[0-9]'`}, "")
+	// The shell and the final pipeline (ls, grep) are all that is left.
+	if got.status != 0 || got.stdout != "1\n3\n" {
+		t.Errorf("status %d, stdout %q (want 1: under 1 MiB retained, and 3 processes)\nstderr:\n%s", got.status, got.stdout, stderr)
+	}
+}

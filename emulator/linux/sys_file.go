@@ -1,0 +1,1073 @@
+package linux
+
+import (
+	"strings"
+	"time"
+
+	"github.com/wasmrt/wasmrt/emulator/linux/abi"
+	"github.com/wasmrt/wasmrt/emulator/linux/vfs"
+)
+
+// maxIO bounds the bytes one read or write moves, so a guest cannot make
+// the host allocate without limit; callers see a short count as usual.
+const maxIO = 1 << 20
+
+func (t *Task) fd(a uint64) (*vfs.Description, error) {
+	return t.proc.files.get(int(int32(a)))
+}
+
+// base returns the directory a *at path is relative to.
+func (t *Task) base(dirfd uint64, path string) (*vfs.Inode, error) {
+	if strings.HasPrefix(path, "/") {
+		return t.k.fs.Root(), nil
+	}
+	if int32(dirfd) == abi.AT_FDCWD {
+		return t.proc.fsc.cwd, nil
+	}
+	d, err := t.fd(dirfd)
+	if err != nil {
+		return nil, err
+	}
+	n := d.File.Inode()
+	if n == nil || !n.IsDir() {
+		return nil, abi.ENOTDIR
+	}
+	return n, nil
+}
+
+// lookupAt resolves a *at path argument; AT_EMPTY_PATH with "" names the
+// descriptor itself.
+func (t *Task) lookupAt(dirfd, pathAddr uint64, flags uint32, follow bool) (*vfs.Inode, error) {
+	path, err := t.readString(pathAddr)
+	if err != nil {
+		return nil, err
+	}
+	if path == "" && flags&abi.AT_EMPTY_PATH != 0 {
+		if int32(dirfd) == abi.AT_FDCWD {
+			return t.proc.fsc.cwd, nil
+		}
+		d, err := t.fd(dirfd)
+		if err != nil {
+			return nil, err
+		}
+		if n := d.File.Inode(); n != nil {
+			return n, nil
+		}
+		return nil, errNotInode
+	}
+	base, err := t.base(dirfd, path)
+	if err != nil {
+		return nil, err
+	}
+	return t.k.fs.Lookup(base, path, follow)
+}
+
+// errNotInode marks a descriptor with no inode (a pipe, a host stream):
+// stat-like calls use the file's own Stat instead.
+var errNotInode = abi.EBADF
+
+func (t *Task) parentAt(dirfd, pathAddr uint64) (*vfs.Inode, string, error) {
+	path, err := t.readString(pathAddr)
+	if err != nil {
+		return nil, "", err
+	}
+	base, err := t.base(dirfd, path)
+	if err != nil {
+		return nil, "", err
+	}
+	return t.k.fs.LookupParent(base, path)
+}
+
+func sysOpenat(t *Task, a args) (uint64, error) {
+	return t.openat(a[0], a[1], uint32(a[2]), uint32(a[3]))
+}
+
+func (t *Task) openat(dirfd, pathAddr uint64, flags, mode uint32) (uint64, error) {
+	if r := t.resume; r != nil && r.opened != nil {
+		// A fifo open whose peer has appeared.
+		fd, err := t.proc.files.alloc(r.opened, 0, flags&abi.O_CLOEXEC != 0)
+		return uint64(fd), err
+	}
+	path, err := t.readString(pathAddr)
+	if err != nil {
+		return 0, err
+	}
+	fs := t.k.fs
+	var n *vfs.Inode
+	if flags&abi.O_CREAT != 0 {
+		parent, name, err := t.parentAt(dirfd, pathAddr)
+		if err != nil {
+			return 0, err
+		}
+		n, err = fs.Lookup(parent, name, flags&(abi.O_NOFOLLOW|abi.O_EXCL) == 0)
+		switch {
+		case err == abi.ENOENT:
+			if name == "." || name == ".." || strings.HasSuffix(path, "/") {
+				return 0, abi.EISDIR
+			}
+			if n, err = fs.Create(parent, name, abi.S_IFREG|mode&0o7777&^t.proc.fsc.umask); err != nil {
+				return 0, err
+			}
+		case err != nil:
+			return 0, err
+		case flags&abi.O_EXCL != 0:
+			return 0, abi.EEXIST
+		case n.IsDir():
+			return 0, abi.EISDIR
+		}
+	} else {
+		base, err := t.base(dirfd, path)
+		if err != nil {
+			return 0, err
+		}
+		if n, err = fs.Lookup(base, path, flags&abi.O_NOFOLLOW == 0); err != nil {
+			return 0, err
+		}
+	}
+	if n.IsSymlink() && flags&abi.O_PATH == 0 {
+		return 0, abi.ELOOP
+	}
+	d, err := fs.Open(n, flags&^(abi.O_CREAT|abi.O_EXCL|abi.O_NOCTTY|abi.O_TRUNC|abi.O_CLOEXEC), path)
+	if err != nil {
+		return 0, err
+	}
+	if peer, ok := vfs.FifoPeer(d.File); ok && n.NamedFifo() && !peer() {
+		switch {
+		case flags&abi.O_NONBLOCK == 0:
+			return 0, t.block(&waitState{ready: peer, opened: d})
+		case flags&abi.O_ACCMODE == abi.O_WRONLY:
+			d.DecRef()
+			return 0, abi.ENXIO
+		}
+	}
+	if flags&abi.O_TRUNC != 0 && n.IsRegular() && flags&abi.O_ACCMODE != abi.O_RDONLY {
+		if err := n.Truncate(0); err != nil {
+			d.DecRef()
+			return 0, err
+		}
+	}
+	fd, err := t.proc.files.alloc(d, 0, flags&abi.O_CLOEXEC != 0)
+	return uint64(fd), err
+}
+
+func sysClose(t *Task, a args) (uint64, error) {
+	return 0, t.proc.files.close(int(int32(a[0])))
+}
+
+func sysCloseRange(t *Task, a args) (uint64, error) {
+	first, last := uint32(a[0]), uint32(a[1])
+	if first > last {
+		return 0, abi.EINVAL
+	}
+	const cloexecFlag = 4
+	for fd, e := range t.proc.files.fds {
+		if uint32(fd) >= first && uint32(fd) <= last {
+			if a[2]&cloexecFlag != 0 {
+				e.cloexec = true
+				t.proc.files.fds[fd] = e
+			} else {
+				t.proc.files.close(fd)
+			}
+		}
+	}
+	return 0, nil
+}
+
+// ioWait parks t until d is ready for events, unless d is non-blocking.
+func (t *Task) ioWait(d *vfs.Description, events uint32) error {
+	if d.Flags&abi.O_NONBLOCK != 0 {
+		return abi.EAGAIN
+	}
+	return t.block(&waitState{ready: func() bool { return d.File.Poll()&(events|abi.POLLHUP|abi.POLLERR) != 0 }})
+}
+
+func (t *Task) read(d *vfs.Description, buf []byte, pos int64, positional bool) (int, error) {
+	var k int
+	var err error
+	if positional {
+		k, err = d.Pread(buf, pos)
+	} else {
+		k, err = d.Read(buf)
+	}
+	if err == vfs.ErrWouldBlock {
+		return 0, t.ioWait(d, abi.POLLIN)
+	}
+	return k, err
+}
+
+func (t *Task) write(d *vfs.Description, buf []byte, pos int64, positional bool) (int, error) {
+	var k int
+	var err error
+	if positional {
+		k, err = d.Pwrite(buf, pos)
+	} else {
+		k, err = d.Write(buf)
+	}
+	switch err {
+	case vfs.ErrWouldBlock:
+		return 0, t.ioWait(d, abi.POLLOUT)
+	case abi.EPIPE:
+		t.k.sendThreadSignal(t, abi.SIGPIPE, sigInfo{code: abi.SI_USER, pid: int32(t.proc.pid)})
+	}
+	return k, err
+}
+
+func sysRead(t *Task, a args) (uint64, error) { return t.readCall(a[0], a[1], a[2], 0, false) }
+func sysPread(t *Task, a args) (uint64, error) {
+	return t.readCall(a[0], a[1], a[2], int64(a[3]), true)
+}
+
+func (t *Task) readCall(fd, addr, count uint64, pos int64, positional bool) (uint64, error) {
+	d, err := t.fd(fd)
+	if err != nil {
+		return 0, err
+	}
+	if n := d.File.Inode(); n != nil && n.IsDir() {
+		return 0, abi.EISDIR
+	}
+	buf := make([]byte, min(count, maxIO))
+	k, err := t.read(d, buf, pos, positional)
+	if err != nil {
+		return 0, err
+	}
+	return uint64(k), t.copyOut(addr, buf[:k])
+}
+
+func sysWrite(t *Task, a args) (uint64, error) { return t.writeCall(a[0], a[1], a[2], 0, false) }
+func sysPwrite(t *Task, a args) (uint64, error) {
+	return t.writeCall(a[0], a[1], a[2], int64(a[3]), true)
+}
+
+func (t *Task) writeCall(fd, addr, count uint64, pos int64, positional bool) (uint64, error) {
+	d, err := t.fd(fd)
+	if err != nil {
+		return 0, err
+	}
+	buf := make([]byte, min(count, maxIO))
+	if err := t.copyIn(addr, buf); err != nil {
+		return 0, err
+	}
+	k, err := t.write(d, buf, pos, positional)
+	return uint64(k), err
+}
+
+// iovecs reads an iovec array.
+func (t *Task) iovecs(addr, cnt uint64) ([][2]uint64, uint64, error) {
+	if cnt > 1024 {
+		return nil, 0, abi.EINVAL
+	}
+	raw := make([]byte, 16*cnt)
+	if err := t.copyIn(addr, raw); err != nil {
+		return nil, 0, err
+	}
+	out := make([][2]uint64, cnt)
+	var total uint64
+	for i := range out {
+		out[i] = [2]uint64{le.Uint64(raw[16*i:]), le.Uint64(raw[16*i+8:])}
+		total += out[i][1]
+		if int64(out[i][1]) < 0 || int64(total) < 0 {
+			return nil, 0, abi.EINVAL
+		}
+	}
+	return out, total, nil
+}
+
+func sysReadv(t *Task, a args) (uint64, error) { return t.readvCall(a[0], a[1], a[2], 0, false) }
+func sysPreadv(t *Task, a args) (uint64, error) {
+	return t.readvCall(a[0], a[1], a[2], int64(a[3]), true)
+}
+
+func (t *Task) readvCall(fd, iov, cnt uint64, pos int64, positional bool) (uint64, error) {
+	d, err := t.fd(fd)
+	if err != nil {
+		return 0, err
+	}
+	vecs, total, err := t.iovecs(iov, cnt)
+	if err != nil {
+		return 0, err
+	}
+	buf := make([]byte, min(total, maxIO))
+	k, err := t.read(d, buf, pos, positional)
+	if err != nil {
+		return 0, err
+	}
+	rest := buf[:k]
+	for _, v := range vecs {
+		if len(rest) == 0 {
+			break
+		}
+		m := min(uint64(len(rest)), v[1])
+		if err := t.copyOut(v[0], rest[:m]); err != nil {
+			return 0, err
+		}
+		rest = rest[m:]
+	}
+	return uint64(k), nil
+}
+
+func sysWritev(t *Task, a args) (uint64, error) { return t.writevCall(a[0], a[1], a[2], 0, false) }
+func sysPwritev(t *Task, a args) (uint64, error) {
+	return t.writevCall(a[0], a[1], a[2], int64(a[3]), true)
+}
+
+func (t *Task) writevCall(fd, iov, cnt uint64, pos int64, positional bool) (uint64, error) {
+	d, err := t.fd(fd)
+	if err != nil {
+		return 0, err
+	}
+	vecs, total, err := t.iovecs(iov, cnt)
+	if err != nil {
+		return 0, err
+	}
+	buf := make([]byte, 0, min(total, maxIO))
+	for _, v := range vecs {
+		m := min(v[1], uint64(cap(buf)-len(buf)))
+		chunk := buf[len(buf) : len(buf)+int(m)]
+		if err := t.copyIn(v[0], chunk); err != nil {
+			return 0, err
+		}
+		buf = buf[:len(buf)+int(m)]
+	}
+	k, err := t.write(d, buf, pos, positional)
+	return uint64(k), err
+}
+
+func sysLseek(t *Task, a args) (uint64, error) {
+	d, err := t.fd(a[0])
+	if err != nil {
+		return 0, err
+	}
+	off, err := d.Seek(int64(a[1]), int(a[2]))
+	return uint64(off), err
+}
+
+func sysDup(t *Task, a args) (uint64, error) {
+	d, err := t.fd(a[0])
+	if err != nil {
+		return 0, err
+	}
+	d.IncRef()
+	fd, err := t.proc.files.alloc(d, 0, false)
+	return uint64(fd), err
+}
+
+func sysDup3(t *Task, a args) (uint64, error) {
+	oldfd, newfd := int(int32(a[0])), int(int32(a[1]))
+	if a[2]&^abi.O_CLOEXEC != 0 || oldfd == newfd {
+		return 0, abi.EINVAL
+	}
+	d, err := t.fd(a[0])
+	if err != nil {
+		return 0, err
+	}
+	if newfd < 0 || newfd >= maxFDs {
+		return 0, abi.EBADF
+	}
+	d.IncRef()
+	t.proc.files.install(newfd, d, a[2]&abi.O_CLOEXEC != 0)
+	return uint64(newfd), nil
+}
+
+func sysFcntl(t *Task, a args) (uint64, error) {
+	fd := int(int32(a[0]))
+	files := t.proc.files
+	e, ok := files.fds[fd]
+	if !ok {
+		return 0, abi.EBADF
+	}
+	switch a[1] {
+	case abi.F_DUPFD, abi.F_DUPFD_CLOEXEC:
+		if a[2] >= maxFDs {
+			return 0, abi.EINVAL
+		}
+		e.d.IncRef()
+		n, err := files.alloc(e.d, int(a[2]), a[1] == abi.F_DUPFD_CLOEXEC)
+		return uint64(n), err
+	case abi.F_GETFD:
+		if e.cloexec {
+			return abi.FD_CLOEXEC, nil
+		}
+		return 0, nil
+	case abi.F_SETFD:
+		e.cloexec = a[2]&abi.FD_CLOEXEC != 0
+		files.fds[fd] = e
+		return 0, nil
+	case abi.F_GETFL:
+		return uint64(e.d.Flags), nil
+	case abi.F_SETFL:
+		const changeable = abi.O_APPEND | abi.O_NONBLOCK
+		e.d.Flags = e.d.Flags&^changeable | uint32(a[2])&changeable
+		return 0, nil
+	case abi.F_GETLK:
+		// No other process holds a lock: report F_UNLCK (2) in l_type.
+		var typ [2]byte
+		le.PutUint16(typ[:], 2)
+		return 0, t.copyOut(a[2], typ[:])
+	case abi.F_SETLK, abi.F_SETLKW:
+		// Record locks are not tracked yet: every request is granted (and
+		// F_GETLK reports no conflict), so programs that lock against
+		// their own other processes are not serialized.
+		return 0, nil
+	case abi.F_GETPIPE_SZ:
+		return vfs.PipeCapacity, nil
+	case abi.F_SETOWN, abi.F_GETOWN:
+		return 0, nil
+	}
+	return 0, abi.EINVAL
+}
+
+func sysPipe2(t *Task, a args) (uint64, error) {
+	flags := uint32(a[1])
+	if flags&^(abi.O_CLOEXEC|abi.O_NONBLOCK) != 0 {
+		return 0, abi.EINVAL
+	}
+	r, w := vfs.Ends()
+	rd := vfs.NewDescription(r, abi.O_RDONLY|flags&abi.O_NONBLOCK, "pipe:")
+	wd := vfs.NewDescription(w, abi.O_WRONLY|flags&abi.O_NONBLOCK, "pipe:")
+	cloexec := flags&abi.O_CLOEXEC != 0
+	rfd, err := t.proc.files.alloc(rd, 0, cloexec)
+	if err != nil {
+		wd.DecRef()
+		return 0, err
+	}
+	wfd, err := t.proc.files.alloc(wd, 0, cloexec)
+	if err != nil {
+		t.proc.files.close(rfd)
+		return 0, err
+	}
+	var b [8]byte
+	le.PutUint32(b[:], uint32(rfd))
+	le.PutUint32(b[4:], uint32(wfd))
+	if err := t.copyOut(a[0], b[:]); err != nil {
+		t.proc.files.close(rfd)
+		t.proc.files.close(wfd)
+		return 0, err
+	}
+	return 0, nil
+}
+
+func sysIoctl(t *Task, a args) (uint64, error) {
+	d, err := t.fd(a[0])
+	if err != nil {
+		return 0, err
+	}
+	switch a[1] {
+	case abi.FIONBIO:
+		v, err := t.readU32(a[2])
+		if err != nil {
+			return 0, err
+		}
+		if v != 0 {
+			d.Flags |= abi.O_NONBLOCK
+		} else {
+			d.Flags &^= abi.O_NONBLOCK
+		}
+		return 0, nil
+	case abi.FIOCLEX, abi.FIONCLEX:
+		fd := int(int32(a[0]))
+		e := t.proc.files.fds[fd]
+		e.cloexec = a[1] == abi.FIOCLEX
+		t.proc.files.fds[fd] = e
+		return 0, nil
+	case abi.FIONREAD:
+		n, ok := vfs.Buffered(d.File)
+		if !ok {
+			if in := d.File.Inode(); in != nil && in.IsRegular() {
+				n = int(max(in.Size()-d.Offset, 0))
+			} else {
+				return 0, abi.ENOTTY
+			}
+		}
+		return 0, t.writeU32(a[2], uint32(n))
+	}
+	if tty, ok := vfs.TTYOf(d.File); ok {
+		return t.ttyIoctl(tty, a[1], a[2])
+	}
+	// Terminal requests on anything else fail as on a pipe or file.
+	return 0, abi.ENOTTY
+}
+
+// ttyIoctl serves the terminal requests of the machine's console.
+func (t *Task) ttyIoctl(tty *vfs.TTY, req, arg uint64) (uint64, error) {
+	switch req {
+	case abi.TCGETS:
+		return 0, t.copyOut(arg, tty.Termios[:])
+	case abi.TCSETS, abi.TCSETSW, abi.TCSETSF:
+		return 0, t.copyIn(arg, tty.Termios[:])
+	case abi.TIOCGWINSZ:
+		var b [8]byte
+		le.PutUint16(b[0:], tty.Rows)
+		le.PutUint16(b[2:], tty.Cols)
+		return 0, t.copyOut(arg, b[:])
+	case abi.TIOCSWINSZ:
+		var b [8]byte
+		if err := t.copyIn(arg, b[:]); err != nil {
+			return 0, err
+		}
+		tty.Rows, tty.Cols = le.Uint16(b[0:]), le.Uint16(b[2:])
+		return 0, nil
+	case abi.TIOCGPGRP:
+		return 0, t.writeU32(arg, uint32(tty.Foreground))
+	case abi.TIOCSPGRP:
+		pgid, err := t.readU32(arg)
+		if err != nil {
+			return 0, err
+		}
+		tty.Foreground = int(int32(pgid))
+		return 0, nil
+	case abi.TIOCSCTTY:
+		return 0, nil
+	case abi.TIOCGSID:
+		return 0, t.writeU32(arg, uint32(t.k.init.sid))
+	}
+	return 0, abi.EINVAL
+}
+
+func (t *Task) readU32(addr uint64) (uint32, error) {
+	var b [4]byte
+	if err := t.copyIn(addr, b[:]); err != nil {
+		return 0, err
+	}
+	return le.Uint32(b[:]), nil
+}
+
+// statAt returns the stat of what a *at call names.
+func (t *Task) statAt(dirfd, pathAddr uint64, flags uint32) (abi.Stat, error) {
+	n, err := t.lookupAt(dirfd, pathAddr, flags, flags&abi.AT_SYMLINK_NOFOLLOW == 0)
+	if err == errNotInode {
+		d, derr := t.fd(dirfd)
+		if derr != nil {
+			return abi.Stat{}, derr
+		}
+		return d.File.Stat(), nil
+	}
+	if err != nil {
+		return abi.Stat{}, err
+	}
+	return n.Stat(), nil
+}
+
+func sysFstat(t *Task, a args) (uint64, error) {
+	d, err := t.fd(a[0])
+	if err != nil {
+		return 0, err
+	}
+	st := d.File.Stat()
+	var b [abi.StatSize]byte
+	abi.PutGenericStat(b[:], &st)
+	return 0, t.copyOut(a[1], b[:])
+}
+
+func sysNewfstatat(t *Task, a args) (uint64, error) {
+	st, err := t.statAt(a[0], a[1], uint32(a[3]))
+	if err != nil {
+		return 0, err
+	}
+	var b [abi.StatSize]byte
+	abi.PutGenericStat(b[:], &st)
+	return 0, t.copyOut(a[2], b[:])
+}
+
+func sysStatx(t *Task, a args) (uint64, error) {
+	st, err := t.statAt(a[0], a[1], uint32(a[2]))
+	if err != nil {
+		return 0, err
+	}
+	var b [abi.StatxSize]byte
+	abi.PutStatx(b[:], &st)
+	return 0, t.copyOut(a[4], b[:])
+}
+
+func sysGetdents64(t *Task, a args) (uint64, error) {
+	d, err := t.fd(a[0])
+	if err != nil {
+		return 0, err
+	}
+	out, err := d.Getdents(int(min(a[2], maxIO)))
+	if err != nil {
+		return 0, err
+	}
+	return uint64(len(out)), t.copyOut(a[1], out)
+}
+
+func sysReadlinkat(t *Task, a args) (uint64, error) {
+	n, err := t.lookupAt(a[0], a[1], 0, false)
+	if err != nil {
+		return 0, err
+	}
+	target, err := n.Readlink()
+	if err != nil {
+		return 0, err
+	}
+	if int64(a[3]) <= 0 {
+		return 0, abi.EINVAL
+	}
+	b := []byte(target)
+	if uint64(len(b)) > a[3] {
+		b = b[:a[3]]
+	}
+	return uint64(len(b)), t.copyOut(a[2], b)
+}
+
+func sysFaccessat(t *Task, a args) (uint64, error) {
+	return t.access(a[0], a[1], uint32(a[2]), 0)
+}
+
+func sysFaccessat2(t *Task, a args) (uint64, error) {
+	return t.access(a[0], a[1], uint32(a[2]), uint32(a[3]))
+}
+
+func (t *Task) access(dirfd, path uint64, mode, flags uint32) (uint64, error) {
+	if mode&^7 != 0 {
+		return 0, abi.EINVAL
+	}
+	n, err := t.lookupAt(dirfd, path, flags, flags&abi.AT_SYMLINK_NOFOLLOW == 0)
+	if err != nil {
+		return 0, err
+	}
+	// Root may read and write anything; execute needs one x bit (or a
+	// directory).
+	if mode&1 != 0 && !n.IsDir() && n.Mode()&0o111 == 0 {
+		return 0, abi.EACCES
+	}
+	return 0, nil
+}
+
+func sysMkdirat(t *Task, a args) (uint64, error) {
+	parent, name, err := t.parentAt(a[0], a[1])
+	if err != nil {
+		return 0, err
+	}
+	_, err = t.k.fs.Mkdir(parent, name, uint32(a[2])&^t.proc.fsc.umask)
+	return 0, err
+}
+
+func sysMknodat(t *Task, a args) (uint64, error) {
+	mode := uint32(a[2])
+	typ := mode & abi.S_IFMT
+	if typ != abi.S_IFIFO && typ != abi.S_IFREG && typ != 0 {
+		return 0, abi.EPERM
+	}
+	if typ == 0 {
+		typ = abi.S_IFREG
+	}
+	parent, name, err := t.parentAt(a[0], a[1])
+	if err != nil {
+		return 0, err
+	}
+	_, err = t.k.fs.Create(parent, name, typ|mode&0o7777&^t.proc.fsc.umask)
+	return 0, err
+}
+
+func sysUnlinkat(t *Task, a args) (uint64, error) {
+	if a[2]&^abi.AT_REMOVEDIR != 0 {
+		return 0, abi.EINVAL
+	}
+	parent, name, err := t.parentAt(a[0], a[1])
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.k.fs.Unlink(parent, name, a[2]&abi.AT_REMOVEDIR != 0)
+}
+
+func sysRenameat2(t *Task, a args) (uint64, error) {
+	od, on, err := t.parentAt(a[0], a[1])
+	if err != nil {
+		return 0, err
+	}
+	nd, nn, err := t.parentAt(a[2], a[3])
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.k.fs.Rename(od, on, nd, nn, uint32(a[4]))
+}
+
+func sysSymlinkat(t *Task, a args) (uint64, error) {
+	target, err := t.readString(a[0])
+	if err != nil {
+		return 0, err
+	}
+	parent, name, err := t.parentAt(a[1], a[2])
+	if err != nil {
+		return 0, err
+	}
+	_, err = t.k.fs.Symlink(parent, name, target)
+	return 0, err
+}
+
+func sysLinkat(t *Task, a args) (uint64, error) {
+	flags := uint32(a[4])
+	n, err := t.lookupAt(a[0], a[1], flags, flags&abi.AT_SYMLINK_FOLLOW != 0)
+	if err != nil {
+		return 0, err
+	}
+	parent, name, err := t.parentAt(a[2], a[3])
+	if err != nil {
+		return 0, err
+	}
+	return 0, t.k.fs.Link(parent, name, n)
+}
+
+func sysFchmod(t *Task, a args) (uint64, error) {
+	d, err := t.fd(a[0])
+	if err != nil {
+		return 0, err
+	}
+	if n := d.File.Inode(); n != nil {
+		return 0, n.Chmod(uint32(a[1]))
+	}
+	return 0, nil
+}
+
+func sysFchmodat(t *Task, a args) (uint64, error) {
+	n, err := t.lookupAt(a[0], a[1], 0, true)
+	if err != nil {
+		return 0, err
+	}
+	return 0, n.Chmod(uint32(a[2]))
+}
+
+func sysFchown(t *Task, a args) (uint64, error) {
+	d, err := t.fd(a[0])
+	if err != nil {
+		return 0, err
+	}
+	if n := d.File.Inode(); n != nil {
+		n.Chown(uint32(a[1]), uint32(a[2]))
+	}
+	return 0, nil
+}
+
+func sysFchownat(t *Task, a args) (uint64, error) {
+	flags := uint32(a[4])
+	n, err := t.lookupAt(a[0], a[1], flags, flags&abi.AT_SYMLINK_NOFOLLOW == 0)
+	if err != nil {
+		return 0, err
+	}
+	n.Chown(uint32(a[2]), uint32(a[3]))
+	return 0, nil
+}
+
+func sysUtimensat(t *Task, a args) (uint64, error) {
+	flags := uint32(a[3])
+	var n *vfs.Inode
+	var err error
+	if a[1] == 0 {
+		d, derr := t.fd(a[0])
+		if derr != nil {
+			return 0, derr
+		}
+		if n = d.File.Inode(); n == nil {
+			return 0, nil
+		}
+	} else if n, err = t.lookupAt(a[0], a[1], flags, flags&abi.AT_SYMLINK_NOFOLLOW == 0); err != nil {
+		return 0, err
+	}
+	now := t.k.cfg.Clock()
+	if a[2] == 0 {
+		return 0, n.SetTimes(&now, &now)
+	}
+	var b [32]byte
+	if err := t.copyIn(a[2], b[:]); err != nil {
+		return 0, err
+	}
+	const utimeNow, utimeOmit = 1<<30 - 1, 1<<30 - 2
+	pick := func(sec, nsec uint64) *time.Time {
+		switch nsec {
+		case utimeNow:
+			return &now
+		case utimeOmit:
+			return nil
+		}
+		tm := time.Unix(int64(sec), int64(nsec))
+		return &tm
+	}
+	return 0, n.SetTimes(pick(le.Uint64(b[0:]), le.Uint64(b[8:])), pick(le.Uint64(b[16:]), le.Uint64(b[24:])))
+}
+
+func sysTruncate(t *Task, a args) (uint64, error) {
+	n, err := t.lookupAt(abi.AT_FDCWD&0xffffffff, a[0], 0, true)
+	if err != nil {
+		return 0, err
+	}
+	return 0, n.Truncate(int64(a[1]))
+}
+
+func sysFtruncate(t *Task, a args) (uint64, error) {
+	d, err := t.fd(a[0])
+	if err != nil {
+		return 0, err
+	}
+	n := d.File.Inode()
+	if n == nil || !d.Writable() {
+		return 0, abi.EINVAL
+	}
+	return 0, n.Truncate(int64(a[1]))
+}
+
+func sysFsync(t *Task, a args) (uint64, error) {
+	_, err := t.fd(a[0])
+	return 0, err
+}
+
+func sysGetcwd(t *Task, a args) (uint64, error) {
+	path := t.proc.fsc.cwd.Path()
+	b := append([]byte(path), 0)
+	if uint64(len(b)) > a[1] {
+		return 0, abi.ERANGE
+	}
+	return uint64(len(b)), t.copyOut(a[0], b)
+}
+
+func sysChdir(t *Task, a args) (uint64, error) {
+	n, err := t.lookupAt(abi.AT_FDCWD&0xffffffff, a[0], 0, true)
+	if err != nil {
+		return 0, err
+	}
+	if !n.IsDir() {
+		return 0, abi.ENOTDIR
+	}
+	t.proc.fsc.cwd = n
+	return 0, nil
+}
+
+func sysFchdir(t *Task, a args) (uint64, error) {
+	d, err := t.fd(a[0])
+	if err != nil {
+		return 0, err
+	}
+	n := d.File.Inode()
+	if n == nil || !n.IsDir() {
+		return 0, abi.ENOTDIR
+	}
+	t.proc.fsc.cwd = n
+	return 0, nil
+}
+
+func sysUmask(t *Task, a args) (uint64, error) {
+	old := t.proc.fsc.umask
+	t.proc.fsc.umask = uint32(a[0]) & 0o777
+	return uint64(old), nil
+}
+
+// putStatfs writes a struct statfs describing the in-memory file system.
+func (t *Task) putStatfs(addr uint64) error {
+	var b [120]byte
+	le.PutUint64(b[0:], 0x01021994) // TMPFS_MAGIC: writes land in memory
+	le.PutUint64(b[8:], 4096)
+	le.PutUint64(b[16:], t.k.limit)
+	le.PutUint64(b[24:], t.k.limit-min(t.k.resident, t.k.limit))
+	le.PutUint64(b[32:], t.k.limit-min(t.k.resident, t.k.limit))
+	le.PutUint64(b[40:], 1<<20)
+	le.PutUint64(b[48:], 1<<20)
+	le.PutUint64(b[64:], 255)
+	le.PutUint64(b[72:], 4096)
+	return t.copyOut(addr, b[:])
+}
+
+func sysStatfs(t *Task, a args) (uint64, error) {
+	if _, err := t.lookupAt(abi.AT_FDCWD&0xffffffff, a[0], 0, true); err != nil {
+		return 0, err
+	}
+	return 0, t.putStatfs(a[1])
+}
+
+func sysFstatfs(t *Task, a args) (uint64, error) {
+	if _, err := t.fd(a[0]); err != nil {
+		return 0, err
+	}
+	return 0, t.putStatfs(a[1])
+}
+
+func sysSendfile(t *Task, a args) (uint64, error) {
+	out, err := t.fd(a[0])
+	if err != nil {
+		return 0, err
+	}
+	in, err := t.fd(a[1])
+	if err != nil {
+		return 0, err
+	}
+	buf := make([]byte, min(a[3], maxIO))
+	var k int
+	if a[2] != 0 {
+		off, err := t.readU64(a[2])
+		if err != nil {
+			return 0, err
+		}
+		if k, err = t.read(in, buf, int64(off), true); err != nil {
+			return 0, err
+		}
+		defer t.writeU64(a[2], off+uint64(k))
+	} else if k, err = t.read(in, buf, 0, false); err != nil {
+		return 0, err
+	}
+	w, err := t.write(out, buf[:k], 0, false)
+	if err == errBlocked {
+		// The input was consumed: report what was written instead of
+		// retrying (sendfile may return a short count).
+		return 0, abi.EAGAIN
+	}
+	return uint64(w), err
+}
+
+func sysFlock(t *Task, a args) (uint64, error) {
+	_, err := t.fd(a[0])
+	return 0, err
+}
+
+// pollFDs computes revents for a pollfd array.
+func (t *Task) pollFDs(raw []byte) int {
+	ready := 0
+	for i := 0; i+8 <= len(raw); i += 8 {
+		fd := int32(le.Uint32(raw[i:]))
+		events := uint32(le.Uint16(raw[i+4:]))
+		var rev uint32
+		if fd >= 0 {
+			d, err := t.proc.files.get(int(fd))
+			if err != nil {
+				rev = abi.POLLNVAL
+			} else {
+				rev = d.File.Poll() & (events | abi.POLLHUP | abi.POLLERR)
+			}
+		}
+		le.PutUint16(raw[i+6:], uint16(rev))
+		if rev != 0 {
+			ready++
+		}
+	}
+	return ready
+}
+
+func sysPpoll(t *Task, a args) (uint64, error) {
+	if a[1] > maxFDs {
+		return 0, abi.EINVAL
+	}
+	raw := make([]byte, 8*a[1])
+	if err := t.copyIn(a[0], raw); err != nil {
+		return 0, err
+	}
+	n := t.pollFDs(raw)
+	if n > 0 || (t.resume != nil && t.resume.timedOut) {
+		return uint64(n), t.copyOut(a[0], raw)
+	}
+	w := &waitState{noRestart: true, ready: func() bool { return t.pollFDs(append([]byte(nil), raw...)) > 0 }}
+	if t.resume != nil {
+		w.deadline = t.resume.deadline
+	} else if a[2] != 0 {
+		d, err := t.readTimespec(a[2])
+		if err != nil {
+			return 0, err
+		}
+		if d == 0 {
+			return 0, t.copyOut(a[0], raw)
+		}
+		w.deadline = t.k.cfg.Clock().Add(d)
+	}
+	return 0, t.block(w)
+}
+
+// selectReady evaluates fd_set bitmaps in place.
+func (t *Task) selectReady(nfds int, sets [3][]byte) int {
+	n := 0
+	for fd := 0; fd < nfds; fd++ {
+		byteIdx, bit := fd/8, byte(1)<<(fd%8)
+		var ev uint32
+		want := false
+		for _, s := range sets {
+			if s != nil && s[byteIdx]&bit != 0 {
+				want = true
+			}
+		}
+		if !want {
+			continue
+		}
+		if d, err := t.proc.files.get(fd); err == nil {
+			ev = d.File.Poll()
+		} else {
+			ev = abi.POLLNVAL
+		}
+		masks := [3]uint32{abi.POLLIN | abi.POLLHUP | abi.POLLERR, abi.POLLOUT | abi.POLLERR, abi.POLLPRI}
+		for i, s := range sets {
+			if s == nil || s[byteIdx]&bit == 0 {
+				continue
+			}
+			if ev&masks[i] != 0 || ev&abi.POLLNVAL != 0 {
+				n++
+			} else {
+				s[byteIdx] &^= bit
+			}
+		}
+	}
+	return n
+}
+
+func sysPselect6(t *Task, a args) (uint64, error) {
+	nfds := int(a[0])
+	if nfds < 0 || nfds > maxFDs {
+		return 0, abi.EINVAL
+	}
+	size := (nfds + 63) / 64 * 8
+	var sets [3][]byte
+	for i := 0; i < 3; i++ {
+		if a[1+i] != 0 {
+			sets[i] = make([]byte, size)
+			if err := t.copyIn(a[1+i], sets[i]); err != nil {
+				return 0, err
+			}
+		}
+	}
+	orig := [3][]byte{clone(sets[0]), clone(sets[1]), clone(sets[2])}
+	n := t.selectReady(nfds, sets)
+	finish := func() (uint64, error) {
+		for i, s := range sets {
+			if s != nil {
+				if err := t.copyOut(a[1+i], s); err != nil {
+					return 0, err
+				}
+			}
+		}
+		return uint64(n), nil
+	}
+	if n > 0 || (t.resume != nil && t.resume.timedOut) {
+		return finish()
+	}
+	w := &waitState{noRestart: true, ready: func() bool {
+		return t.selectReady(nfds, [3][]byte{clone(orig[0]), clone(orig[1]), clone(orig[2])}) > 0
+	}}
+	if t.resume != nil {
+		w.deadline = t.resume.deadline
+	} else if a[4] != 0 {
+		d, err := t.readTimespec(a[4])
+		if err != nil {
+			return 0, err
+		}
+		if d == 0 {
+			return finish()
+		}
+		w.deadline = t.k.cfg.Clock().Add(d)
+	}
+	return 0, t.block(w)
+}
+
+func clone(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}
+
+func (t *Task) readTimespec(addr uint64) (time.Duration, error) {
+	var b [16]byte
+	if err := t.copyIn(addr, b[:]); err != nil {
+		return 0, err
+	}
+	sec, nsec := int64(le.Uint64(b[:])), int64(le.Uint64(b[8:]))
+	if sec < 0 || nsec < 0 || nsec >= 1e9 {
+		return 0, abi.EINVAL
+	}
+	if sec > 1<<32 {
+		sec = 1 << 32
+	}
+	return time.Duration(sec)*time.Second + time.Duration(nsec), nil
+}

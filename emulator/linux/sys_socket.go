@@ -1,0 +1,595 @@
+package linux
+
+import (
+	"fmt"
+
+	"github.com/wasmrt/wasmrt/emulator/linux/abi"
+	"github.com/wasmrt/wasmrt/emulator/linux/vfs"
+)
+
+// Socket constants (identical on riscv64 and x86-64).
+const (
+	afUnix        = 1
+	sockStream    = 1
+	sockDgram     = 2
+	sockSeqpacket = 5
+	sockTypeMask  = 0xf
+	sockNonblock  = abi.O_NONBLOCK
+	sockCloexec   = abi.O_CLOEXEC
+	solSocket     = 1
+	soType        = 3
+	soError       = 4
+	soSndbuf      = 7
+	soRcvbuf      = 8
+	shutRd        = 0
+	shutWr        = 1
+	shutRdwr      = 2
+	msgDontwait   = 0x40
+	msgPeek       = 0x2
+	// unixBuffer is the bytes one side may have queued for the other
+	// (Linux's default socket buffer).
+	unixBuffer = 208 << 10
+)
+
+// unixSocket is an AF_UNIX socket: unconnected, listening, or one end of
+// a connection. Stream sockets queue bytes; datagram and seqpacket
+// sockets queue messages and keep their boundaries.
+type unixSocket struct {
+	k    *Kernel
+	typ  int
+	peer *unixSocket
+	// in holds what the peer sent to this end.
+	in        []byte
+	msgs      [][]byte
+	queued    int
+	closed    bool
+	shutRead  bool
+	shutWrite bool
+	// A bound socket has an address (a path, or "@name" for the
+	// abstract namespace); a listening one queues connections for
+	// accept.
+	addr      string
+	listening bool
+	backlog   []*unixSocket
+}
+
+func newSocketPair(k *Kernel, typ int) (*unixSocket, *unixSocket) {
+	a, b := &unixSocket{k: k, typ: typ}, &unixSocket{k: k, typ: typ}
+	a.peer, b.peer = b, a
+	return a, b
+}
+
+func (s *unixSocket) stream() bool { return s.typ == sockStream }
+
+// peerGone reports that nothing more will arrive.
+func (s *unixSocket) peerGone() bool {
+	return s.shutRead || (s.peer != nil && (s.peer.closed || s.peer.shutWrite))
+}
+
+func (s *unixSocket) Read(p []byte, _ int64) (int, error) {
+	if s.peer == nil && len(s.msgs) == 0 {
+		if s.typ == sockDgram && s.addr != "" {
+			return 0, vfs.ErrWouldBlock
+		}
+		return 0, abi.ENOTCONN
+	}
+	if s.stream() {
+		if len(s.in) == 0 {
+			if s.peerGone() || len(p) == 0 {
+				return 0, nil
+			}
+			return 0, vfs.ErrWouldBlock
+		}
+		k := copy(p, s.in)
+		s.in = s.in[k:]
+		s.queued -= k
+		return k, nil
+	}
+	if len(s.msgs) == 0 {
+		if s.peerGone() {
+			return 0, nil
+		}
+		return 0, vfs.ErrWouldBlock
+	}
+	m := s.msgs[0]
+	s.msgs = s.msgs[1:]
+	s.queued -= len(m)
+	return copy(p, m), nil
+}
+
+func (s *unixSocket) Write(p []byte, _ int64) (int, error) {
+	if s.peer == nil {
+		if s.typ == sockDgram {
+			return 0, abi.EDESTADDRREQ
+		}
+		return 0, abi.ENOTCONN
+	}
+	return s.deliver(s.peer, p)
+}
+
+// deliver queues p at the receiving socket to.
+func (s *unixSocket) deliver(to *unixSocket, p []byte) (int, error) {
+	if s.shutWrite || to.closed || to.shutRead {
+		if s.typ == sockDgram && to.closed {
+			return 0, abi.ECONNREFUSED
+		}
+		return 0, abi.EPIPE
+	}
+	room := unixBuffer - to.queued
+	if s.stream() {
+		if room <= 0 {
+			return 0, vfs.ErrWouldBlock
+		}
+		k := min(room, len(p))
+		to.in = append(to.in, p[:k]...)
+		to.queued += k
+		return k, nil
+	}
+	if len(p) > unixBuffer {
+		return 0, abi.EMSGSIZE
+	}
+	if len(p) > room {
+		return 0, vfs.ErrWouldBlock
+	}
+	to.msgs = append(to.msgs, append([]byte(nil), p...))
+	to.queued += len(p)
+	return len(p), nil
+}
+
+func (s *unixSocket) Seekable() bool { return false }
+
+func (s *unixSocket) Stat() abi.Stat {
+	return abi.Stat{Dev: 0x8, Mode: abi.S_IFSOCK | 0o777, Nlink: 1, Blksize: 4096}
+}
+
+func (s *unixSocket) Poll() uint32 {
+	if s.listening {
+		if len(s.backlog) > 0 {
+			return abi.POLLIN
+		}
+		return 0
+	}
+	var ev uint32
+	if len(s.in) > 0 || len(s.msgs) > 0 || s.peerGone() {
+		ev |= abi.POLLIN
+	}
+	if s.peer == nil {
+		if s.typ == sockDgram {
+			ev |= abi.POLLOUT
+		}
+		return ev
+	}
+	if s.peer.closed {
+		ev |= abi.POLLHUP
+	}
+	if s.peer.queued < unixBuffer && !s.peer.closed {
+		ev |= abi.POLLOUT
+	}
+	return ev
+}
+
+func (s *unixSocket) Release() {
+	s.closed = true
+	if s.addr != "" && s.k.unixNames[s.addr] == s {
+		delete(s.k.unixNames, s.addr)
+	}
+	for _, c := range s.backlog {
+		c.closed = true
+	}
+	s.backlog = nil
+}
+
+func (s *unixSocket) Inode() *vfs.Inode { return nil }
+
+func sysSocketpair(t *Task, a args) (uint64, error) {
+	domain, typ := a[0], int(a[1])
+	if domain != afUnix {
+		return 0, abi.EAFNOSUPPORT
+	}
+	kind := typ & sockTypeMask
+	if kind != sockStream && kind != sockDgram && kind != sockSeqpacket {
+		return 0, abi.EPROTONOSUPPORT
+	}
+	if typ&^(sockTypeMask|sockNonblock|sockCloexec) != 0 || (a[2] != 0 && a[2] != afUnix) {
+		return 0, abi.EINVAL
+	}
+	x, y := newSocketPair(t.k, kind)
+	flags := uint32(abi.O_RDWR | typ&sockNonblock)
+	cloexec := typ&sockCloexec != 0
+	dx := vfs.NewDescription(x, flags, "socket:")
+	dy := vfs.NewDescription(y, flags, "socket:")
+	fx, err := t.proc.files.alloc(dx, 0, cloexec)
+	if err != nil {
+		dy.DecRef()
+		return 0, err
+	}
+	fy, err := t.proc.files.alloc(dy, 0, cloexec)
+	if err != nil {
+		t.proc.files.close(fx)
+		return 0, err
+	}
+	var b [8]byte
+	le.PutUint32(b[:], uint32(fx))
+	le.PutUint32(b[4:], uint32(fy))
+	if err := t.copyOut(a[3], b[:]); err != nil {
+		t.proc.files.close(fx)
+		t.proc.files.close(fy)
+		return 0, err
+	}
+	return 0, nil
+}
+
+// socketOf returns the socket behind a descriptor.
+func (t *Task) socketOf(fd uint64) (*vfs.Description, *unixSocket, error) {
+	d, err := t.fd(fd)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, ok := d.File.(*unixSocket)
+	if !ok {
+		return nil, nil, abi.ENOTSOCK
+	}
+	return d, s, nil
+}
+
+// withFlags applies MSG_DONTWAIT for one call.
+func withFlags(d *vfs.Description, msgFlags uint64, fn func() (uint64, error)) (uint64, error) {
+	if msgFlags&msgDontwait != 0 && d.Flags&abi.O_NONBLOCK == 0 {
+		d.Flags |= abi.O_NONBLOCK
+		defer func() { d.Flags &^= abi.O_NONBLOCK }()
+	}
+	return fn()
+}
+
+func sysSendto(t *Task, a args) (uint64, error) {
+	d, s, err := t.socketOf(a[0])
+	if err != nil {
+		return 0, err
+	}
+	if a[4] != 0 && s.typ == sockDgram {
+		// A datagram to an address: deliver to the socket bound there.
+		name, err := t.sockaddrUn(a[4], a[5])
+		if err != nil {
+			return 0, err
+		}
+		key, err := t.unixKey(name, false)
+		if err != nil {
+			return 0, err
+		}
+		target, ok := t.k.unixNames[key]
+		if !ok || target.closed || target.typ != sockDgram {
+			return 0, abi.ECONNREFUSED
+		}
+		buf := make([]byte, min(a[2], maxIO))
+		if err := t.copyIn(a[1], buf); err != nil {
+			return 0, err
+		}
+		k, err := s.deliver(target, buf)
+		if err == vfs.ErrWouldBlock {
+			return 0, abi.EAGAIN
+		}
+		return uint64(k), err
+	}
+	return withFlags(d, a[3], func() (uint64, error) { return t.writeCall(a[0], a[1], a[2], 0, false) })
+}
+
+func sysRecvfrom(t *Task, a args) (uint64, error) {
+	d, _, err := t.socketOf(a[0])
+	if err != nil {
+		return 0, err
+	}
+	if a[3]&msgPeek != 0 {
+		return 0, abi.EOPNOTSUPP
+	}
+	n, err := withFlags(d, a[3], func() (uint64, error) { return t.readCall(a[0], a[1], a[2], 0, false) })
+	if err == nil && a[4] != 0 && a[5] != 0 {
+		// The peer of a socket pair is unnamed: a zero-length address.
+		err = t.writeU32(a[5], 0)
+	}
+	return n, err
+}
+
+// msghdr field offsets (64-bit).
+const (
+	msgName       = 0
+	msgNamelen    = 8
+	msgIov        = 16
+	msgIovlen     = 24
+	msgControllen = 40
+	msgFlagsOff   = 48
+	msghdrSize    = 56
+)
+
+func sysSendmsg(t *Task, a args) (uint64, error) {
+	d, _, err := t.socketOf(a[0])
+	if err != nil {
+		return 0, err
+	}
+	var h [msghdrSize]byte
+	if err := t.copyIn(a[1], h[:]); err != nil {
+		return 0, err
+	}
+	if le.Uint64(h[msgControllen:]) != 0 {
+		// Passing descriptors or credentials is not supported yet.
+		return 0, abi.EOPNOTSUPP
+	}
+	return withFlags(d, a[2], func() (uint64, error) {
+		return t.writevCall(a[0], le.Uint64(h[msgIov:]), le.Uint64(h[msgIovlen:]), 0, false)
+	})
+}
+
+func sysRecvmsg(t *Task, a args) (uint64, error) {
+	d, _, err := t.socketOf(a[0])
+	if err != nil {
+		return 0, err
+	}
+	var h [msghdrSize]byte
+	if err := t.copyIn(a[1], h[:]); err != nil {
+		return 0, err
+	}
+	n, err := withFlags(d, a[2], func() (uint64, error) {
+		return t.readvCall(a[0], le.Uint64(h[msgIov:]), le.Uint64(h[msgIovlen:]), 0, false)
+	})
+	if err != nil {
+		return 0, err
+	}
+	le.PutUint32(h[msgNamelen:], 0)
+	le.PutUint64(h[msgControllen:], 0)
+	le.PutUint32(h[msgFlagsOff:], 0)
+	return n, t.copyOut(a[1], h[:])
+}
+
+func sysShutdown(t *Task, a args) (uint64, error) {
+	_, s, err := t.socketOf(a[0])
+	if err != nil {
+		return 0, err
+	}
+	switch a[1] {
+	case shutRd:
+		s.shutRead = true
+	case shutWr:
+		s.shutWrite = true
+	case shutRdwr:
+		s.shutRead, s.shutWrite = true, true
+	default:
+		return 0, abi.EINVAL
+	}
+	return 0, nil
+}
+
+func sysGetsockopt(t *Task, a args) (uint64, error) {
+	_, s, err := t.socketOf(a[0])
+	if err != nil {
+		return 0, err
+	}
+	if a[1] != solSocket {
+		return 0, abi.ENOPROTOOPT
+	}
+	var v uint32
+	switch a[2] {
+	case soType:
+		v = uint32(s.typ)
+	case soError:
+	case soSndbuf, soRcvbuf:
+		v = unixBuffer
+	default:
+		return 0, abi.ENOPROTOOPT
+	}
+	if err := t.writeU32(a[3], v); err != nil {
+		return 0, err
+	}
+	return 0, t.writeU32(a[4], 4)
+}
+
+func sysSetsockopt(t *Task, a args) (uint64, error) {
+	_, _, err := t.socketOf(a[0])
+	return 0, err
+}
+
+// sysSockname reports the unnamed AF_UNIX address of a socket pair end.
+func sysSockname(t *Task, a args) (uint64, error) {
+	if _, _, err := t.socketOf(a[0]); err != nil {
+		return 0, err
+	}
+	var fam [2]byte
+	le.PutUint16(fam[:], afUnix)
+	if err := t.copyOut(a[1], fam[:]); err != nil {
+		return 0, err
+	}
+	return 0, t.writeU32(a[2], 2)
+}
+
+func sysSocket(t *Task, a args) (uint64, error) {
+	domain, typ := a[0], int(a[1])
+	if domain != afUnix {
+		// Networking is not part of the machine yet.
+		return 0, abi.EAFNOSUPPORT
+	}
+	kind := typ & sockTypeMask
+	if kind != sockStream && kind != sockDgram && kind != sockSeqpacket {
+		return 0, abi.EPROTONOSUPPORT
+	}
+	if typ&^(sockTypeMask|sockNonblock|sockCloexec) != 0 || (a[2] != 0 && a[2] != afUnix) {
+		return 0, abi.EINVAL
+	}
+	d := vfs.NewDescription(&unixSocket{k: t.k, typ: kind}, uint32(abi.O_RDWR|typ&sockNonblock), "socket:")
+	fd, err := t.proc.files.alloc(d, 0, typ&sockCloexec != 0)
+	return uint64(fd), err
+}
+
+// sockaddrUn reads a struct sockaddr_un: a path, or "@name" for the
+// abstract namespace.
+func (t *Task) sockaddrUn(addr, length uint64) (string, error) {
+	if length < 3 || length > 110 {
+		return "", abi.EINVAL
+	}
+	b := make([]byte, length)
+	if err := t.copyIn(addr, b); err != nil {
+		return "", err
+	}
+	if le.Uint16(b) != afUnix {
+		return "", abi.EAFNOSUPPORT
+	}
+	path := b[2:]
+	if path[0] == 0 {
+		return "@" + string(path[1:]), nil
+	}
+	if i := bytesIndexByte(path, 0); i >= 0 {
+		path = path[:i]
+	}
+	return string(path), nil
+}
+
+func bytesIndexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// unixKey names a bound socket in the kernel's table: the inode number of
+// its socket file for a path, the name itself for an abstract address.
+func (t *Task) unixKey(name string, create bool) (string, error) {
+	if name[0] == '@' {
+		return name, nil
+	}
+	fs := t.k.fs
+	if create {
+		dir, base, err := fs.LookupParent(t.proc.fsc.cwd, name)
+		if err != nil {
+			return "", err
+		}
+		n, err := fs.Create(dir, base, abi.S_IFSOCK|0o777&^t.proc.fsc.umask)
+		if err == abi.EEXIST {
+			return "", abi.EADDRINUSE
+		}
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("ino:%d", n.Ino()), nil
+	}
+	n, err := fs.Lookup(t.proc.fsc.cwd, name, true)
+	if err != nil {
+		return "", err
+	}
+	if n.Mode()&abi.S_IFMT != abi.S_IFSOCK {
+		return "", abi.ECONNREFUSED
+	}
+	return fmt.Sprintf("ino:%d", n.Ino()), nil
+}
+
+func sysBind(t *Task, a args) (uint64, error) {
+	_, s, err := t.socketOf(a[0])
+	if err != nil {
+		return 0, err
+	}
+	if s.addr != "" || s.peer != nil {
+		return 0, abi.EINVAL
+	}
+	name, err := t.sockaddrUn(a[1], a[2])
+	if err != nil {
+		return 0, err
+	}
+	key, err := t.unixKey(name, true)
+	if err != nil {
+		return 0, err
+	}
+	if _, taken := t.k.unixNames[key]; taken {
+		return 0, abi.EADDRINUSE
+	}
+	s.addr = key
+	t.k.unixNames[key] = s
+	return 0, nil
+}
+
+func sysListen(t *Task, a args) (uint64, error) {
+	_, s, err := t.socketOf(a[0])
+	if err != nil {
+		return 0, err
+	}
+	if s.typ == sockDgram {
+		return 0, abi.EOPNOTSUPP
+	}
+	if s.addr == "" || s.peer != nil {
+		return 0, abi.EINVAL
+	}
+	s.listening = true
+	return 0, nil
+}
+
+func sysConnect(t *Task, a args) (uint64, error) {
+	_, s, err := t.socketOf(a[0])
+	if err != nil {
+		return 0, err
+	}
+	if s.peer != nil || s.listening {
+		return 0, abi.EISCONN
+	}
+	name, err := t.sockaddrUn(a[1], a[2])
+	if err != nil {
+		return 0, err
+	}
+	key, err := t.unixKey(name, false)
+	if err != nil {
+		return 0, err
+	}
+	target, ok := t.k.unixNames[key]
+	if !ok || target.closed || target.typ != s.typ {
+		return 0, abi.ECONNREFUSED
+	}
+	if s.typ == sockDgram {
+		s.peer = target
+		return 0, nil
+	}
+	if !target.listening {
+		return 0, abi.ECONNREFUSED
+	}
+	if len(target.backlog) >= 128 {
+		return 0, abi.EAGAIN
+	}
+	server := &unixSocket{k: t.k, typ: s.typ, peer: s}
+	s.peer = server
+	target.backlog = append(target.backlog, server)
+	return 0, nil
+}
+
+func sysAccept4(t *Task, a args) (uint64, error) {
+	d, s, err := t.socketOf(a[0])
+	if err != nil {
+		return 0, err
+	}
+	flags := a[3]
+	if !s.listening || flags&^(sockNonblock|sockCloexec) != 0 {
+		return 0, abi.EINVAL
+	}
+	if len(s.backlog) == 0 {
+		if d.Flags&abi.O_NONBLOCK != 0 {
+			return 0, abi.EAGAIN
+		}
+		return 0, t.block(&waitState{ready: func() bool { return len(s.backlog) > 0 || s.closed }})
+	}
+	conn := s.backlog[0]
+	s.backlog = s.backlog[1:]
+	nd := vfs.NewDescription(conn, uint32(abi.O_RDWR|flags&sockNonblock), "socket:")
+	fd, err := t.proc.files.alloc(nd, 0, flags&sockCloexec != 0)
+	if err != nil {
+		return 0, err
+	}
+	if a[1] != 0 && a[2] != 0 {
+		if err := t.writeU32(a[2], 2); err != nil {
+			return 0, err
+		}
+		var fam [2]byte
+		le.PutUint16(fam[:], afUnix)
+		if err := t.copyOut(a[1], fam[:]); err != nil {
+			return 0, err
+		}
+	}
+	return uint64(fd), nil
+}
+
+func sysAccept(t *Task, a args) (uint64, error) {
+	return sysAccept4(t, args{a[0], a[1], a[2], 0})
+}
