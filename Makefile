@@ -7,15 +7,22 @@ BIN := bin
 FIXTURES := .fixtures
 # Packages whose tests run in `make test`.
 PKGS := ./...
+# The emulator module c2w embeds (go:embed) and packs images into; built
+# before anything compiles cmd/c2w (see cmd/c2w/emulator.go).
+EMULATOR_WASM := cmd/c2w/module/c2w-emulator.wasm
 
-.PHONY: all build deps fixtures test unit vet fmt-check conformance bench demo clean
+.PHONY: all build emulator-wasm deps fixtures test unit vet fmt-check conformance bench demo clean
 
 all: build
 
 deps:
 	@bash scripts/install-deps.sh
 
-build: deps
+# Always rerun: go build is incremental and knows when the module is stale.
+emulator-wasm:
+	GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -o $(EMULATOR_WASM) ./cmd/c2w-emulator
+
+build: deps emulator-wasm
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -o $(BIN)/c2w ./cmd/c2w
 	$(GO) build -trimpath -o $(BIN)/wasmrt ./cmd/wasmrt
@@ -27,7 +34,7 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-vet:
+vet: emulator-wasm
 	$(GO) vet $(PKGS)
 
 test: unit conformance
@@ -35,20 +42,23 @@ test: unit conformance
 # Every Go test: unit, hostile-input corpora, fuzz seeds, real registry,
 # qemu and runc differential tests.
 unit: deps fixtures fmt-check vet
-	GOOS=wasip1 GOARCH=wasm $(GO) build ./emulator/...
+	GOOS=wasip1 GOARCH=wasm $(GO) build ./emulator/... ./cmd/c2w-emulator
 	$(GO) test -timeout 20m $(PKGS)
+	# The CPU's wasm-only instruction forms, checked natively against qemu.
+	$(GO) test -tags unifiedops ./emulator/riscv64/
 
 # The OCI runtime-tools validation suite against wasmrt and runc in one job;
 # fails when wasmrt fails a test file runc passes (see docs/conformance.md).
 conformance: deps
 	@bash scripts/conformance.sh
 
-bench: deps fixtures
+bench: build fixtures
 	@bash scripts/bench.sh
+	@bash scripts/bench-pack.sh
 	@bash scripts/bench-runtime.sh
 
 demo: build fixtures
 	@bash scripts/demo.sh
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(EMULATOR_WASM)

@@ -34,6 +34,8 @@ type CPU struct {
 	// itlb caches the decoded pages of recent instruction fetches.
 	itlb    [itlbSize]itlbEntry
 	itlbMem *Memory
+	// budget is the budget of the current Run call.
+	budget uint64
 	// exit carries the details of a fault from the out-of-line helpers
 	// back to Run.
 	exit Exit

@@ -1,7 +1,13 @@
 package riscv64
 
+import (
+	"encoding/binary"
+	"unsafe"
+)
+
 // inst is one decoded instruction. The layout is 16 bytes so that a page of
-// them (one per 2-byte slot) is 32 KiB.
+// them (one per 2-byte slot) is 32 KiB. The branch-free forms (unified.go)
+// keep their precomputed control in fop, rs3 and rm.
 type inst struct {
 	op       uint8
 	rd       uint8
@@ -9,10 +15,28 @@ type inst struct {
 	rs2      uint8
 	rs3      uint8
 	rm       uint8 // rounding mode field of floating-point instructions
-	fop      uint8 // sub-operation of opAtomic, opFP and opCSR
+	fop      uint8 // sub-operation of opAtomic, opFP, opCSR and the branch-free forms
 	halfword uint8 // instruction length in 2-byte units: 1 or 2
 	imm      uint64
 }
+
+// header returns the eight one-byte fields of in (op to halfword) as one
+// little-endian word, for the hottest paths of Run: one memory access
+// instead of one per field. Field f is h >> hF & 0xff.
+func (in *inst) header() uint64 {
+	return binary.LittleEndian.Uint64((*[8]byte)(unsafe.Pointer(in))[:])
+}
+
+// Bit offsets of the fields in header's word.
+const (
+	hRd       = 8
+	hRs1      = 16
+	hRs2      = 24
+	hRs3      = 32
+	hRm       = 40
+	hFop      = 48
+	hHalfword = 56
+)
 
 func illegal(raw uint32, halfwords uint8) inst {
 	return inst{op: opIllegal, imm: uint64(raw), halfword: halfwords}
@@ -31,11 +55,13 @@ func pureOp(op uint8) bool {
 // decode32 decodes a 32-bit instruction located at pc.
 func decode32(raw uint32, pc uint64) inst {
 	in := decode32Op(raw, pc)
-	in.halfword = 2
 	if in.rd == 0 && pureOp(in.op) {
 		in = inst{op: opNop}
 	}
 	in.halfword = 2
+	if unifiedOps {
+		return unify(in)
+	}
 	return in
 }
 
@@ -376,6 +402,9 @@ func decode16(raw uint16, pc uint64) inst {
 		in = inst{op: opNop}
 	}
 	in.halfword = 1
+	if unifiedOps {
+		return unify(in)
+	}
 	return in
 }
 

@@ -22,11 +22,22 @@
 // bit for bit, which the host FPU cannot do through Go.
 //
 // The package imports only the standard library: it is compiled to
-// GOOS=wasip1 and runs inside converted images. The interpreter loop is
-// shaped for Go's WebAssembly backend, where every jump between basic
-// blocks is costly: one function, one switch over dense operation codes,
-// no indirect calls, no allocation per instruction, software TLBs for
-// loads and stores and array indexes masked so bounds checks vanish.
+// GOOS=wasip1 and runs inside converted images. The interpreter loop (Run,
+// run.go) is shaped for Go's WebAssembly backend, where every jump between
+// basic blocks is a trip through a br_table dispatch loop and every call
+// spills all live values: one function, no indirect calls, no allocation
+// per instruction, no calls on the common paths (step, out of line, takes
+// TLB misses and rare instructions), software TLBs for loads and stores,
+// and array indexes masked so bounds checks vanish. WebAssembly builds
+// decode the common instructions into a few branch-free forms
+// (unified.go); native builds keep one switch case per instruction, which
+// there compiles to a jump table. The build tag unifiedops selects the
+// branch-free forms natively, so that the differential tests check both:
+//
+//	go test ./emulator/riscv64/ && go test -tags unifiedops ./emulator/riscv64/
+//
+// BenchmarkRun reports guest MIPS on a CPU-bound loop; docs/performance-cpu.md
+// has the measurements and the harness that produced them.
 //
 // Nothing here is safe for concurrent use: one goroutine runs the CPUs of
 // all tasks that share a Memory.

@@ -6,6 +6,14 @@ package riscv64
 // the non-linking variants.
 const (
 	opDecode uint8 = iota // entry not decoded yet
+	// Branch-free forms (unified.go); fop is the control.
+	opSum
+	opALU
+	opLoad
+	opBranch
+	opStore
+	opJump
+
 	opIllegal
 	opNop
 
@@ -43,11 +51,7 @@ const (
 	opSrlw
 	opSraw
 
-	// Control transfer. imm holds the absolute target of jal and branches.
-	opJal
-	opJ // jal x0
-	opJalr
-	opJr // jalr x0
+	// Conditional branches. imm holds the absolute target.
 	opBeq
 	opBne
 	opBlt
@@ -55,7 +59,7 @@ const (
 	opBltu
 	opBgeu
 
-	// Loads and stores.
+	// Integer loads and stores.
 	opLb
 	opLh
 	opLw
@@ -67,6 +71,14 @@ const (
 	opSh
 	opSw
 	opSd
+
+	// Jumps. imm holds the absolute target of jal.
+	opJal
+	opJ // jal x0
+	opJalr
+	opJr // jalr x0
+
+	// Floating-point loads and stores.
 	opFlw
 	opFld
 	opFsw
@@ -95,6 +107,14 @@ const (
 	opFenceI
 	opEcall
 	opEbreak
+)
+
+// opFirstCommon..opLastCommon are the operations (integer computation,
+// conditional branches, integer loads and stores) that native builds
+// dispatch first and WebAssembly builds replace by the branch-free forms.
+const (
+	opFirstCommon = opAddi
+	opLastCommon  = opSd
 )
 
 // Atomic operations (inst.fop of opAtomic). The low bit selects the
