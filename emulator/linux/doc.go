@@ -15,6 +15,10 @@
 //	mm.go         address spaces: mappings (vmas), demand paging,
 //	              brk, the memory budget
 //	signals.go    signal generation, delivery, default actions, exit
+//	creds.go      user and group ids, the set*id/get*id calls, the
+//	              permission rules for signals and set-user-ID exec
+//	user.go       LookupUser: an image's USER against /etc/passwd and
+//	              /etc/group, as docker and runc resolve it
 //	syscalls.go   dispatch, strace-style tracing, argument helpers
 //	table.go      the system call table by name, with support notes
 //	sys_*.go      the handlers, one file per family (files, memory,
@@ -26,10 +30,23 @@
 //	vfs/          rootfs image + in-memory overlay, host directory
 //	              mounts, pipes, devices, the console's tty state
 //
+// Identity. Config.UID, GID and Groups are the first process's
+// credentials (LookupUser + User.Apply turn an image's USER into them,
+// with HOME from /etc/passwd). Credentials are per process (glibc and Go
+// change all threads together) and follow credentials(7): an effective
+// uid of 0 holds CAP_SETUID/CAP_SETGID/CAP_KILL and an fsuid of 0
+// CAP_DAC_OVERRIDE/CAP_FOWNER/CAP_CHOWN, nobody else any capability. The
+// VFS checks mode bits and ownership for a non-root caller through
+// FS.Caller (path search, open, exec, create, unlink, rename, chmod,
+// chown, utimes, truncate, chdir); kill needs matching uids; a
+// set-user-ID or set-group-ID executable changes the effective ids and
+// sets AT_SECURE.
+//
 // Not there yet: networking (AF_INET answers EAFNOSUPPORT), a line
 // discipline of our own and ptys (with Config.Terminal the host terminal
-// edits lines; ^C reaches the host, not the guest's foreground group),
-// descriptor passing over sockets, inotify, timerfd and signalfd.
+// edits lines; ^C reaches the host, not the guest's foreground group;
+// /dev/ptmx is absent), descriptor passing over sockets, inotify, timerfd
+// and signalfd, capability sets finer than "root has all".
 //
 // Execution model. The whole machine runs on the caller's goroutine: no
 // host threads or processes (it compiles to GOOS=wasip1). Run loops over
@@ -40,8 +57,23 @@
 // function (polled by the scheduler), its deadline or a signal ends the
 // wait, the call is executed again from the start with t.resume holding
 // what the first attempt recorded. The host is blocked only when every
-// task waits for time (the loop sleeps until the earliest deadline) or a
-// task reads host standard input (read directly).
+// task waits: for time (until the earliest deadline) or for host input.
+//
+// Host input. Standard input is read by a goroutine (vfs.HostInput)
+// started on the guest's first read or poll of it; a guest read with
+// nothing received parks like a read on an empty pipe, and Run blocks on
+// the host (input or the next deadline, whichever comes first) only when
+// no task can run. Under GOOS=wasip1 that goroutine helps only if its
+// reads do not block the instance: Go 1.26's wasip1 os.NewFile puts a
+// descriptor in the netpoller (runtime/netpoll_wasip1.go, poll_oneoff
+// with fd_read subscriptions) only when it already carries
+// FDFLAG_NONBLOCK (os/file_unix.go newFile, kindNewFile), and os.Stdin
+// is created without it, so a plain os.Stdin read is a blocking fd_read
+// that stops every goroutine. The wasip1 main must therefore pass a
+// reader of descriptor 0 made with syscall.SetNonblock(0, true) then
+// os.NewFile(0, ...): reads then return EAGAIN, the goroutine parks in
+// the netpoller, and the runtime calls poll_oneoff only when every
+// goroutine is idle, which is exactly when Run waits for the host.
 //
 // Memory. Mappings are recorded as vmas and populated on first touch:
 // the CPU faults on an unmapped page, the kernel maps it (zeros, or the

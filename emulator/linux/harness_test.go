@@ -108,10 +108,23 @@ func oracleRoot(t testing.TB, fixture string) string {
 	if ti.dirErr != nil {
 		t.Fatalf("extract %s: %v", fixture, ti.dirErr)
 	}
-	if out, err := exec.Command("unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork", "sh", "-c", oracleSetup+"true", "oracle", ti.dir, t.TempDir()).CombinedOutput(); err != nil {
+	if out, err := exec.Command("unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork", "sh", "-c", oracleSetup+"true", "oracle", ti.dir, oracleScratch(t)).CombinedOutput(); err != nil {
 		t.Skipf("cannot set up the oracle sandbox (needs user namespaces with binfmt_misc, Linux >= 6.7): %v: %s", err, out)
 	}
 	return ti.dir
+}
+
+// oracleScratch returns a private directory for one oracle run. Its name
+// avoids t.TempDir's, which carries the test name: a comma there would
+// split overlayfs's mount options.
+func oracleScratch(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "oracle-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
 
 // oracleSetup runs in a fresh user, mount and pid namespace with the
@@ -219,7 +232,7 @@ func runOracle(t testing.TB, fixture string, argv []string, stdin string) (resul
 	// env -i gives the guest exactly testEnv, without the PWD the shell
 	// adds.
 	script := oracleSetup + `env -i ` + strings.Join(testEnv, " ") + ` chroot "$root" "$@"`
-	cmd := exec.CommandContext(ctx, "unshare", append([]string{"--user", "--map-root-user", "--mount", "--pid", "--fork", "sh", "-c", script, "oracle", root, t.TempDir(), prog}, argv[1:]...)...)
+	cmd := exec.CommandContext(ctx, "unshare", append([]string{"--user", "--map-root-user", "--mount", "--pid", "--fork", "sh", "-c", script, "oracle", root, oracleScratch(t), prog}, argv[1:]...)...)
 	cmd.Env = testEnv
 	cmd.Dir = "/"
 	cmd.Stdin = strings.NewReader(stdin)

@@ -57,6 +57,11 @@ type Config struct {
 	// Mounts are host directories to show in the guest, read and written
 	// in place (on wasip1: the runtime's preopened directories).
 	Mounts []Mount
+	// UID, GID and Groups are the credentials of the first process
+	// (default root, no supplementary groups). LookupUser resolves an
+	// image's USER into them.
+	UID, GID uint32
+	Groups   []uint32
 }
 
 // Terminal describes the host terminal the standard streams are
@@ -87,7 +92,10 @@ type Kernel struct {
 	resident uint64 // populated guest pages of all address spaces
 	limit    uint64 // in pages
 	stdio    [3]*vfs.Description
-	boot     time.Time
+	// stdin is the host's standard input, read by a goroutine (Run
+	// blocks on it only when no task can run).
+	stdin *vfs.HostInput
+	boot  time.Time
 	// retired counts the instructions of tasks that have exited.
 	retired uint64
 	done    bool
@@ -149,16 +157,20 @@ func New(cfg Config) (*Kernel, error) {
 	}
 	k.table = buildTable(k.abi)
 	fs.Special = k.procLookup
+	fs.Caller = k.caller
 	var tty *vfs.TTY
-	streams := [3]*vfs.Stream{{R: cfg.Stdin}, {W: cfg.Stdout}, {W: cfg.Stderr}}
+	k.stdin = vfs.NewHostInput(cfg.Stdin)
+	streams := [3]*vfs.Stream{{In: k.stdin}, {W: cfg.Stdout}, {W: cfg.Stderr}}
 	names := [3]string{"/dev/stdin", "/dev/stdout", "/dev/stderr"}
 	if cfg.Terminal != nil {
 		tty = vfs.NewTTY(cfg.Terminal.Rows, cfg.Terminal.Cols)
 		names = [3]string{"/dev/pts/0", "/dev/pts/0", "/dev/pts/0"}
-		in, out, errs, err := fs.AttachConsole(tty, cfg.Stdin, cfg.Stdout, cfg.Stderr)
+		in, out, errs, err := fs.AttachConsole(tty, k.stdin, cfg.Stdout, cfg.Stderr)
 		if err != nil {
 			return nil, fmt.Errorf("linux: terminal: %w", err)
 		}
+		// The login user owns its terminal.
+		in.Node.Chown(cfg.UID, cfg.GID)
 		streams = [3]*vfs.Stream{in, out, errs}
 	}
 	for i, flags := range [3]uint32{abi.O_RDONLY, abi.O_WRONLY, abi.O_WRONLY} {
@@ -191,6 +203,15 @@ func New(cfg Config) (*Kernel, error) {
 		tty.Foreground = p.pgid
 	}
 	return k, nil
+}
+
+// caller returns the credentials of the task being served, which the VFS
+// checks.
+func (k *Kernel) caller() *vfs.Credentials {
+	if k.current == nil {
+		return nil
+	}
+	return &k.current.proc.cred.fs
 }
 
 func errOrNotDir(err error) error {
@@ -269,6 +290,7 @@ const sliceBudget = 100_000
 // signal N). An error means the machine itself could not go on: every
 // task is blocked forever or the instruction limit was reached.
 func (k *Kernel) Run() (int, error) {
+	defer k.stdin.Close()
 	for !k.done {
 		ran := false
 		for i := 0; i < len(k.tasks) && !k.done; i++ {
@@ -287,7 +309,7 @@ func (k *Kernel) Run() (int, error) {
 			return 0, fmt.Errorf("linux: instruction limit of %d reached", k.cfg.InstructionLimit)
 		}
 		if !ran && !k.done {
-			if !k.sleepUntilDeadline() {
+			if !k.waitForHost() {
 				return 0, errors.New("linux: deadlock: every task is blocked and none waits for time or input")
 			}
 		}
@@ -309,9 +331,10 @@ func (k *Kernel) reapTasks() {
 	k.tasks = out
 }
 
-// sleepUntilDeadline sleeps on the host until the earliest timed wait is
-// due; false if no task waits for time.
-func (k *Kernel) sleepUntilDeadline() bool {
+// waitForHost blocks on the host while every task waits: until host
+// input arrives or the earliest timed wait is due. False when no task
+// waits for either (a deadlock).
+func (k *Kernel) waitForHost() bool {
 	var next time.Time
 	for _, t := range k.tasks {
 		if t.blocked != nil && !t.blocked.deadline.IsZero() && (next.IsZero() || t.blocked.deadline.Before(next)) {
@@ -323,11 +346,18 @@ func (k *Kernel) sleepUntilDeadline() bool {
 			next = p.alarm
 		}
 	}
-	if next.IsZero() {
+	input := k.stdin.Pending()
+	switch {
+	case next.IsZero() && !input:
 		return false
-	}
-	if d := next.Sub(k.cfg.Clock()); d > 0 {
-		time.Sleep(d)
+	case next.IsZero():
+		k.stdin.Wait(-1)
+	case input:
+		k.stdin.Wait(max(next.Sub(k.cfg.Clock()), 0))
+	default:
+		if d := next.Sub(k.cfg.Clock()); d > 0 {
+			time.Sleep(d)
+		}
 	}
 	return true
 }

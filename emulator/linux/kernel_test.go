@@ -8,12 +8,14 @@ package linux_test
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/wasmrt/wasmrt/emulator/linux"
 	"github.com/wasmrt/wasmrt/internal/fixtures"
@@ -198,5 +200,48 @@ echo $((a - b < 1024)); ls /proc | grep -c '^[0-9]'`}, "")
 	// The shell and the final pipeline (ls, grep) are all that is left.
 	if got.status != 0 || got.stdout != "1\n3\n" {
 		t.Errorf("status %d, stdout %q (want 1: under 1 MiB retained, and 3 processes)\nstderr:\n%s", got.status, got.stdout, stderr)
+	}
+}
+
+// TestHostInputDoesNotStall runs a pipeline whose first task reads the
+// host's standard input, which stays open without data, while another
+// task prints and the shell exits: the machine must not wait for the
+// host.
+func TestHostInputDoesNotStall(t *testing.T) {
+	r, w := io.Pipe()
+	defer w.Close()
+	var stdout, stderr bytes.Buffer
+	k, err := linux.New(linux.Config{
+		Image: loadImage(t, fixtures.ImageBusybox), Args: []string{"sh", "-c", `cat & echo printed; sleep 0.1; kill $!; echo done`},
+		Env: testEnv, Stdin: r, Stdout: &stdout, Stderr: &stderr,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, err := k.Run()
+	if err != nil || status != 0 || stdout.String() != "printed\ndone\n" {
+		t.Errorf("status %d, err %v, stdout %q, stderr %q", status, err, stdout.String(), stderr.String())
+	}
+}
+
+// TestHostInputWakes feeds input after the guest started waiting for it:
+// the machine blocks on the host, then delivers it.
+func TestHostInputWakes(t *testing.T) {
+	r, w := io.Pipe()
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		io.WriteString(w, "late line\n")
+		w.Close()
+	}()
+	var stdout bytes.Buffer
+	k, err := linux.New(linux.Config{
+		Image: loadImage(t, fixtures.ImageBusybox), Args: []string{"sh", "-c", `read x; echo "got $x"; cat; echo eof`},
+		Env: testEnv, Stdin: r, Stdout: &stdout,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, err := k.Run(); err != nil || status != 0 || stdout.String() != "got late line\neof\n" {
+		t.Errorf("status %d, err %v, stdout %q", status, err, stdout.String())
 	}
 }

@@ -157,8 +157,11 @@ func (k *Kernel) lookupExecutable(cwd *vfs.Inode, path string) (*vfs.Inode, erro
 	if err != nil {
 		return nil, err
 	}
-	if !n.IsRegular() || n.Mode()&0o111 == 0 {
+	if !n.IsRegular() {
 		return nil, abi.EACCES
+	}
+	if err := k.fs.Access(n, vfs.MayExec); err != nil {
+		return nil, err
 	}
 	return n, nil
 }
@@ -211,6 +214,14 @@ func (k *Kernel) exec(t *Task, path string, argv, envv []string) error {
 	im, err := k.parseELF(f, hdr)
 	if err != nil {
 		return err
+	}
+	// The credentials the new image runs with: a set-user-ID or
+	// set-group-ID file changes them (committed below, once exec cannot
+	// fail).
+	cred := p.cred
+	var secure uint64
+	if cred.execSetID(f) {
+		secure = 1
 	}
 	mm := newMM(k)
 	fail := func(err error) error {
@@ -276,8 +287,9 @@ func (k *Kernel) exec(t *Task, path string, argv, envv []string) error {
 		abi.AT_BASE, interpBias,
 		abi.AT_FLAGS, 0,
 		abi.AT_ENTRY, im.entry + bias,
-		abi.AT_UID, 0, abi.AT_EUID, 0, abi.AT_GID, 0, abi.AT_EGID, 0,
-		abi.AT_SECURE, 0,
+		abi.AT_UID, uint64(cred.ruid), abi.AT_EUID, uint64(cred.euid),
+		abi.AT_GID, uint64(cred.rgid), abi.AT_EGID, uint64(cred.egid),
+		abi.AT_SECURE, secure,
 	}
 	sp, err := buildStack(mm, argv, envv, execfn, auxv)
 	if err != nil {
@@ -291,6 +303,7 @@ func (k *Kernel) exec(t *Task, path string, argv, envv []string) error {
 		}
 	}
 	p.threads = []*Task{t}
+	p.cred = cred
 	if p.mm != nil {
 		p.mm.release()
 	}
@@ -334,6 +347,10 @@ func (k *Kernel) lookupExecutableInterp(path string) (*vfs.Inode, error) {
 	}
 	if !n.IsRegular() {
 		return nil, abi.EACCES
+	}
+	// The interpreter is mapped, not executed: read permission suffices.
+	if err := k.fs.Access(n, vfs.MayRead); err != nil {
+		return nil, err
 	}
 	return n, nil
 }

@@ -188,8 +188,14 @@ func (k *Kernel) procPidFile(p *Process, name string) (string, bool) {
 		return fmt.Sprintf("%d (%s) R %d %d %d 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 %d 0 0 %d %d 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n",
 			p.pid, comm, ppid, p.pgid, p.sid, len(p.threads), vsize, rss), true
 	case "status":
-		return fmt.Sprintf("Name:\t%s\nState:\tR (running)\nTgid:\t%d\nPid:\t%d\nPPid:\t%d\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nThreads:\t%d\n",
-			comm, p.pid, p.pid, ppid, len(p.threads)), true
+		c := &p.cred
+		groups := make([]string, len(c.groups))
+		for i, g := range c.groups {
+			groups[i] = strconv.FormatUint(uint64(g), 10)
+		}
+		return fmt.Sprintf("Name:\t%s\nState:\tR (running)\nTgid:\t%d\nPid:\t%d\nPPid:\t%d\nUid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nGroups:\t%s\nThreads:\t%d\n",
+			comm, p.pid, p.pid, ppid, c.ruid, c.euid, c.suid, c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid,
+			strings.Join(groups, " "), len(p.threads)), true
 	}
 	return "", false
 }

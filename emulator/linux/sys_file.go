@@ -94,6 +94,7 @@ func (t *Task) openat(dirfd, pathAddr uint64, flags, mode uint32) (uint64, error
 	}
 	fs := t.k.fs
 	var n *vfs.Inode
+	created := false
 	if flags&abi.O_CREAT != 0 {
 		parent, name, err := t.parentAt(dirfd, pathAddr)
 		if err != nil {
@@ -108,6 +109,7 @@ func (t *Task) openat(dirfd, pathAddr uint64, flags, mode uint32) (uint64, error
 			if n, err = fs.Create(parent, name, abi.S_IFREG|mode&0o7777&^t.proc.fsc.umask); err != nil {
 				return 0, err
 			}
+			created = true
 		case err != nil:
 			return 0, err
 		case flags&abi.O_EXCL != 0:
@@ -126,6 +128,11 @@ func (t *Task) openat(dirfd, pathAddr uint64, flags, mode uint32) (uint64, error
 	}
 	if n.IsSymlink() && flags&abi.O_PATH == 0 {
 		return 0, abi.ELOOP
+	}
+	if !created && flags&abi.O_PATH == 0 {
+		if err := fs.Access(n, openMask(flags)); err != nil {
+			return 0, err
+		}
 	}
 	d, err := fs.Open(n, flags&^(abi.O_CREAT|abi.O_EXCL|abi.O_NOCTTY|abi.O_TRUNC|abi.O_CLOEXEC), path)
 	if err != nil {
@@ -148,6 +155,23 @@ func (t *Task) openat(dirfd, pathAddr uint64, flags, mode uint32) (uint64, error
 	}
 	fd, err := t.proc.files.alloc(d, 0, flags&abi.O_CLOEXEC != 0)
 	return uint64(fd), err
+}
+
+// openMask is the access an open with flags needs (may_open).
+func openMask(flags uint32) uint32 {
+	var mask uint32
+	switch flags & abi.O_ACCMODE {
+	case abi.O_RDONLY:
+		mask = vfs.MayRead
+	case abi.O_WRONLY:
+		mask = vfs.MayWrite
+	default:
+		mask = vfs.MayRead | vfs.MayWrite
+	}
+	if flags&abi.O_TRUNC != 0 {
+		mask |= vfs.MayWrite
+	}
+	return mask
 }
 
 func sysClose(t *Task, a args) (uint64, error) {
@@ -621,16 +645,22 @@ func (t *Task) access(dirfd, path uint64, mode, flags uint32) (uint64, error) {
 	if mode&^7 != 0 {
 		return 0, abi.EINVAL
 	}
+	// access checks with the real ids unless AT_EACCESS asks for the
+	// effective ones, so a set-user-ID program can ask what its caller
+	// may do; the path walk uses them too.
+	c := &t.proc.cred
+	check := &vfs.Credentials{UID: c.ruid, GID: c.rgid, Groups: c.groups}
+	if flags&abi.AT_EACCESS != 0 {
+		check = &vfs.Credentials{UID: c.euid, GID: c.egid, Groups: c.groups}
+	}
+	saved := c.fs
+	c.fs = *check
 	n, err := t.lookupAt(dirfd, path, flags, flags&abi.AT_SYMLINK_NOFOLLOW == 0)
+	c.fs = saved
 	if err != nil {
 		return 0, err
 	}
-	// Root may read and write anything; execute needs one x bit (or a
-	// directory).
-	if mode&1 != 0 && !n.IsDir() && n.Mode()&0o111 == 0 {
-		return 0, abi.EACCES
-	}
-	return 0, nil
+	return 0, n.Permission(check, mode)
 }
 
 func sysMkdirat(t *Task, a args) (uint64, error) {
@@ -714,9 +744,54 @@ func sysFchmod(t *Task, a args) (uint64, error) {
 		return 0, err
 	}
 	if n := d.File.Inode(); n != nil {
-		return 0, n.Chmod(uint32(a[1]))
+		return 0, t.chmod(n, uint32(a[1]))
 	}
 	return 0, nil
+}
+
+// chmod changes n's mode if the caller owns it (or is root); a caller
+// outside the file's group cannot set its set-group-ID bit.
+func (t *Task) chmod(n *vfs.Inode, mode uint32) error {
+	fs := t.k.fs
+	if !fs.IsOwner(n) {
+		return abi.EPERM
+	}
+	if c := &t.proc.cred.fs; !c.Root() && !c.InGroup(n.Stat().GID) {
+		mode &^= abi.S_ISGID
+	}
+	return n.Chmod(mode)
+}
+
+// chown changes n's owner and group: only root may give a file away;
+// its owner may change the group to one of its own groups. A regular
+// file loses its set-user-ID bit, and its set-group-ID bit when group
+// executable, as the kernel does on every chown.
+func (t *Task) chown(n *vfs.Inode, uid, gid uint32) error {
+	c := &t.proc.cred.fs
+	st := n.Stat()
+	if !c.Root() {
+		owner := c.UID == st.UID
+		if uid != noChange && (!owner || uid != st.UID) {
+			return abi.EPERM
+		}
+		if gid != noChange && (!owner || gid != st.GID && !c.InGroup(gid)) {
+			return abi.EPERM
+		}
+	}
+	if uid == noChange && gid == noChange {
+		return nil
+	}
+	n.Chown(uid, gid)
+	if !n.IsDir() {
+		mode := st.Mode &^ abi.S_ISUID
+		if mode&0o010 != 0 {
+			mode &^= abi.S_ISGID
+		}
+		if mode != st.Mode {
+			return n.Chmod(mode & 0o7777)
+		}
+	}
+	return nil
 }
 
 func sysFchmodat(t *Task, a args) (uint64, error) {
@@ -724,7 +799,7 @@ func sysFchmodat(t *Task, a args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return 0, n.Chmod(uint32(a[2]))
+	return 0, t.chmod(n, uint32(a[2]))
 }
 
 func sysFchown(t *Task, a args) (uint64, error) {
@@ -733,7 +808,7 @@ func sysFchown(t *Task, a args) (uint64, error) {
 		return 0, err
 	}
 	if n := d.File.Inode(); n != nil {
-		n.Chown(uint32(a[1]), uint32(a[2]))
+		return 0, t.chown(n, uint32(a[1]), uint32(a[2]))
 	}
 	return 0, nil
 }
@@ -744,8 +819,7 @@ func sysFchownat(t *Task, a args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	n.Chown(uint32(a[2]), uint32(a[3]))
-	return 0, nil
+	return 0, t.chown(n, uint32(a[2]), uint32(a[3]))
 }
 
 func sysUtimensat(t *Task, a args) (uint64, error) {
@@ -764,7 +838,19 @@ func sysUtimensat(t *Task, a args) (uint64, error) {
 		return 0, err
 	}
 	now := t.k.cfg.Clock()
+	fs := t.k.fs
+	// Setting both times to now needs ownership or write permission;
+	// anything else needs ownership (utimensat(2)).
+	toNow := func() error {
+		if fs.IsOwner(n) {
+			return nil
+		}
+		return fs.Access(n, vfs.MayWrite)
+	}
 	if a[2] == 0 {
+		if err := toNow(); err != nil {
+			return 0, err
+		}
 		return 0, n.SetTimes(&now, &now)
 	}
 	var b [32]byte
@@ -772,6 +858,16 @@ func sysUtimensat(t *Task, a args) (uint64, error) {
 		return 0, err
 	}
 	const utimeNow, utimeOmit = 1<<30 - 1, 1<<30 - 2
+	an, mn := le.Uint64(b[8:]), le.Uint64(b[24:])
+	switch {
+	case an == utimeOmit && mn == utimeOmit:
+	case (an == utimeNow || an == utimeOmit) && (mn == utimeNow || mn == utimeOmit):
+		if err := toNow(); err != nil {
+			return 0, err
+		}
+	case !fs.IsOwner(n):
+		return 0, abi.EPERM
+	}
 	pick := func(sec, nsec uint64) *time.Time {
 		switch nsec {
 		case utimeNow:
@@ -788,6 +884,12 @@ func sysUtimensat(t *Task, a args) (uint64, error) {
 func sysTruncate(t *Task, a args) (uint64, error) {
 	n, err := t.lookupAt(abi.AT_FDCWD&0xffffffff, a[0], 0, true)
 	if err != nil {
+		return 0, err
+	}
+	if n.IsDir() {
+		return 0, abi.EISDIR
+	}
+	if err := t.k.fs.Access(n, vfs.MayWrite); err != nil {
 		return 0, err
 	}
 	return 0, n.Truncate(int64(a[1]))
@@ -827,6 +929,9 @@ func sysChdir(t *Task, a args) (uint64, error) {
 	if !n.IsDir() {
 		return 0, abi.ENOTDIR
 	}
+	if err := t.k.fs.Access(n, vfs.MayExec); err != nil {
+		return 0, err
+	}
 	t.proc.fsc.cwd = n
 	return 0, nil
 }
@@ -839,6 +944,9 @@ func sysFchdir(t *Task, a args) (uint64, error) {
 	n := d.File.Inode()
 	if n == nil || !n.IsDir() {
 		return 0, abi.ENOTDIR
+	}
+	if err := t.k.fs.Access(n, vfs.MayExec); err != nil {
+		return 0, err
 	}
 	t.proc.fsc.cwd = n
 	return 0, nil

@@ -19,26 +19,6 @@ func sysUname(t *Task, a args) (uint64, error) {
 	return 0, t.copyOut(a[0], b[:])
 }
 
-func sysGetuid(t *Task, a args) (uint64, error) { return 0, nil }
-
-func sysSetid(t *Task, a args) (uint64, error) { return 0, nil }
-
-func sysGetresid(t *Task, a args) (uint64, error) {
-	for i := 0; i < 3; i++ {
-		if err := t.writeU32(a[i], 0); err != nil {
-			return 0, err
-		}
-	}
-	return 0, nil
-}
-
-func sysGetgroups(t *Task, a args) (uint64, error) {
-	if int32(a[0]) < 0 {
-		return 0, abi.EINVAL
-	}
-	return 0, nil
-}
-
 // monotonicBase is the instant CLOCK_MONOTONIC counts from.
 func (k *Kernel) monotonicBase() time.Time { return k.boot.Add(-time.Hour) }
 
@@ -325,20 +305,6 @@ func sysNoop(t *Task, a args) (uint64, error) { return 0, nil }
 func sysGetpriority(t *Task, a args) (uint64, error) { return 20, nil }
 
 func millis(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond }
-
-func sysCapget(t *Task, a args) (uint64, error) {
-	// Root in the machine holds every capability: report the full sets
-	// (effective, permitted, inheritable as two 32-bit halves).
-	if a[1] == 0 {
-		return 0, nil
-	}
-	b := make([]byte, 24)
-	for i := 0; i < 2; i++ {
-		le.PutUint32(b[i*12:], ^uint32(0))
-		le.PutUint32(b[i*12+4:], ^uint32(0))
-	}
-	return 0, t.copyOut(a[1], b)
-}
 
 func sysPersonality(t *Task, a args) (uint64, error) { return 0, nil }
 

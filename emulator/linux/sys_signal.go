@@ -231,10 +231,20 @@ func sysKill(t *Task, a args) (uint64, error) {
 	if len(targets) == 0 {
 		return 0, abi.ESRCH
 	}
-	if sig != 0 {
-		for _, p := range targets {
-			t.k.sendSignal(p, int(sig), sigInfo{code: abi.SI_USER, pid: int32(t.proc.pid)})
+	// Like kill(2), succeed if any target may be signalled and fail with
+	// EPERM only when none may.
+	allowed := 0
+	for _, p := range targets {
+		if !t.proc.cred.maySignal(t.proc, p, int(sig)) {
+			continue
 		}
+		allowed++
+		if sig != 0 {
+			t.k.sendSignal(p, int(sig), sigInfo{code: abi.SI_USER, pid: int32(t.proc.pid), uid: t.proc.cred.ruid})
+		}
+	}
+	if allowed == 0 {
+		return 0, abi.EPERM
 	}
 	return 0, nil
 }
@@ -255,8 +265,11 @@ func (t *Task) tkill(tgid, tid int, sig uint64) (uint64, error) {
 	if target == nil || (tgid > 0 && target.proc.pid != tgid) {
 		return 0, abi.ESRCH
 	}
+	if !t.proc.cred.maySignal(t.proc, target.proc, int(sig)) {
+		return 0, abi.EPERM
+	}
 	if sig != 0 {
-		t.k.sendThreadSignal(target, int(sig), sigInfo{code: abi.SI_TKILL, pid: int32(t.proc.pid)})
+		t.k.sendThreadSignal(target, int(sig), sigInfo{code: abi.SI_TKILL, pid: int32(t.proc.pid), uid: t.proc.cred.ruid})
 	}
 	return 0, nil
 }

@@ -51,6 +51,8 @@ type Process struct {
 	alarm      time.Time
 	rlimits    [abi.RLIM_NLIMITS][2]uint64
 	utime      time.Duration
+	// cred are the user and group ids (creds.go).
+	cred credentials
 }
 
 // Task is one guest thread.
@@ -113,6 +115,7 @@ func (k *Kernel) newProcess(parent *Process) *Process {
 		p.pgid, p.sid = parent.pgid, parent.sid
 		parent.children = append(parent.children, p)
 		p.rlimits = parent.rlimits
+		p.cred = parent.cred
 	} else {
 		p.pgid, p.sid = p.pid, p.pid
 		for i := range p.rlimits {
@@ -120,6 +123,7 @@ func (k *Kernel) newProcess(parent *Process) *Process {
 		}
 		p.rlimits[abi.RLIMIT_STACK] = [2]uint64{stackLimit, abi.RLIM_INFINITY}
 		p.rlimits[abi.RLIMIT_NOFILE] = [2]uint64{maxFDs, maxFDs}
+		p.cred = newCredentials(k.cfg.UID, k.cfg.GID, k.cfg.Groups)
 	}
 	k.procs[p.pid] = p
 	return p

@@ -103,32 +103,22 @@ func (f *deviceFile) Inode() *Inode  { return f.n }
 // error) seen by the guest as a character device: a terminal when TTY is
 // set.
 type Stream struct {
-	R io.Reader
-	W io.Writer
+	// In is the host input a readable stream reads; W the host writer.
+	In *HostInput
+	W  io.Writer
 	// TTY, when set, makes the stream the machine's terminal; Node is
 	// then its device node (/dev/pts/0), which stat reports.
 	TTY  *TTY
 	Node *Inode
-	// eof remembers that the reader ended, so later reads do not touch
-	// the host again.
-	eof bool
 }
 
-// Read reads from the host; it blocks the whole machine, which the
-// scheduler accepts only for host input (see the kernel's doc).
+// Read returns host input received so far, or ErrWouldBlock while the
+// host has sent nothing: the task then parks until Poll reports input.
 func (s *Stream) Read(p []byte, _ int64) (int, error) {
-	if s.R == nil || s.eof || len(p) == 0 {
+	if s.In == nil {
 		return 0, nil
 	}
-	k, err := s.R.Read(p)
-	if err == io.EOF {
-		s.eof = true
-		err = nil
-	}
-	if err != nil {
-		return k, abi.EIO
-	}
-	return k, nil
+	return s.In.Read(p)
 }
 
 // Write writes to the host.
@@ -154,8 +144,15 @@ func (s *Stream) Stat() abi.Stat {
 	return abi.Stat{Dev: 0x16, Ino: 3, Mode: abi.S_IFCHR | 0o620, Nlink: 1, Blksize: 1024, Rdev: abi.Makedev(136, 0)}
 }
 
-// Poll reports the stream always ready: host input is read on demand.
-func (s *Stream) Poll() uint32 { return abi.POLLIN | abi.POLLOUT }
+// Poll reports input once the host sent some (or ended); output is
+// always ready.
+func (s *Stream) Poll() uint32 {
+	ev := uint32(abi.POLLOUT)
+	if s.In == nil || s.In.Ready() {
+		ev |= abi.POLLIN
+	}
+	return ev
+}
 
 // Release does nothing: the host owns the stream.
 func (s *Stream) Release() {}

@@ -27,9 +27,17 @@
 // rename or link between the host and memory fails with EXDEV, as across
 // real mounts.
 //
-// Permission bits are stored and reported but only the execute bit is
-// enforced (by execve): guests run as root unless the image says otherwise,
-// and root bypasses the rest.
+// Permissions follow the kernel's generic_permission for the caller
+// FS.Caller returns (perm.go): owner, group or other bits, search
+// permission on every directory walked, write and search on a directory
+// to create or remove entries, the sticky bit's ownership rule, and the
+// set-group-ID directory's group inheritance. Root passes every check
+// but execute, which needs one execute bit, as CAP_DAC_OVERRIDE does.
+// Mounted host directories check only the execute bit: WASI exposes no
+// ownership, so the host enforces its own.
+//
+// Host standard input is read by a goroutine (HostInput) so that a guest
+// waiting for it parks instead of stopping the machine.
 //
 // Not safe for concurrent use: the kernel's single goroutine owns it.
 package vfs

@@ -28,6 +28,10 @@ type FS struct {
 	// symlink targets such as /dev/stdin's): the kernel generates them.
 	// handled is false to fall back to the tree.
 	Special func(path string, follow bool) (n *Inode, handled bool, err error)
+	// Caller, when set, returns the credentials of the task on whose
+	// behalf the namespace is used: path walks, creation, removal and
+	// renames check them. Unset means root.
+	Caller func() *Credentials
 }
 
 // New returns the namespace of img with an empty overlay and the standard
@@ -136,6 +140,11 @@ func (fs *FS) walk(dir *Inode, path string, follow bool, links *int) (*Inode, er
 		if len(c) > rootfs.MaxNameLen {
 			return nil, abi.ENAMETOOLONG
 		}
+		if cred := fs.caller(); !cred.Root() && cur.IsDir() {
+			if err := cur.Permission(cred, MayExec); err != nil {
+				return nil, err
+			}
+		}
 		next, err := cur.lookup(c)
 		if err != nil {
 			return nil, err
@@ -209,14 +218,20 @@ func (fs *FS) LookupParent(dir *Inode, path string) (*Inode, string, error) {
 // Create makes a new inode called name in dir. It fails with EEXIST if
 // the name is taken.
 func (fs *FS) Create(dir *Inode, name string, mode uint32) (*Inode, error) {
+	if dir.IsDir() {
+		if err := fs.Access(dir, MayWrite|MayExec); err != nil {
+			return nil, err
+		}
+	}
 	if dir.host != "" {
 		return fs.hostCreate(dir, name, mode, "")
 	}
 	if err := checkNewName(dir, name); err != nil {
 		return nil, err
 	}
-	n := fs.newInode(mode)
-	n.uid, n.gid = fs.owner()
+	uid, gid, setgid := fs.newOwner(dir, mode)
+	n := fs.newInode(mode | setgid)
+	n.uid, n.gid = uid, gid
 	if n.IsDir() {
 		n.nlink = 2
 		n.loaded = true
@@ -228,8 +243,6 @@ func (fs *FS) Create(dir *Inode, name string, mode uint32) (*Inode, error) {
 	dir.touch()
 	return n, nil
 }
-
-func (fs *FS) owner() (uint32, uint32) { return 0, 0 }
 
 func checkNewName(dir *Inode, name string) error {
 	if !dir.IsDir() {
@@ -276,6 +289,9 @@ func (fs *FS) Link(dir *Inode, name string, target *Inode) error {
 	if target.IsDir() {
 		return abi.EPERM
 	}
+	if err := fs.Access(dir, MayWrite|MayExec); err != nil {
+		return err
+	}
 	switch {
 	case dir.host != "" && target.host != "":
 		if err := hostName(name); err != nil {
@@ -307,12 +323,15 @@ func (fs *FS) Unlink(dir *Inode, name string, rmdir bool) error {
 	if name == ".." {
 		return abi.ENOTEMPTY
 	}
-	if dir.host != "" {
-		return fs.hostUnlink(dir, name, rmdir)
-	}
 	n, err := dir.lookup(name)
 	if err != nil {
 		return err
+	}
+	if err := fs.mayDelete(dir, n); err != nil {
+		return err
+	}
+	if dir.host != "" {
+		return fs.hostUnlink(dir, name, rmdir)
 	}
 	if rmdir {
 		if !n.IsDir() {
@@ -355,6 +374,22 @@ func (fs *FS) Rename(oldDir *Inode, oldName string, newDir *Inode, newName strin
 	}
 	if !newDir.IsDir() {
 		return abi.ENOTDIR
+	}
+	if err := fs.mayDelete(oldDir, n); err != nil {
+		return err
+	}
+	if victim, err := newDir.lookup(newName); err == nil {
+		if err := fs.mayDelete(newDir, victim); err != nil {
+			return err
+		}
+	} else if err := fs.Access(newDir, MayWrite|MayExec); err != nil {
+		return err
+	}
+	if n.IsDir() && oldDir != newDir {
+		// Its ".." entry changes.
+		if err := fs.Access(n, MayWrite); err != nil {
+			return err
+		}
 	}
 	switch {
 	case oldDir.host != "" && newDir.host != "" && flags == 0:

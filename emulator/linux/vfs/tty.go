@@ -59,7 +59,7 @@ func TTYOf(f File) (*TTY, bool) {
 // AttachConsole makes tty the machine's terminal: /dev/tty and the new
 // /dev/pts/0 open it, and the returned streams (standard input, output,
 // error, reading r and writing w and e) report /dev/pts/0 in stat.
-func (fs *FS) AttachConsole(tty *TTY, r io.Reader, w, e io.Writer) (in, out, errs *Stream, err error) {
+func (fs *FS) AttachConsole(tty *TTY, r *HostInput, w, e io.Writer) (in, out, errs *Stream, err error) {
 	pts, err := fs.Lookup(fs.root, "/dev/pts", false)
 	if err != nil {
 		return nil, nil, nil, err
@@ -69,6 +69,6 @@ func (fs *FS) AttachConsole(tty *TTY, r io.Reader, w, e io.Writer) (in, out, err
 		return nil, nil, nil, err
 	}
 	node.rdev = devPTS0
-	fs.Console = &Stream{R: r, W: w, TTY: tty, Node: node}
-	return &Stream{R: r, TTY: tty, Node: node}, &Stream{W: w, TTY: tty, Node: node}, &Stream{W: e, TTY: tty, Node: node}, nil
+	fs.Console = &Stream{In: r, W: w, TTY: tty, Node: node}
+	return &Stream{In: r, TTY: tty, Node: node}, &Stream{W: w, TTY: tty, Node: node}, &Stream{W: e, TTY: tty, Node: node}, nil
 }
