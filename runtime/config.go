@@ -106,10 +106,8 @@ func ValidateSpec(s *specs.Spec) error {
 		if !filepath.IsAbs(m.Destination) {
 			return cfgErr(p+".destination", "%q is not an absolute path", m.Destination)
 		}
-		for j, o := range m.Options {
-			if err := linux.CheckMountOption(o); err != nil {
-				return cfgErr(fmt.Sprintf("%s.options[%d]", p, j), "%v", err)
-			}
+		if err := validateMount(p, m, s.Linux); err != nil {
+			return err
 		}
 	}
 	if err := validateHooks(s.Hooks); err != nil {
@@ -181,6 +179,68 @@ func ValidateProcess(prefix string, p *specs.Process) error {
 		return cfgErr(prefix+".selinuxLabel", "label %q requested but SELinux is not supported by this runtime", p.SelinuxLabel)
 	}
 	return nil
+}
+
+// validateMount checks the mount options the runtime itself acts on:
+// tmpcopyup, and idmapped mounts (runtime-spec: mappings only on bind
+// mounts, uidMappings and gidMappings together, and without them the
+// container's own user namespace mappings, which must then exist).
+func validateMount(p string, m specs.Mount, l *specs.Linux) error {
+	if hasMountOption(m.Options, "tmpcopyup") && m.Type != "tmpfs" {
+		return cfgErr(p+".options", "tmpcopyup copies into a new tmpfs; the mount's type is %q, not tmpfs", m.Type)
+	}
+	mapped, _, _ := linux.MountIDMapping(m)
+	if !mapped {
+		return nil
+	}
+	if !linux.IsBindMount(m) {
+		return cfgErr(p, "idmapped mounts (idmap, ridmap, uidMappings, gidMappings) need a bind mount: type \"bind\" or a bind or rbind option")
+	}
+	if (len(m.UIDMappings) == 0) != (len(m.GIDMappings) == 0) {
+		return cfgErr(p+".uidMappings", "uidMappings and gidMappings must be given together")
+	}
+	if len(m.UIDMappings) == 0 {
+		if l == nil || !hasNewUserNamespace(l) || len(l.UIDMappings) == 0 || len(l.GIDMappings) == 0 {
+			return cfgErr(p+".options", "an idmapped mount without uidMappings and gidMappings uses the container's user namespace mappings, but the container has no new user namespace with mappings")
+		}
+		return nil
+	}
+	if err := validateIDMappings(p+".uidMappings", m.UIDMappings); err != nil {
+		return err
+	}
+	return validateIDMappings(p+".gidMappings", m.GIDMappings)
+}
+
+// validateIDMappings rejects ranges the kernel would refuse with a bare
+// EINVAL: empty ones and ones that run past the 32-bit id space.
+func validateIDMappings(p string, ms []specs.LinuxIDMapping) error {
+	for i, e := range ms {
+		if e.Size == 0 {
+			return cfgErr(fmt.Sprintf("%s[%d].size", p, i), "must be positive")
+		}
+		if uint64(e.ContainerID)+uint64(e.Size) > 1<<32 || uint64(e.HostID)+uint64(e.Size) > 1<<32 {
+			return cfgErr(fmt.Sprintf("%s[%d]", p, i), "range of %d ids from %d (container) / %d (host) exceeds the 32-bit id space", e.Size, e.ContainerID, e.HostID)
+		}
+	}
+	return nil
+}
+
+func hasNewUserNamespace(l *specs.Linux) bool {
+	for _, ns := range l.Namespaces {
+		if ns.Type == specs.UserNamespace && ns.Path == "" {
+			return true
+		}
+	}
+	return false
+}
+
+func hasMountOption(opts []string, want string) bool {
+	for _, o := range opts {
+		if o == want {
+			return true
+		}
+	}
+	return false
 }
 
 func validateHooks(h *specs.Hooks) error {

@@ -78,7 +78,12 @@ func TestValidateSpec(t *testing.T) {
 		{"bad scheduler policy", `"cwd": "/"`, `"cwd": "/", "scheduler": {"policy": "SCHED_FAST"}`, "process.scheduler"},
 		{"bad io priority", `"cwd": "/"`, `"cwd": "/", "ioPriority": {"class": "IOPRIO_CLASS_BE", "priority": 9}`, "process.ioPriority"},
 		{"selinux label", `"cwd": "/"`, `"cwd": "/", "selinuxLabel": "system_u:system_r:container_t:s0"`, "process.selinuxLabel"},
-		{"idmap mount", `"linux"`, `"mounts": [{"destination": "/x", "type": "bind", "source": "/tmp", "options": ["idmap"]}], "linux"`, "mounts[0].options[0]"},
+		{"idmap without mappings or user namespace", `"linux"`, `"mounts": [{"destination": "/x", "type": "bind", "source": "/tmp", "options": ["idmap"]}], "linux"`, "mounts[0].options"},
+		{"idmap on a tmpfs", `"linux"`, `"mounts": [{"destination": "/x", "type": "tmpfs", "source": "tmpfs", "options": ["ridmap"], "uidMappings": [{"containerID": 0, "hostID": 1, "size": 1}], "gidMappings": [{"containerID": 0, "hostID": 1, "size": 1}]}], "linux"`, "mounts[0]"},
+		{"idmap uid mappings alone", `"linux"`, `"mounts": [{"destination": "/x", "type": "bind", "source": "/tmp", "options": ["bind", "idmap"], "uidMappings": [{"containerID": 0, "hostID": 1, "size": 1}]}], "linux"`, "mounts[0].uidMappings"},
+		{"idmap empty range", `"linux"`, `"mounts": [{"destination": "/x", "type": "bind", "source": "/tmp", "options": ["bind", "idmap"], "uidMappings": [{"containerID": 0, "hostID": 1, "size": 0}], "gidMappings": [{"containerID": 0, "hostID": 1, "size": 1}]}], "linux"`, "mounts[0].uidMappings[0].size"},
+		{"idmap range overflows", `"linux"`, `"mounts": [{"destination": "/x", "type": "bind", "source": "/tmp", "options": ["bind", "idmap"], "uidMappings": [{"containerID": 0, "hostID": 1, "size": 1}], "gidMappings": [{"containerID": 4294967295, "hostID": 1, "size": 2}]}], "linux"`, "mounts[0].gidMappings[0]"},
+		{"tmpcopyup on a bind", `"linux"`, `"mounts": [{"destination": "/x", "type": "bind", "source": "/tmp", "options": ["bind", "tmpcopyup"]}], "linux"`, "mounts[0].options"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

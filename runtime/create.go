@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -139,8 +140,10 @@ func (c *child) close() {
 // spawn starts the runtime binary as init with the nsexec bootstrap, places
 // it in the cgroup (before any namespace is unshared, so a new cgroup
 // namespace is rooted at the container's cgroup), runs the namespace plan
-// and returns the final process.
-func (rt *Runtime) spawn(dir string, b *bootstrap, extra []*os.File, place func(pid int) error) (*child, error) {
+// and returns the final process. With cgroupDir (a unified-hierarchy cgroup
+// directory) the process is born inside the cgroup; otherwise, or if the
+// kernel refuses that, place moves it there.
+func (rt *Runtime) spawn(dir string, b *bootstrap, extra []*os.File, cgroupDir *os.File, place func(pid int) error) (*child, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("create sync socket: %w", err)
@@ -151,16 +154,32 @@ func (rt *Runtime) spawn(dir string, b *bootstrap, extra []*os.File, place func(
 
 	files := append(append([]*os.File{}, extra...), childEnd)
 	syncFD := 3 + len(files) - 1
-	cmd := exec.Command(rt.Self, "init")
-	cmd.Dir = dir
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.ExtraFiles = files
-	cmd.Env = append(os.Environ(),
-		nsexec.EnvFD+"="+strconv.Itoa(syncFD),
-		linux.EnvSyncFD+"="+strconv.Itoa(syncFD))
-	if err := cmd.Start(); err != nil {
-		parent.Close()
-		return nil, fmt.Errorf("start init %s: %w", rt.Self, err)
+	newCmd := func() *exec.Cmd {
+		cmd := exec.Command(rt.Self, "init")
+		cmd.Dir = dir
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+		cmd.ExtraFiles = files
+		cmd.Env = append(os.Environ(),
+			nsexec.EnvFD+"="+strconv.Itoa(syncFD),
+			linux.EnvSyncFD+"="+strconv.Itoa(syncFD))
+		return cmd
+	}
+	cmd := newCmd()
+	placed := false
+	if cgroupDir != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cgroupDir.Fd())}
+		if err := cmd.Start(); err == nil {
+			placed = true
+		} else {
+			rt.Log.Debug("starting init inside its cgroup failed; moving it there instead", "cgroup", cgroupDir.Name(), "error", err)
+			cmd = newCmd()
+		}
+	}
+	if !placed {
+		if err := cmd.Start(); err != nil {
+			parent.Close()
+			return nil, fmt.Errorf("start init %s: %w", rt.Self, err)
+		}
 	}
 	c := &child{sock: parent}
 	fail := func(err error) (*child, error) {
@@ -172,7 +191,7 @@ func (rt *Runtime) spawn(dir string, b *bootstrap, extra []*os.File, place func(
 		parent.Close()
 		return nil, err
 	}
-	if place != nil {
+	if !placed && place != nil {
 		if err := place(cmd.Process.Pid); err != nil {
 			return fail(err)
 		}
@@ -358,10 +377,21 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 		return err
 	}
 	rec.CgroupPaths = cg.Paths()
-	// Record the cgroup before any process exists, so that a create
-	// killed from here on can still be cleaned by delete --force.
+	// Record the cgroup before it exists, so that a create killed from
+	// here on can still be cleaned by delete --force.
 	if err := rt.Store.write(rec); err != nil {
 		return err
+	}
+	if err := cg.Create(); err != nil {
+		return err
+	}
+	rec.CgroupPaths = cg.Paths()
+	cgroupDir, err := cg.OpenUnified()
+	if err != nil {
+		return err
+	}
+	if cgroupDir != nil {
+		defer cgroupDir.Close()
 	}
 
 	var extra []*os.File
@@ -390,13 +420,19 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 		extra = append(extra, f)
 		cfg.SeccompFD = 3 + len(extra) - 1
 	}
-	c, err = rt.spawn(bundle, plan, extra, func(pid int) error {
-		if err := cg.Apply(pid); err != nil {
-			return err
+	idmapped, err := prepareIDMappedMounts(bundle, spec)
+	if err != nil {
+		return err
+	}
+	for _, m := range idmapped {
+		defer m.tree.Close()
+		extra = append(extra, m.tree)
+		if cfg.MountFDs == nil {
+			cfg.MountFDs = map[int]int{}
 		}
-		rec.CgroupPaths = cg.Paths()
-		return nil
-	})
+		cfg.MountFDs[m.index] = 3 + len(extra) - 1
+	}
+	c, err = rt.spawn(bundle, plan, extra, cgroupDir, cg.AddPid)
 	if err != nil {
 		return fmt.Errorf("create container %q: %w", id, err)
 	}

@@ -40,11 +40,20 @@
 // namespace; the intermediate reports the child's pid and exits. Only then
 // does Go start, already inside the container's namespaces, and the init
 // continues with the JSON configuration sent over the same socket. The
-// parent places the intermediate in the container's cgroup before sending
-// the plan, so a new cgroup namespace is rooted at the container's cgroup.
+// intermediate is in the container's cgroup before the plan is sent, so a
+// new cgroup namespace is rooted at the container's cgroup: on a cgroup v2
+// host it is born there (clone3 with CLONE_INTO_CGROUP, into a cgroup
+// created and limited beforehand), which avoids the kernel's slow
+// cgroup.procs migration; elsewhere the parent writes its pid.
 // exec uses the same path with every namespace joined from /proc/<init>/ns.
 //
 // # Setup order (package internal/linux)
+//
+// Before the init starts, the parent clones the source of every idmapped
+// mount (open_tree) and applies its mapping (mount_setattr with a user
+// namespace holding it; package internal/idmap), since only the host side
+// is privileged over the source's filesystem; the detached clones are
+// inherited by the init, which moves them into place in mount order.
 //
 // In the new mount namespace: propagation, spec mounts, devices and /dev
 // symlinks; then the parent runs prestart and createRuntime hooks; the init

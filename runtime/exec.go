@@ -80,7 +80,15 @@ func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
 		extra = append(extra, f)
 		cfg.SeccompFD = 3 + len(extra) - 1
 	}
-	c, err := rt.spawn(r.Bundle, b, extra, cg.AddPid)
+	cgroupDir, err := cg.OpenUnified()
+	if err != nil {
+		lock.Unlock()
+		return -1, fmt.Errorf("exec in container %q: %w", id, err)
+	}
+	c, err := rt.spawn(r.Bundle, b, extra, cgroupDir, cg.AddPid)
+	if cgroupDir != nil {
+		cgroupDir.Close()
+	}
 	lock.Unlock()
 	if err != nil {
 		return -1, fmt.Errorf("exec in container %q: %w", id, err)

@@ -99,6 +99,7 @@ func Features() *features.Features {
 		"strictatime", "suid", "sync", "private", "rprivate", "shared", "rshared", "slave", "rslave",
 		"unbindable", "runbindable", "rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "rexec",
 		"rnodiratime", "rdiratime", "rnoatime", "rrelatime", "rstrictatime", "rnosymfollow", "rsymfollow",
+		"idmap", "ridmap", "tmpcopyup",
 	}
 	actions := linux.SeccompActionNames()
 	ops := linux.SeccompOperatorNames()
@@ -124,7 +125,7 @@ func Features() *features.Features {
 			Apparmor:        &features.Apparmor{Enabled: &no},
 			Selinux:         &features.Selinux{Enabled: &no},
 			IntelRdt:        &features.IntelRdt{Enabled: &no},
-			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &no}},
+			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &yes}},
 			NetDevices:      &features.NetDevices{Enabled: &no},
 		},
 	}

@@ -11,6 +11,7 @@ import (
 	devices "github.com/opencontainers/cgroups/devices/config"
 	"github.com/opencontainers/cgroups/manager"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // Manager is a container's cgroup.
@@ -115,16 +116,38 @@ func Load(paths map[string]string) (*Manager, error) {
 	return &Manager{m: m}, nil
 }
 
-// Apply creates the cgroup, adds pid and sets the limits.
-func (c *Manager) Apply(pid int) error {
-	if err := c.m.Apply(pid); err != nil {
-		return fmt.Errorf("create cgroup and add pid %d: %w", pid, err)
+// Create makes the cgroup and sets its limits before any process joins
+// it, so that the container's first process can be started inside it.
+func (c *Manager) Create() error {
+	if err := c.m.Apply(-1); err != nil {
+		return fmt.Errorf("create cgroup: %w", err)
 	}
 	// The v1 manager ignores a nil argument, so pass the limits explicitly.
 	if err := c.m.Set(c.res); err != nil {
 		return fmt.Errorf("set cgroup limits: %w", err)
 	}
 	return nil
+}
+
+// OpenUnified opens the cgroup's directory on a host with only the unified
+// (v2) hierarchy, for starting a process directly inside it with
+// clone3(CLONE_INTO_CGROUP). Moving a running process by writing
+// cgroup.procs takes the kernel's cgroup thread-group lock for writing,
+// which waits for an RCU grace period: milliseconds per container. It
+// returns nil, nil on a v1 or hybrid host, where only AddPid works.
+func (c *Manager) OpenUnified() (*os.File, error) {
+	if !cgroups.IsCgroup2UnifiedMode() {
+		return nil, nil
+	}
+	dir := c.m.Path("")
+	if dir == "" {
+		return nil, nil
+	}
+	f, err := os.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open cgroup %s: %w", dir, err)
+	}
+	return f, nil
 }
 
 // AddPid adds pid to the existing cgroup (for exec).

@@ -1,9 +1,9 @@
 package linux
 
 import (
-	"fmt"
 	"strings"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -74,6 +74,9 @@ type parsedOptions struct {
 	// "rnosuid", …) applied to the mount and every submount with
 	// mount_setattr(2).
 	attrSet, attrClear uint64
+	// tmpCopyUp copies the root filesystem's content at the mount point
+	// into a new tmpfs.
+	tmpCopyUp bool
 }
 
 // recursiveAttrs maps the spec's recursive options to MOUNT_ATTR_* bits:
@@ -99,20 +102,32 @@ var recursiveAttrs = map[string]struct {
 	"rsymfollow":   {true, unix.MOUNT_ATTR_NOSYMFOLLOW},
 }
 
-// unsupportedOptions are spec options this runtime refuses explicitly
-// instead of passing them to the filesystem as data.
-var unsupportedOptions = map[string]string{
-	"tmpcopyup": "copying the mount point's contents into a tmpfs is not supported",
-	"idmap":     "idmapped mounts are not supported",
-	"ridmap":    "idmapped mounts are not supported",
+// runtimeOptions are spec options the runtime acts on itself; they are
+// never passed to mount(2) as filesystem data.
+var runtimeOptions = map[string]bool{
+	// idmap and ridmap apply the mount's uidMappings/gidMappings (or the
+	// container's) with MOUNT_ATTR_IDMAP, ridmap to submounts as well.
+	"idmap": true, "ridmap": true,
+	// tmpcopyup fills a new tmpfs with what the root filesystem had at
+	// the mount point.
+	"tmpcopyup": true,
 }
 
-// CheckMountOption reports a clear error for an option the runtime refuses.
-func CheckMountOption(o string) error {
-	if why, ok := unsupportedOptions[o]; ok {
-		return fmt.Errorf("mount option %q: %s", o, why)
-	}
-	return nil
+// IsBindMount reports whether m is a bind mount: type "bind" or a "bind" or
+// "rbind" option.
+func IsBindMount(m specs.Mount) bool {
+	return m.Type == "bind" || hasOption(m.Options, "bind") || hasOption(m.Options, "rbind")
+}
+
+// MountIDMapping reports whether m asks for an idmapped mount (an idmap or
+// ridmap option, or mount mappings, which runtime-spec says should come
+// with one of the options), whether the mapping also applies to submounts,
+// and whether the source tree is cloned with its submounts.
+func MountIDMapping(m specs.Mount) (mapped, recursiveMap, recursiveClone bool) {
+	recursiveMap = hasOption(m.Options, "ridmap")
+	mapped = recursiveMap || hasOption(m.Options, "idmap") || len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0
+	recursiveClone = hasOption(m.Options, "rbind")
+	return mapped, recursiveMap, recursiveClone
 }
 
 func parseMountOptions(options []string) parsedOptions {
@@ -138,6 +153,10 @@ func parseMountOptions(options []string) parsedOptions {
 		}
 		if f, ok := propagationFlags[o]; ok {
 			p.propagation = append(p.propagation, f)
+			continue
+		}
+		if runtimeOptions[o] {
+			p.tmpCopyUp = p.tmpCopyUp || o == "tmpcopyup"
 			continue
 		}
 		p.data = append(p.data, o)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -76,22 +77,32 @@ func switchUser(u specs.User) error {
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("keep capabilities across setuid: %w", err)
 	}
+	// Each credential change below is broadcast to every thread of the
+	// process (signals and a round trip per thread), so changes that
+	// would set what is already there are skipped: a container running as
+	// root, the common case, needs none.
 	groups := make([]int, 0, len(u.AdditionalGids))
 	for _, g := range u.AdditionalGids {
 		groups = append(groups, int(g))
 	}
-	if err := unix.Setgroups(groups); err != nil {
-		// setgroups is denied in a user namespace with setgroups=deny;
-		// that is only an error when groups were asked for.
-		if len(groups) > 0 || !errors.Is(err, unix.EPERM) {
-			return fmt.Errorf("setgroups %v: %w", groups, err)
+	if current, err := unix.Getgroups(); err != nil || !slices.Equal(current, groups) {
+		if err := unix.Setgroups(groups); err != nil {
+			// setgroups is denied in a user namespace with setgroups=deny;
+			// that is only an error when groups were asked for.
+			if len(groups) > 0 || !errors.Is(err, unix.EPERM) {
+				return fmt.Errorf("setgroups %v: %w", groups, err)
+			}
 		}
 	}
-	if err := unix.Setresgid(int(u.GID), int(u.GID), int(u.GID)); err != nil {
-		return fmt.Errorf("setgid %d: %w", u.GID, err)
+	if r, e, s := unix.Getresgid(); r != int(u.GID) || e != int(u.GID) || s != int(u.GID) {
+		if err := unix.Setresgid(int(u.GID), int(u.GID), int(u.GID)); err != nil {
+			return fmt.Errorf("setgid %d: %w", u.GID, err)
+		}
 	}
-	if err := unix.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
-		return fmt.Errorf("setuid %d: %w", u.UID, err)
+	if r, e, s := unix.Getresuid(); r != int(u.UID) || e != int(u.UID) || s != int(u.UID) {
+		if err := unix.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
+			return fmt.Errorf("setuid %d: %w", u.UID, err)
+		}
 	}
 	if u.Umask != nil {
 		unix.Umask(int(*u.Umask))

@@ -37,6 +37,10 @@ type InitConfig struct {
 	// CgroupPaths maps v1 controller (or "" for v2) to the container's
 	// host cgroup directory, used for cgroup mounts inside the container.
 	CgroupPaths map[string]string `json:"cgroupPaths,omitempty"`
+	// MountFDs maps the index of a spec mount to an inherited descriptor
+	// of its detached, idmapped source tree, which the init moves into
+	// place instead of bind mounting the source.
+	MountFDs map[int]int `json:"mountFds,omitempty"`
 	// PreserveFDs is the number of extra fds after stdio passed through;
 	// they occupy 3..3+PreserveFDs-1 and the runtime's own fds follow.
 	PreserveFDs int `json:"preserveFds,omitempty"`

@@ -32,7 +32,7 @@ func prepareRootfs(cfg *InitConfig) error {
 		// alone; the mounts below stay in that namespace (as they do with
 		// other runtimes) and delete unmounts them.
 		for i, m := range spec.Mounts {
-			if err := mountEntry(cfg, m); err != nil {
+			if err := mountEntry(cfg, i, m); err != nil {
 				return fmt.Errorf("mounts[%d] (%s on %s): %w", i, m.Type, m.Destination, err)
 			}
 		}
@@ -59,7 +59,7 @@ func prepareRootfs(cfg *InitConfig) error {
 		return fmt.Errorf("bind mount root filesystem %s: %w", cfg.Rootfs, err)
 	}
 	for i, m := range spec.Mounts {
-		if err := mountEntry(cfg, m); err != nil {
+		if err := mountEntry(cfg, i, m); err != nil {
 			return fmt.Errorf("mounts[%d] (%s on %s): %w", i, m.Type, m.Destination, err)
 		}
 	}
@@ -144,14 +144,10 @@ func unescapeMountinfo(s string) string {
 	return b.String()
 }
 
-func mountEntry(cfg *InitConfig, m specs.Mount) error {
+// mountEntry performs spec.Mounts[index].
+func mountEntry(cfg *InitConfig, index int, m specs.Mount) error {
 	if !filepath.IsAbs(m.Destination) {
 		return fmt.Errorf("destination must be absolute")
-	}
-	for _, o := range m.Options {
-		if err := CheckMountOption(o); err != nil {
-			return err
-		}
 	}
 	opts := parseMountOptions(m.Options)
 	dest, err := inRoot(cfg.Rootfs, m.Destination)
@@ -163,7 +159,19 @@ func mountEntry(cfg *InitConfig, m specs.Mount) error {
 		return mountCgroup(cfg, dest, opts)
 	}
 	source := m.Source
-	if isBind {
+	treeFD, idmapped := cfg.MountFDs[index]
+	switch {
+	case idmapped:
+		// An idmapped clone of the source, prepared by the runtime.
+		if err := attachTree(treeFD, m.Source, dest); err != nil {
+			return err
+		}
+		if rest := opts.flags &^ (unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT); rest != 0 {
+			if err := remountBind(dest, rest); err != nil {
+				return err
+			}
+		}
+	case isBind:
 		if !filepath.IsAbs(source) {
 			// Relative bind sources are relative to the bundle, which is
 			// the working directory the runtime started the init in.
@@ -188,7 +196,11 @@ func mountEntry(cfg *InitConfig, m specs.Mount) error {
 				return err
 			}
 		}
-	} else {
+	case opts.tmpCopyUp && m.Type == "tmpfs":
+		if err := mountTmpfsCopyUp(dest, source, opts); err != nil {
+			return err
+		}
+	default:
 		if err := createMountPoint(dest, true); err != nil {
 			return err
 		}
@@ -218,6 +230,24 @@ func mountEntry(cfg *InitConfig, m specs.Mount) error {
 		if err := unix.MountSetattr(-1, dest, unix.AT_RECURSIVE, attr); err != nil {
 			return fmt.Errorf("mount_setattr: %w", err)
 		}
+	}
+	return nil
+}
+
+// attachTree moves the detached mount tree open as fd (a clone of source)
+// onto dest, creating the mount point to match the tree's root.
+func attachTree(fd int, source, dest string) error {
+	tree := os.NewFile(uintptr(fd), source)
+	defer tree.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("idmapped clone of %s: %w", source, err)
+	}
+	if err := createMountPoint(dest, st.Mode&unix.S_IFMT == unix.S_IFDIR); err != nil {
+		return err
+	}
+	if err := unix.MoveMount(fd, "", unix.AT_FDCWD, dest, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("attach idmapped clone of %s: move_mount: %w", source, err)
 	}
 	return nil
 }
