@@ -25,7 +25,8 @@ emulator-wasm:
 build: deps emulator-wasm
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -o $(BIN)/c2w ./cmd/c2w
-	$(GO) build -trimpath -o $(BIN)/wasmrt ./cmd/wasmrt
+	# Static, so each container start skips the dynamic loader (docs/performance-runtime.md).
+	$(GO) build -trimpath -tags netgo,osusergo -ldflags '-linkmode=external -extldflags=-static' -o $(BIN)/wasmrt ./cmd/wasmrt
 
 fixtures: deps
 	@bash scripts/fixtures.sh

@@ -13,11 +13,12 @@ cd "$(dirname "$0")/.."
 # libseccomp-dev, pkg-config: wasmrt's seccomp support (cgo).
 # busybox-static, runc, crun, util-linux: runtime tests, the runc differential
 #   test and the runtime benchmark.
+# nodejs: running converted modules under Node's WASI in tests.
 # time: GNU time for the CPU benchmark's CPU-second figures.
 bash scripts/apt-ensure.sh ca-certificates git make gcc tar \
 	qemu-user-static gcc-riscv64-linux-gnu libc6-dev-riscv64-cross \
 	docker-registry wabt dpkg-dev gpgv debian-archive-keyring time zstd \
-	libseccomp-dev pkg-config busybox-static runc crun util-linux
+	libseccomp-dev pkg-config busybox-static runc crun util-linux nodejs
 
 if ! command -v go >/dev/null; then
 	echo "install-deps: Go is not installed: install the version go.mod names at /usr/local/go" >&2

@@ -26,7 +26,14 @@ type exitError struct {
 	err  error
 }
 
-func (e *exitError) Error() string { return e.err.Error() }
+// An exitError without err is a status to pass on silently, such as the
+// exit status of a container that c2w run started.
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
 func (e *exitError) Unwrap() error { return e.err }
 
 // doMain runs c2w with args and returns its exit code: 0 on success, 1 when
@@ -38,9 +45,12 @@ func doMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintf(stderr, "c2w: %v\n", err)
 	var ee *exitError
-	if errors.As(err, &ee) {
+	if errors.As(err, &ee) && ee.err == nil {
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "c2w: %v\n", err)
+	if ee != nil {
 		return ee.code
 	}
 	if isUsageError(err) {

@@ -3,6 +3,7 @@ package wasmbin
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -148,29 +149,37 @@ func (m *Module) ReadMemory(addr uint64, n int) ([]byte, error) {
 	return out, nil
 }
 
-// FindData returns the addresses in memory 0 where pattern occurs inside a
-// single active data segment, in increasing order.
+// FindData returns the addresses in memory 0 where pattern occurs in the
+// memory image active data segments initialise (bytes no segment covers
+// read as zero), in increasing order.
 func (m *Module) FindData(pattern []byte) ([]uint64, error) {
 	if len(pattern) == 0 {
 		return nil, fmt.Errorf("wasmbin: empty search pattern")
 	}
-	segs, err := m.memorySegments()
+	// Search memory as it is at instantiation, not segment by segment: the
+	// Go linker leaves runs of zero bytes out of its segments, so a value
+	// whose low bytes are zero starts in a gap before its segment.
+	end, err := m.DataEnd()
+	if err != nil {
+		return nil, err
+	}
+	if end > math.MaxInt {
+		return nil, fmt.Errorf("wasmbin: initialised memory of %d bytes is too large to search", end)
+	}
+	mem, err := m.ReadMemory(0, int(end))
 	if err != nil {
 		return nil, err
 	}
 	var found []uint64
-	for _, d := range segs {
-		for at := 0; ; {
-			i := bytes.Index(d.Init[at:], pattern)
-			if i < 0 {
-				break
-			}
-			found = append(found, d.Offset+uint64(at+i))
-			at += i + 1
+	for at := 0; ; {
+		i := bytes.Index(mem[at:], pattern)
+		if i < 0 {
+			break
 		}
+		found = append(found, uint64(at+i))
+		at += i + 1
 	}
-	slices.Sort(found)
-	return slices.Compact(found), nil
+	return found, nil
 }
 
 // PatchMemory makes memory 0 hold b at addr after instantiation. Bytes

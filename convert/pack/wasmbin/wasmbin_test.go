@@ -183,6 +183,11 @@ func TestEditAndWrite(t *testing.T) {
 	if hits, _ := m2.FindData([]byte("blobb")); len(hits) != 39999 || hits[0] != 4*PageSize {
 		t.Errorf("FindData found %d hits", len(hits))
 	}
+	// A value whose first bytes are zero starts in the gap before a segment
+	// (the Go linker leaves zero runs out of its segments).
+	if hits, _ := m2.FindData([]byte{0, 1, 9, 3}); len(hits) != 1 || hits[0] != 0xffff {
+		t.Errorf("FindData across a gap = %#x, want [0xffff]", hits)
+	}
 	// Sections not edited keep their bytes.
 	for i, s := range m.Sections {
 		if s.ID != SectionMemory && s.ID != SectionData && s.ID != SectionDataCount && !bytes.Equal(s.Payload, m2.Sections[i].Payload) {

@@ -46,7 +46,7 @@ func busyboxImage(t *testing.T) string {
 	return out
 }
 
-func TestDoMain(t *testing.T) {
+func TestNativeMain(t *testing.T) {
 	img := busyboxImage(t)
 	host := t.TempDir()
 	for _, tc := range []struct {
@@ -65,9 +65,9 @@ func TestDoMain(t *testing.T) {
 		{args: []string{"-mount", "nocolon", img, "sh"}, wantStatus: 125, wantErr: "HOST:GUEST"},
 	} {
 		var stdout, stderr bytes.Buffer
-		status := doMain(tc.args, strings.NewReader(tc.stdin), &stdout, &stderr)
+		status := nativeMain(tc.args, strings.NewReader(tc.stdin), &stdout, &stderr)
 		if status != tc.wantStatus || stdout.String() != tc.wantOut || !strings.Contains(stderr.String(), tc.wantErr) {
-			t.Errorf("doMain(%q) = %d, stdout %q, stderr %q; want %d, %q, stderr containing %q",
+			t.Errorf("nativeMain(%q) = %d, stdout %q, stderr %q; want %d, %q, stderr containing %q",
 				tc.args, status, stdout.String(), stderr.String(), tc.wantStatus, tc.wantOut, tc.wantErr)
 		}
 	}

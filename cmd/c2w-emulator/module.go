@@ -1,0 +1,167 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/wasmrt/wasmrt/emulator/container"
+	"github.com/wasmrt/wasmrt/emulator/linux"
+	"github.com/wasmrt/wasmrt/emulator/rootfs"
+)
+
+// Exit codes of the module itself, as docker run uses them; any other
+// status is the container's.
+const (
+	exitModuleError = 125 // the machine could not start or failed
+)
+
+// moduleEnv is everything the module mode reads from its host.
+type moduleEnv struct {
+	rootfs, config []byte
+	args           []string
+	hostEnv        []string
+	// mounts are the host directories the WASI host preopened.
+	mounts         []linux.Mount
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// moduleMain runs the embedded container and returns its exit status.
+func moduleMain(m moduleEnv) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(m.stderr, "c2w: "+format+"\n", a...)
+		return exitModuleError
+	}
+	cfg, err := container.Parse(m.config)
+	if err != nil {
+		return fail("embedded %v", err)
+	}
+	fl := flag.NewFlagSet("module", flag.ContinueOnError)
+	fl.SetOutput(m.stderr)
+	var (
+		env         stringList
+		entrypoint  optionalString
+		workdir     = fl.String("workdir", "", "working directory in the guest (default: the image's)")
+		user        = fl.String("user", "", "user to run as (default: the image's; only root is supported)")
+		hostname    = fl.String("hostname", "localhost", "guest host name")
+		memory      = fl.String("memory", "2GiB", "guest memory budget of all processes together, e.g. 512MiB")
+		noStdin     = fl.Bool("no-stdin", false, "give the container empty standard input")
+		envFromHost = fl.Bool("env-from-host", false, "pass the host's environment (WASI env) into the container")
+	)
+	fl.Var(&env, "env", "set NAME=VALUE in the container, or copy NAME from the host (repeatable)")
+	fl.Var(&entrypoint, "entrypoint", "replace the image's entrypoint (\"\" clears it; the image's cmd is dropped)")
+	fl.Usage = func() { moduleUsage(m.stderr, cfg, fl) }
+	if err := fl.Parse(m.args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return exitModuleError
+	}
+	limit, err := container.ParseSize(*memory)
+	if err != nil {
+		return fail("--memory: %v", err)
+	}
+	term := hostTerminal(m.stdin, m.stdout)
+	if *noStdin {
+		term = nil
+	}
+	proc, err := cfg.Process(container.Overrides{
+		Entrypoint: entrypoint.value(), Args: fl.Args(),
+		HostEnv: m.hostEnv, InheritHostEnv: *envFromHost, Env: env,
+		WorkingDir: *workdir, User: *user, Terminal: term != nil,
+	})
+	if err != nil {
+		return fail("%s: %v", imageName(cfg), err)
+	}
+	if !container.IsRoot(proc.User) {
+		fmt.Fprintf(m.stderr, "c2w: warning: user %q: the emulator runs every process as root\n", proc.User)
+	}
+	img, err := rootfs.Open(m.rootfs)
+	if err != nil {
+		return fail("embedded rootfs image: %v", err)
+	}
+	kcfg := linux.Config{
+		Image: img, Args: proc.Args, Env: proc.Env, Dir: proc.Dir,
+		Stdin: m.stdin, Stdout: m.stdout, Stderr: m.stderr,
+		MemoryLimit: uint64(limit), Hostname: *hostname, Terminal: term, Mounts: m.mounts,
+	}
+	if *noStdin {
+		kcfg.Stdin = nil
+	}
+	if os.Getenv("C2W_TRACE") == "syscalls" {
+		kcfg.Trace = m.stderr
+	}
+	k, err := linux.New(kcfg)
+	if err != nil {
+		return fail("%s: %v", imageName(cfg), err)
+	}
+	status, err := k.Run()
+	if err != nil {
+		return fail("%s: %v", imageName(cfg), err)
+	}
+	return status
+}
+
+func imageName(cfg *container.Config) string {
+	if cfg.Image != "" {
+		return cfg.Image
+	}
+	return "container"
+}
+
+func moduleUsage(w io.Writer, cfg *container.Config, fl *flag.FlagSet) {
+	fmt.Fprintf(w, "usage: MODULE.wasm [FLAGS] [COMMAND [ARG...]]\n\n")
+	fmt.Fprintf(w, "Runs %s", imageName(cfg))
+	if cfg.Platform != "" {
+		fmt.Fprintf(w, " (%s)", cfg.Platform)
+	}
+	fmt.Fprintf(w, " in an emulated Linux machine.\n")
+	fmt.Fprintf(w, "  entrypoint: %s\n  cmd:        %s\n", quoteList(cfg.Entrypoint), quoteList(cfg.Cmd))
+	fmt.Fprintf(w, `
+COMMAND replaces the image's cmd and keeps its entrypoint, as docker run does.
+Directories the WASI host preopens appear in the guest at their preopen
+names, read-write, e.g.:
+  wazero run -mount /srv/data:/data MODULE.wasm ls /data
+  wasmtime run --dir /srv/data::/data MODULE.wasm ls /data
+
+flags:
+`)
+	fl.PrintDefaults()
+}
+
+func quoteList(l []string) string {
+	if len(l) == 0 {
+		return "(none)"
+	}
+	q := make([]string, len(l))
+	for i, s := range l {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return "[" + strings.Join(q, " ") + "]"
+}
+
+// stringList collects a repeatable flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// optionalString is a string flag that remembers whether it was given, so
+// that an explicit empty value differs from an absent one.
+type optionalString struct {
+	s   string
+	set bool
+}
+
+func (o *optionalString) String() string     { return o.s }
+func (o *optionalString) Set(v string) error { o.s, o.set = v, true; return nil }
+func (o *optionalString) value() *string {
+	if !o.set {
+		return nil
+	}
+	return &o.s
+}

@@ -1,0 +1,62 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/wasmrt/wasmrt/emulator/container"
+	"github.com/wasmrt/wasmrt/emulator/linux"
+)
+
+// TestModuleMain runs the module mode natively from the same blobs c2w
+// embeds: the flag handling the WebAssembly build shares.
+func TestModuleMain(t *testing.T) {
+	fsImage, err := os.ReadFile(busyboxImage(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withCmd, _ := (&container.Config{Image: "bb", Entrypoint: []string{"/bin/sh", "-c"}, Cmd: []string{"echo default"},
+		Env: []string{"PATH=/bin:/usr/bin", "IMG=1"}, WorkingDir: "/tmp"}).Marshal()
+	bare, _ := (&container.Config{Image: "bare"}).Marshal()
+	host := t.TempDir()
+	for _, tc := range []struct {
+		config     []byte
+		args       []string
+		stdin      string
+		wantStatus int
+		wantOut    string
+		wantErr    string
+	}{
+		{config: withCmd, wantOut: "default\n"},
+		{config: withCmd, args: []string{"echo $IMG $PWD; exit 4"}, wantStatus: 4, wantOut: "1 /tmp\n"},
+		{config: withCmd, args: []string{"--workdir", "/", "--env", "IMG=2", "--env", "HOSTONLY", "echo $IMG $PWD ${HOSTONLY-unset}"}, wantOut: "2 / yes\n"},
+		{config: withCmd, args: []string{"echo ${HOSTONLY-unset}"}, wantOut: "unset\n"},
+		{config: withCmd, args: []string{"--env-from-host", "echo ${HOSTONLY-unset}"}, wantOut: "yes\n"},
+		{config: withCmd, args: []string{"--entrypoint", "cat"}, stdin: "piped\n", wantOut: "piped\n"},
+		{config: withCmd, args: []string{"--no-stdin", "--entrypoint", "cat"}, stdin: "piped\n"},
+		{config: withCmd, args: []string{"echo x > /mnt/f"}},
+		{config: withCmd, args: []string{"--user", "1000", "true"}, wantErr: `warning: user "1000"`},
+		{config: withCmd, args: []string{"--help"}, wantErr: `cmd:        ["echo default"]`},
+		{config: withCmd, args: []string{"--memory", "0", "true"}, wantStatus: 125, wantErr: "--memory"},
+		{config: bare, wantStatus: 125, wantErr: "c2w: bare: the image has neither an entrypoint nor a cmd"},
+		{config: []byte(`{}`), wantStatus: 125, wantErr: "embedded container config: format version 0"},
+	} {
+		var stdout, stderr bytes.Buffer
+		status := moduleMain(moduleEnv{
+			rootfs: fsImage, config: tc.config, args: tc.args, hostEnv: []string{"HOSTONLY=yes"},
+			mounts: []linux.Mount{{Host: host, Guest: "/mnt"}},
+			stdin:  strings.NewReader(tc.stdin), stdout: &stdout, stderr: &stderr,
+		})
+		if status != tc.wantStatus || stdout.String() != tc.wantOut || !strings.Contains(stderr.String(), tc.wantErr) {
+			t.Errorf("moduleMain(%q) = %d, stdout %q, stderr %q; want %d, %q, stderr containing %q",
+				tc.args, status, stdout.String(), stderr.String(), tc.wantStatus, tc.wantOut, tc.wantErr)
+		}
+	}
+	if b, err := os.ReadFile(host + "/f"); err != nil || string(b) != "x\n" {
+		t.Errorf("write through the mount: %q, %v", b, err)
+	}
+}

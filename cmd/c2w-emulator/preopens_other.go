@@ -1,0 +1,9 @@
+//go:build !wasip1
+
+package main
+
+import "github.com/wasmrt/wasmrt/emulator/linux"
+
+// preopenMounts has nothing to report outside WASI: native runs name their
+// mounts with -mount.
+func preopenMounts() []linux.Mount { return nil }

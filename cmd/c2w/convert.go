@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wasmrt/wasmrt/convert"
+	"github.com/wasmrt/wasmrt/convert/image"
+	"github.com/wasmrt/wasmrt/convert/pack"
+	"github.com/wasmrt/wasmrt/convert/rootfs"
+	"github.com/wasmrt/wasmrt/emulator/container"
+)
+
+// convertFlags are the flags of the commands that build a module.
+type convertFlags struct {
+	intake  intakeFlags
+	maxSize string
+}
+
+func (f *convertFlags) register(cmd *cobra.Command) {
+	f.intake.register(cmd)
+	cmd.Flags().StringVar(&f.maxSize, "max-size", "", "budget of uncompressed layer bytes (default 16GiB); guards against decompression bombs")
+}
+
+// emulatedPlatforms are the platforms the embedded emulator runs.
+var emulatedPlatforms = []string{"linux/riscv64"}
+
+// convertedModule is a packed module and what it was built from.
+type convertedModule struct {
+	wasm       []byte
+	image      string
+	platform   string
+	rootfsSize int
+}
+
+// convertImage pulls or loads arg, flattens it into a rootfs image and
+// packs that and the image config into the emulator module, in memory.
+func convertImage(cmd *cobra.Command, f *convertFlags, arg string) (*convertedModule, error) {
+	ctx := cmd.Context()
+	stderr := cmd.ErrOrStderr()
+	emulator, err := emulatorModule()
+	if err != nil {
+		return nil, err
+	}
+	opts := convert.Options{MaxSizeSetting: "--max-size"}
+	if f.maxSize != "" {
+		n, err := parseSize(f.maxSize)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--max-size: %w", err)}
+		}
+		opts.MaxSize = n
+	}
+	im, err := f.intake.open(ctx, arg)
+	if err != nil {
+		return nil, err
+	}
+	defer im.Close()
+	plat := image.FormatPlatform(im.Platform)
+	if err := checkEmulated(im, plat); err != nil {
+		return nil, err
+	}
+	wopts := rootfs.DefaultWriteOptions()
+	if f.intake.showProgress(stderr) {
+		opts.Progress = layerProgressBar(stderr, len(im.Layers))
+		wopts.Progress = writeProgressBar(stderr)
+	}
+	tree, err := convert.Flatten(ctx, im, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer tree.Close()
+	if err := convert.CheckRISCVProfile(tree, &im.Config.Config, "image "+im.Ref); err != nil {
+		return nil, err
+	}
+	var fsImage bytes.Buffer
+	if err := rootfs.Write(&fsImage, tree, wopts); err != nil {
+		return nil, fmt.Errorf("image %s: writing the rootfs image: %w", im.Ref, err)
+	}
+	cfgBlob, err := imageConfig(im, plat).Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", im.Ref, err)
+	}
+	wasm, err := pack.Embed(emulator,
+		pack.Blob{Name: container.RootfsBlob, Data: fsImage.Bytes()},
+		pack.Blob{Name: container.ConfigBlob, Data: cfgBlob})
+	if err != nil {
+		return nil, fmt.Errorf("packing image %s into the emulator module: %w", im.Ref, err)
+	}
+	return &convertedModule{wasm: wasm, image: im.Ref, platform: plat, rootfsSize: fsImage.Len()}, nil
+}
+
+// checkEmulated refuses images the embedded emulator cannot run, before
+// any layer is downloaded.
+func checkEmulated(im *image.Image, plat string) error {
+	if err := image.CheckRunnable(im.Platform, "image "+im.Ref); err != nil {
+		return err
+	}
+	if im.Platform.OS != "linux" || im.Platform.Architecture != "riscv64" {
+		return fmt.Errorf("image %s is for %s; the emulator runs %v images only — if the image has a riscv64 variant, select it with --platform linux/riscv64", im.Ref, plat, emulatedPlatforms)
+	}
+	return nil
+}
+
+// imageConfig is the part of the OCI image config the module needs.
+func imageConfig(im *image.Image, plat string) *container.Config {
+	c := im.Config.Config
+	ports := make([]string, 0, len(c.ExposedPorts))
+	for p := range c.ExposedPorts {
+		ports = append(ports, p)
+	}
+	sort.Strings(ports)
+	return &container.Config{
+		Image: im.Ref, Digest: im.Digest.String(), Platform: plat,
+		Entrypoint: c.Entrypoint, Cmd: c.Cmd, Env: c.Env, WorkingDir: c.WorkingDir, User: c.User,
+		ExposedPorts: ports, Labels: c.Labels, StopSignal: c.StopSignal,
+	}
+}
+
+// runConvert is `c2w IMAGE OUT.wasm`.
+func runConvert(cmd *cobra.Command, f *convertFlags, arg, out string) error {
+	start := time.Now()
+	m, err := convertImage(cmd, f, arg)
+	if err != nil {
+		return err
+	}
+	if err := convert.WriteFileAtomic(out, 0o755, func(w io.Writer) error {
+		_, err := w.Write(m.wasm)
+		return err
+	}); err != nil {
+		return err
+	}
+	if !f.intake.quiet {
+		fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s module (rootfs %s) of %s (%s) in %.1fs\n", out,
+			image.HumanSize(int64(len(m.wasm))), image.HumanSize(int64(m.rootfsSize)), m.image, m.platform,
+			time.Since(start).Seconds())
+	}
+	return nil
+}

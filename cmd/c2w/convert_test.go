@@ -1,0 +1,393 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/wasmrt/wasmrt/convert/pack"
+	"github.com/wasmrt/wasmrt/emulator/container"
+	"github.com/wasmrt/wasmrt/emulator/linux"
+	"github.com/wasmrt/wasmrt/emulator/rootfs"
+	"github.com/wasmrt/wasmrt/internal/fixtures"
+)
+
+var (
+	emulatorOnce sync.Once
+	emulatorWasm []byte
+	emulatorErr  error
+)
+
+// TestMain makes the conversions in these tests pack a freshly built
+// emulator module: the copy embedded in the test binary may be stale or
+// absent (fresh clone). Tests may use the Go toolchain; c2w never does.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "c2w-emulator-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	emulatorModule = func() ([]byte, error) {
+		emulatorOnce.Do(func() {
+			out := filepath.Join(dir, "c2w-emulator.wasm")
+			cmd := exec.Command("go", "build", "-trimpath", "-o", out, "github.com/wasmrt/wasmrt/cmd/c2w-emulator")
+			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+			if b, err := cmd.CombinedOutput(); err != nil {
+				emulatorErr = fmt.Errorf("go build cmd/c2w-emulator: %v\n%s", err, b)
+				return
+			}
+			emulatorWasm, emulatorErr = os.ReadFile(out)
+		})
+		return emulatorWasm, emulatorErr
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// convertFixture converts a fixture image with `c2w IMAGE OUT.wasm` once
+// per test binary and checks the module with wasm-validate.
+var converted sync.Map // fixture → string path
+
+func convertFixture(t *testing.T, fixture string) string {
+	t.Helper()
+	if p, ok := converted.Load(fixture); ok {
+		return p.(string)
+	}
+	out := filepath.Join(sharedDir(t), fixture+".wasm")
+	mustRun(t, "--quiet", layoutRef(t, fixture), out)
+	wasmValidate(t, out)
+	converted.Store(fixture, out)
+	return out
+}
+
+var (
+	sharedOnce sync.Once
+	shared     string
+)
+
+// sharedDir is a directory that outlives single tests: converted modules
+// and the compilation cache are reused across them.
+func sharedDir(t *testing.T) string {
+	sharedOnce.Do(func() {
+		var err error
+		if shared, err = os.MkdirTemp("", "c2w-test-"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return shared
+}
+
+func wasmValidate(t *testing.T, path string) {
+	t.Helper()
+	if _, err := exec.LookPath("wasm-validate"); err != nil {
+		t.Logf("wasm-validate not found (Debian wabt): %s not validated", path)
+		return
+	}
+	if out, err := exec.Command("wasm-validate", path).CombinedOutput(); err != nil {
+		t.Fatalf("wasm-validate %s: %v\n%s", path, err, out)
+	}
+}
+
+// result is what one run of a container produced.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+}
+
+// wazeroRun runs a module under the wazero library, as c2w run does.
+func wazeroRun(t *testing.T, module, stdin string, env []string, mounts [][2]string, args ...string) result {
+	t.Helper()
+	wasm, err := os.ReadFile(module)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code, err := runModule(context.Background(), moduleRun{
+		wasm: wasm, name: filepath.Base(module), args: args, mounts: mounts, env: env,
+		cacheDir: filepath.Join(sharedDir(t), "cache"),
+		stdin:    strings.NewReader(stdin), stdout: &stdout, stderr: &stderr,
+	})
+	if err != nil {
+		t.Fatalf("wazero run %s %q: %v", module, args, err)
+	}
+	return result{stdout.String(), stderr.String(), code}
+}
+
+// nodeRun runs a module under Node's node:wasi.
+func nodeRun(t *testing.T, module, stdin string, preopens [][2]string, args ...string) result {
+	t.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node not found: install Node.js (Debian nodejs)")
+	}
+	argv := []string{"--no-turbo-fast-api-calls", "--no-warnings", "testdata/run-wasi.mjs"}
+	for _, p := range preopens {
+		argv = append(argv, "--preopen", p[1]+"="+p[0])
+	}
+	argv = append(append(argv, module), args...)
+	cmd := exec.Command("node", argv...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("node: %v", err)
+	}
+	return result{stdout.String(), stderr.String(), code}
+}
+
+// nativeRun runs args in the container packed in module with the emulator
+// compiled for this machine, from the blobs the module carries: the
+// reference the WebAssembly runs are compared with.
+func nativeRun(t *testing.T, module, stdin string, args ...string) result {
+	t.Helper()
+	wasm, err := os.ReadFile(module)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs, err := pack.Extract(wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fsBlob, cfgBlob []byte
+	for _, b := range blobs {
+		switch b.Name {
+		case container.RootfsBlob:
+			fsBlob = b.Data
+		case container.ConfigBlob:
+			cfgBlob = b.Data
+		}
+	}
+	cfg, err := container.Parse(cfgBlob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc, err := cfg.Process(container.Overrides{Args: args})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := rootfs.Open(fsBlob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	k, err := linux.New(linux.Config{Image: img, Args: proc.Args, Env: proc.Env, Dir: proc.Dir,
+		Stdin: strings.NewReader(stdin), Stdout: &stdout, Stderr: &stderr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := k.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return result{stdout.String(), stderr.String(), code}
+}
+
+func TestConvertBusybox(t *testing.T) {
+	module := convertFixture(t, fixtures.ImageBusybox)
+	host := t.TempDir()
+	if err := os.WriteFile(filepath.Join(host, "in"), []byte("from the host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hostEnv := []string{"HOSTVAR=leaked", "LANG=host"}
+	mnt := [][2]string{{host, "/data"}}
+	for _, tc := range []struct {
+		name   string
+		stdin  string
+		mounts [][2]string
+		args   []string
+		want   result
+		native bool // also compare with the native emulator
+	}{
+		{name: "default cmd reads stdin", stdin: "echo from-cmd\n", want: result{stdout: "from-cmd\n"}, native: true},
+		{name: "exit status", args: []string{"sh", "-c", "echo out; echo err >&2; exit 3"}, want: result{"out\n", "err\n", 3}, native: true},
+		{name: "signal status", args: []string{"sh", "-c", "kill -SEGV $$"}, want: result{code: 139}, native: true},
+		{name: "stdin pipe", stdin: "hi\nthere\n", args: []string{"cat"}, want: result{stdout: "hi\nthere\n"}, native: true},
+		{name: "pipeline", args: []string{"sh", "-c", "ls / | grep -c bin; uname -m"}, want: result{stdout: "2\nriscv64\n"}, native: true},
+		{name: "no stdin", stdin: "ignored\n", args: []string{"--no-stdin", "cat"}},
+		{name: "entrypoint", args: []string{"--entrypoint", "/bin/echo", "a", "b"}, want: result{stdout: "a b\n"}},
+		{name: "env and workdir", args: []string{"--env", "A=1", "--workdir", "/etc", "sh", "-c", `echo $A $PWD $PATH`},
+			want: result{stdout: "1 /etc " + container.DefaultPath + "\n"}},
+		{name: "host env not leaked", args: []string{"sh", "-c", `echo ${HOSTVAR-unset}`}, want: result{stdout: "unset\n"}},
+		{name: "env from host", args: []string{"--env-from-host", "sh", "-c", `echo $HOSTVAR $LANG`}, want: result{stdout: "leaked host\n"}},
+		{name: "env NAME copies", args: []string{"--env", "HOSTVAR", "sh", "-c", `echo $HOSTVAR`}, want: result{stdout: "leaked\n"}},
+		{name: "hostname", args: []string{"--hostname", "box", "hostname"}, want: result{stdout: "box\n"}},
+		{name: "mapped dir", mounts: mnt, args: []string{"sh", "-c", "cat /data/in; echo written > /data/out"}, want: result{stdout: "from the host\n"}},
+		{name: "no command", args: []string{"--entrypoint", ""}, want: result{code: 125, stderr: "c2w: " + fixtureRef(t) + ": " + container.ErrNoCommand.Error() + "\n"}},
+		{name: "bad flag", args: []string{"--memory", "lots", "true"}, want: result{code: 125, stderr: "c2w: --memory: size \"lots\": want a positive number with an optional unit (e.g. 512MiB, 8GiB)\n"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := wazeroRun(t, module, tc.stdin, hostEnv, tc.mounts, tc.args...)
+			if got != tc.want {
+				t.Errorf("wazero: %v\nwant:   %v", got, tc.want)
+			}
+			if tc.native {
+				if n := nativeRun(t, module, tc.stdin, tc.args...); n != got {
+					t.Errorf("wasm and native emulators differ:\nwasm:   %v\nnative: %v", got, n)
+				}
+			}
+		})
+	}
+	if b, err := os.ReadFile(filepath.Join(host, "out")); err != nil || string(b) != "written\n" {
+		t.Errorf("file the guest wrote to the mapped dir: %q, %v", b, err)
+	}
+}
+
+// fixtureRef is the image name c2w records for the busybox fixture.
+func fixtureRef(t *testing.T) string {
+	wasm, err := os.ReadFile(convertFixture(t, fixtures.ImageBusybox))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs, err := pack.Extract(wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range blobs {
+		if b.Name == container.ConfigBlob {
+			cfg, err := container.Parse(b.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return cfg.Image
+		}
+	}
+	t.Fatal("no config blob")
+	return ""
+}
+
+func TestConvertBusyboxNode(t *testing.T) {
+	module := convertFixture(t, fixtures.ImageBusybox)
+	host := t.TempDir()
+	for _, tc := range []struct {
+		name  string
+		stdin string
+		args  []string
+		want  result
+	}{
+		{name: "exit status", args: []string{"sh", "-c", "echo out; exit 3"}, want: result{stdout: "out\n", code: 3}},
+		{name: "stdin pipe", stdin: "hi\n", args: []string{"cat"}, want: result{stdout: "hi\n"}},
+		{name: "overrides", args: []string{"--env", "A=1", "--workdir", "/etc", "--entrypoint", "/bin/sh", "--", "-c", "echo $A $PWD"}, want: result{stdout: "1 /etc\n"}},
+		{name: "mapped dir", args: []string{"sh", "-c", "echo written > /data/out"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := nodeRun(t, module, tc.stdin, [][2]string{{host, "/data"}}, tc.args...); got != tc.want {
+				t.Errorf("node: %v\nwant: %v", got, tc.want)
+			}
+		})
+	}
+	if b, err := os.ReadFile(filepath.Join(host, "out")); err != nil || string(b) != "written\n" {
+		t.Errorf("file the guest wrote to the mapped dir: %q, %v", b, err)
+	}
+}
+
+func TestConvertBashAndPython(t *testing.T) {
+	if testing.Short() {
+		t.Skip("converts and runs the bash and python images")
+	}
+	t.Run("bash", func(t *testing.T) {
+		module := convertFixture(t, fixtures.ImageBash)
+		args := []string{"bash", "-c", `for i in 1 2 3; do echo $((i*i)); done | sort -r | tr '\n' ' '; ls /usr/bin | wc -l >/dev/null; echo; exit 42`}
+		got := wazeroRun(t, module, "", nil, nil, args...)
+		if want := (result{stdout: "9 4 1 \n", code: 42}); got != want {
+			t.Errorf("wazero: %v, want %v", got, want)
+		}
+		if n := nativeRun(t, module, "", args...); n != got {
+			t.Errorf("wasm and native emulators differ:\nwasm:   %v\nnative: %v", got, n)
+		}
+	})
+	t.Run("python", func(t *testing.T) {
+		module := convertFixture(t, fixtures.ImagePython)
+		args := []string{"-c", "import sys, os; print(sum(range(10)), os.getcwd(), os.environ['LANG']); sys.exit(5)"}
+		// The image's cmd is python3; arguments replace it.
+		got := wazeroRun(t, module, "", nil, nil, append([]string{"python3"}, args...)...)
+		if want := (result{stdout: "45 / C.UTF-8\n", code: 5}); got != want {
+			t.Errorf("wazero: %v, want %v", got, want)
+		}
+		if n := nodeRun(t, module, "hello\n", nil, "python3", "-c", "print(input().upper())"); n != (result{stdout: "HELLO\n"}) {
+			t.Errorf("node: %v", n)
+		}
+	})
+}
+
+func TestConvertRefusesOtherPlatforms(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "amd64.wasm")
+	code, _, errOut := run(t, "--platform", "linux/amd64", layoutRef(t, fixtures.ImageBusybox), out)
+	if code != 1 || !strings.Contains(errOut, "is for linux/amd64") || !strings.Contains(errOut, "--platform linux/riscv64") {
+		t.Errorf("exit %d, stderr %q; want a refusal naming linux/amd64 and the --platform hint", code, errOut)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("refused conversion left %s behind (%v)", out, err)
+	}
+}
+
+func TestConvertUsage(t *testing.T) {
+	code, _, errOut := run(t, layoutRef(t, fixtures.ImageBusybox))
+	if code != 2 || !strings.Contains(errOut, "IMAGE and OUT.wasm") {
+		t.Errorf("one argument: exit %d, %q", code, errOut)
+	}
+}
+
+// A damaged module must be refused by the host's validation, not run.
+func TestCorruptModuleRefused(t *testing.T) {
+	module := convertFixture(t, fixtures.ImageBusybox)
+	wasm, err := os.ReadFile(module)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	truncated := filepath.Join(dir, "truncated.wasm")
+	corrupt := filepath.Join(dir, "corrupt.wasm")
+	bad := bytes.Clone(wasm)
+	bad[8] = 0x7f // the first section id: no such section
+	for path, b := range map[string][]byte{truncated: wasm[:len(wasm)/2], corrupt: bad} {
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut := run(t, "run", "--no-cache", path, "true")
+		if code != 1 || out != "" || !strings.Contains(errOut, "c2w: module "+filepath.Base(path)+": ") {
+			t.Errorf("c2w run %s: exit %d, stdout %q, stderr %q", path, code, out, errOut)
+		}
+		n := nodeRun(t, path, "", nil, "true")
+		if n.code != 70 || n.stdout != "" || !strings.Contains(n.stderr, "WebAssembly.compile()") {
+			t.Errorf("node %s: %v", path, n)
+		}
+	}
+}
+
+func TestRunCommand(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(sharedDir(t), "xdg"))
+	module := convertFixture(t, fixtures.ImageBusybox)
+	host := t.TempDir()
+	code, out, errOut := run(t, "run", "-v", host+":/v", module, "--workdir", "/v", "sh", "-c", "echo hi > f; pwd; exit 9")
+	if code != 9 || out != "/v\n" || errOut != "" {
+		t.Errorf("c2w run: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if b, err := os.ReadFile(filepath.Join(host, "f")); err != nil || string(b) != "hi\n" {
+		t.Errorf("c2w run -v: %q, %v", b, err)
+	}
+	if entries, err := os.ReadDir(filepath.Join(sharedDir(t), "xdg", "c2w", "wazero")); err != nil || len(entries) == 0 {
+		t.Errorf("compilation cache not written: %v", err)
+	}
+	// An image is converted in memory first.
+	code, out, errOut = run(t, "run", "--quiet", layoutRef(t, fixtures.ImageBusybox), "echo", "converted")
+	if code != 0 || out != "converted\n" {
+		t.Errorf("c2w run IMAGE: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, _, errOut = run(t, "run", "-v", "nocolon", module)
+	if code != 2 || !strings.Contains(errOut, "HOST:GUEST") {
+		t.Errorf("bad -v: exit %d, %q", code, errOut)
+	}
+}

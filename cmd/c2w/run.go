@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
+)
+
+func newRunCommand() *cobra.Command {
+	var (
+		f       convertFlags
+		volumes []string
+		noCache bool
+	)
+	cmd := &cobra.Command{
+		Use:   "run [FLAGS] IMAGE|MODULE.wasm [MODULE-FLAGS] [COMMAND [ARG...]]",
+		Short: "Run an image or a converted module under the embedded WebAssembly runtime",
+		Long: `run converts IMAGE in memory (as "c2w IMAGE OUT.wasm" would) or loads an
+existing MODULE.wasm, and runs it under the embedded wazero runtime with the
+terminal's standard streams. The exit status is the container's.
+
+Flags after IMAGE belong to the module (--env, --entrypoint, --workdir, ...;
+see "MODULE.wasm --help"). Compiled code is cached in the user's cache
+directory, so the second run of the same module starts in a fraction of the
+first.`,
+		Example: `  c2w run oci-layout:./busybox:latest sh -c 'uname -a'
+  c2w run -v "$PWD:/work" python.wasm --workdir /work python3 script.py
+  echo hi | c2w run busybox.wasm cat`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var mounts [][2]string
+			for _, v := range volumes {
+				host, guest, ok := strings.Cut(v, ":")
+				if !ok || host == "" || !strings.HasPrefix(guest, "/") || guest == "/" {
+					return usageError{fmt.Errorf("--volume %q: want HOST:GUEST with an absolute GUEST path other than /", v)}
+				}
+				abs, err := filepath.Abs(host)
+				if err != nil {
+					return fmt.Errorf("--volume %q: %w", v, err)
+				}
+				if st, err := os.Stat(abs); err != nil || !st.IsDir() {
+					return fmt.Errorf("--volume %q: %s is not a directory", v, abs)
+				}
+				mounts = append(mounts, [2]string{abs, guest})
+			}
+			wasm, name, err := loadOrConvert(cmd, &f, args[0])
+			if err != nil {
+				return err
+			}
+			cacheDir := ""
+			if !noCache {
+				cacheDir = compilationCacheDir()
+			}
+			code, err := runModule(cmd.Context(), moduleRun{
+				wasm: wasm, name: name, args: args[1:], mounts: mounts, cacheDir: cacheDir, env: os.Environ(),
+				stdin: cmd.InOrStdin(), stdout: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr(),
+			})
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return &exitError{code: code}
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	fl := cmd.Flags()
+	fl.SetInterspersed(false)
+	fl.StringArrayVarP(&volumes, "volume", "v", nil, "host directory to show in the guest, HOST:GUEST, read-write (repeatable)")
+	fl.BoolVar(&noCache, "no-cache", false, "do not use the compilation cache")
+	return cmd
+}
+
+// loadOrConvert returns the module to run: arg itself when it is a
+// WebAssembly file, otherwise the image arg converted in memory.
+func loadOrConvert(cmd *cobra.Command, f *convertFlags, arg string) ([]byte, string, error) {
+	if strings.HasSuffix(arg, ".wasm") {
+		if st, err := os.Stat(arg); err == nil && !st.IsDir() {
+			b, err := os.ReadFile(arg)
+			return b, filepath.Base(arg), err
+		}
+	}
+	m, err := convertImage(cmd, f, arg)
+	if err != nil {
+		return nil, "", err
+	}
+	return m.wasm, m.image, nil
+}
+
+// compilationCacheDir is where run keeps wazero's compiled code, or "" when
+// the user has no cache directory.
+func compilationCacheDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "c2w", "wazero")
+}
+
+// moduleRun describes one run of a module under wazero.
+type moduleRun struct {
+	wasm     []byte
+	name     string // argv[0]
+	args     []string
+	mounts   [][2]string // host, guest
+	cacheDir string
+	env      []string
+	stdin    io.Reader
+	stdout   io.Writer
+	stderr   io.Writer
+}
+
+// runModule runs a WASI module to completion and returns its exit code.
+// Errors are the host's: a module that does not compile or instantiate.
+func runModule(ctx context.Context, r moduleRun) (int, error) {
+	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(true)
+	if r.cacheDir != "" {
+		cache, err := wazero.NewCompilationCacheWithDir(r.cacheDir)
+		if err != nil {
+			return 0, fmt.Errorf("compilation cache %s: %w", r.cacheDir, err)
+		}
+		defer cache.Close(ctx)
+		rc = rc.WithCompilationCache(cache)
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, rc)
+	defer rt.Close(ctx)
+	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+	compiled, err := rt.CompileModule(ctx, r.wasm)
+	if err != nil {
+		return 0, fmt.Errorf("module %s: %w", r.name, err)
+	}
+	fsc := wazero.NewFSConfig()
+	for _, m := range r.mounts {
+		fsc = fsc.WithDirMount(m[0], m[1])
+	}
+	mc := wazero.NewModuleConfig().WithName("").
+		WithArgs(append([]string{r.name}, r.args...)...).
+		WithStdin(r.stdin).WithStdout(r.stdout).WithStderr(r.stderr).
+		WithFSConfig(fsc).WithRandSource(rand.Reader).
+		WithSysWalltime().WithSysNanotime().WithSysNanosleep()
+	for _, kv := range r.env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+			mc = mc.WithEnv(k, v)
+		}
+	}
+	_, err = rt.InstantiateModule(ctx, compiled, mc)
+	var exit *sys.ExitError
+	switch {
+	case err == nil:
+		return 0, nil
+	case errors.As(err, &exit):
+		if ctx.Err() != nil {
+			return 130, nil
+		}
+		return int(exit.ExitCode()), nil
+	default:
+		return 0, fmt.Errorf("module %s: %w", r.name, err)
+	}
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# make bench (part): c2w IMAGE OUT.wasm end to end, on the riscv64 fixtures.
+#   1. Conversion time and OUT.wasm size per fixture vs the compressed image.
+#   2. Start to exit of `sh -c true` and `python3 -c pass` under wazero
+#      (c2w run, cold and warm compilation cache), with qemu-riscv64-static
+#      running the same binaries from the same layers as the reference.
+# Needs bin/c2w (make build) and the fixtures (make fixtures). Results are
+# recorded by hand in docs/performance-pack.md with this command.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+c2w=$PWD/bin/c2w
+runs=${RUNS:-5}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+ms() { # ms CMD...: wall milliseconds of one run, output discarded
+	local s e
+	s=$(date +%s%N)
+	"$@" >/dev/null 2>&1 </dev/null || true
+	e=$(date +%s%N)
+	echo $(((e - s) / 1000000))
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
+compressed() { # compressed layer bytes of an OCI layout's riscv64 image
+	"$c2w" inspect --json "oci-layout:.fixtures/oci/$1:latest" |
+		python3 -c 'import json,sys; print(sum(l["size"] for l in json.load(sys.stdin)["layers"]))'
+}
+
+echo "== conversion: c2w IMAGE OUT.wasm =="
+printf '%-8s %12s %12s %12s %10s\n' fixture image-MiB out.wasm-MiB overhead-MiB convert-ms
+for f in busybox bash python; do
+	img=$(compressed "$f")
+	t=$(for _ in $(seq "$runs"); do ms "$c2w" -q "oci-layout:.fixtures/oci/$f:latest" "$work/$f.wasm"; done | median)
+	"$c2w" -q "oci-layout:.fixtures/oci/$f:latest" "$work/$f.wasm"
+	out=$(stat -c %s "$work/$f.wasm")
+	printf '%-8s %12s %12s %12s %10s\n' "$f" "$(mib "$img")" "$(mib "$out")" "$(mib $((out - img)))" "$t"
+done
+
+echo
+echo "== start to exit (ms, median of $runs; cold = empty compilation cache) =="
+printf '%-22s %8s %8s %8s\n' command cold warm qemu
+root=$work/root
+mkdir -p "$root"
+for f in busybox python; do
+	dir=.fixtures/oci/$f/blobs/sha256
+	manifest=$("$c2w" inspect --json "oci-layout:.fixtures/oci/$f:latest" |
+		python3 -c 'import json,sys; print(" ".join(l["digest"][7:] for l in json.load(sys.stdin)["layers"]))')
+	mkdir -p "$root/$f"
+	for l in $manifest; do tar -xzf "$dir/$l" -C "$root/$f" 2>/dev/null || true; done
+done
+bench() { # bench NAME FIXTURE QEMU-BINARY SKIP ARGS...: qemu runs the binary with ARGS minus the first SKIP
+	local name=$1 f=$2 bin=$3 skip=$4
+	shift 4
+	local cold warm qemu
+	cold=$(for i in $(seq "$runs"); do XDG_CACHE_HOME=$work/cold$i ms "$c2w" run "$work/$f.wasm" "$@"; done | median)
+	XDG_CACHE_HOME=$work/warm "$c2w" run "$work/$f.wasm" "$@" >/dev/null 2>&1 || true
+	warm=$(for _ in $(seq "$runs"); do XDG_CACHE_HOME=$work/warm ms "$c2w" run "$work/$f.wasm" "$@"; done | median)
+	qemu=$(for _ in $(seq "$runs"); do ms qemu-riscv64-static -L "$root/$f" "$root/$f/$bin" "${@:$((skip + 1))}"; done | median)
+	printf '%-22s %8s %8s %8s\n' "$name" "$cold" "$warm" "$qemu"
+}
+bench "sh -c true" busybox bin/busybox 0 sh -c true
+bench "python3 -c pass" python usr/bin/python3 1 python3 -c pass
