@@ -37,7 +37,7 @@ func main() {
 		os.Exit(moduleMain(moduleEnv{
 			rootfs: rootfs, config: config,
 			args: os.Args[1:], hostEnv: os.Environ(), mounts: preopenMounts(),
-			stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
+			stdin: hostStdin(), stdout: os.Stdout, stderr: os.Stderr,
 		}))
 	}
 	os.Exit(nativeMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))

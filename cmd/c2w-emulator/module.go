@@ -46,7 +46,7 @@ func moduleMain(m moduleEnv) int {
 		env         stringList
 		entrypoint  optionalString
 		workdir     = fl.String("workdir", "", "working directory in the guest (default: the image's)")
-		user        = fl.String("user", "", "user to run as (default: the image's; only root is supported)")
+		user        = fl.String("user", "", "user to run as: name, uid, name:group or uid:gid (default: the image's USER)")
 		hostname    = fl.String("hostname", "localhost", "guest host name")
 		memory      = fl.String("memory", "2GiB", "guest memory budget of all processes together, e.g. 512MiB")
 		noStdin     = fl.Bool("no-stdin", false, "give the container empty standard input")
@@ -77,9 +77,6 @@ func moduleMain(m moduleEnv) int {
 	if err != nil {
 		return fail("%s: %v", imageName(cfg), err)
 	}
-	if !container.IsRoot(proc.User) {
-		fmt.Fprintf(m.stderr, "c2w: warning: user %q: the emulator runs every process as root\n", proc.User)
-	}
 	img, err := rootfs.Open(m.rootfs)
 	if err != nil {
 		return fail("embedded rootfs image: %v", err)
@@ -91,6 +88,15 @@ func moduleMain(m moduleEnv) int {
 	}
 	if *noStdin {
 		kcfg.Stdin = nil
+	}
+	if proc.User != "" {
+		// Resolved against the image's /etc/passwd and /etc/group as
+		// docker does; HOME comes from passwd unless the env sets it.
+		u, err := linux.LookupUser(img, proc.User)
+		if err != nil {
+			return fail("%s: %v", imageName(cfg), err)
+		}
+		u.Apply(&kcfg)
 	}
 	if os.Getenv("C2W_TRACE") == "syscalls" {
 		kcfg.Trace = m.stderr

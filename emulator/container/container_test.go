@@ -105,11 +105,3 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
-
-func TestIsRoot(t *testing.T) {
-	for u, want := range map[string]bool{"": true, "root": true, "0": true, "0:0": true, "root:root": true, "1000": false, "nobody": false, "0:1": false} {
-		if IsRoot(u) != want {
-			t.Errorf("IsRoot(%q) = %v", u, !want)
-		}
-	}
-}

@@ -149,10 +149,3 @@ func (e *environ) setDefault(kv string) {
 		e.set(kv)
 	}
 }
-
-// IsRoot reports whether a user string (NAME, UID, NAME:GROUP, UID:GID)
-// names the superuser, the only user the emulator runs processes as.
-func IsRoot(user string) bool {
-	u, g, _ := strings.Cut(user, ":")
-	return (u == "" || u == "root" || u == "0") && (g == "" || g == "root" || g == "0")
-}

@@ -1,0 +1,9 @@
+//go:build !wasip1
+
+package main
+
+import "os"
+
+// hostStdin returns standard input; natively a blocked read parks only its
+// goroutine, so nothing needs changing.
+func hostStdin() *os.File { return os.Stdin }
