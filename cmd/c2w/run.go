@@ -61,6 +61,12 @@ first.`,
 			if !noCache {
 				cacheDir = compilationCacheDir()
 			}
+			// An interrupt ends c2w, as it would end a process running the
+			// guest natively. Interrupting compiled wasm from inside would
+			// need wazero's context checks in every loop, which tripled the
+			// start-up of `sh -c true` (0.19 s → 0.62 s, measured).
+			stop := context.AfterFunc(cmd.Context(), func() { os.Exit(130) })
+			defer stop()
 			code, err := runModule(cmd.Context(), moduleRun{
 				wasm: wasm, name: name, args: args[1:], mounts: mounts, cacheDir: cacheDir, env: os.Environ(),
 				stdin: cmd.InOrStdin(), stdout: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr(),
@@ -124,7 +130,7 @@ type moduleRun struct {
 // runModule runs a WASI module to completion and returns its exit code.
 // Errors are the host's: a module that does not compile or instantiate.
 func runModule(ctx context.Context, r moduleRun) (int, error) {
-	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(true)
+	rc := wazero.NewRuntimeConfig()
 	if r.cacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(r.cacheDir)
 		if err != nil {
@@ -160,9 +166,6 @@ func runModule(ctx context.Context, r moduleRun) (int, error) {
 	case err == nil:
 		return 0, nil
 	case errors.As(err, &exit):
-		if ctx.Err() != nil {
-			return 130, nil
-		}
 		return int(exit.ExitCode()), nil
 	default:
 		return 0, fmt.Errorf("module %s: %w", r.name, err)
