@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/wasmrt/wasmrt/convert/image"
+	"github.com/wasmrt/wasmrt/internal/fixtures"
+)
+
+// TestConvertedMatchesQemu runs commands in the converted busybox module
+// under wazero and in the image's own files under qemu-riscv64-static
+// (chrooted into the extracted layer, so every path resolves in the image),
+// and requires the same stdout, stderr and exit status. The commands stay
+// within what qemu can run without a binfmt handler: shell built-ins and
+// applets busybox runs without exec'ing itself.
+func TestConvertedMatchesQemu(t *testing.T) {
+	qemu, err := exec.LookPath("qemu-riscv64-static")
+	if err != nil {
+		t.Skip("qemu-riscv64-static not installed (Debian qemu-user-static; make test installs it)")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("chroot for the qemu oracle needs root")
+	}
+	module := convertFixture(t, fixtures.ImageBusybox)
+
+	// The image's files, extracted from its single layer, plus qemu itself
+	// (a static binary) so it can run inside the chroot.
+	var info image.Info
+	if err := json.Unmarshal([]byte(mustRun(t, "inspect", "--json", layoutRef(t, fixtures.ImageBusybox))), &info); err != nil {
+		t.Fatal(err)
+	}
+	if len(info.Layers) != 1 {
+		t.Fatalf("busybox fixture has %d layers, want 1", len(info.Layers))
+	}
+	root := t.TempDir()
+	blob := filepath.Join(fixtures.OCI(t, fixtures.ImageBusybox), "blobs", "sha256", strings.TrimPrefix(info.Layers[0].Digest, "sha256:"))
+	if out, err := exec.Command("tar", "-xzf", blob, "-C", root).CombinedOutput(); err != nil {
+		t.Fatalf("extracting %s: %v\n%s", blob, err, out)
+	}
+	if err := copyFile(qemu, filepath.Join(root, "qemu-riscv64-static")); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, script := range []string{
+		`echo $((6*7)); for i in 1 2 3; do printf "<%s>" $i; done; echo`,
+		`sha256sum /etc/passwd /etc/group`,
+		`ls -ln /etc`,
+		`find /usr/share -type f | sort`,
+		`ls / | sort -r | head -3`,
+		`stat -c "%n %a %u %g %F" /tmp /etc/passwd /usr/bin/busybox /bin`,
+		"read a b <<END\nfirst second\nEND\necho \"$b $a\"",
+		`ls /no/such/file; echo "status $?"`,
+		`exit 3`,
+		`kill -SEGV $$`,
+	} {
+		cmd := exec.Command("chroot", root, "/qemu-riscv64-static", "/usr/bin/busybox", "sh", "-c", script)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		code := 0
+		if err := cmd.Run(); err != nil {
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) {
+				t.Fatalf("qemu: %v", err)
+			}
+			code = ee.ExitCode()
+			// qemu dies of the guest's fatal signal; report it as a shell does.
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				code = 128 + int(ws.Signal())
+			}
+		}
+		want := result{stdout.String(), stderr.String(), code}
+		got := wazeroRun(t, module, "", nil, nil, "sh", "-c", script)
+		if got != want {
+			t.Errorf("sh -c %q:\n wasm: %v\n qemu: %v", script, got, want)
+		}
+	}
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
