@@ -80,18 +80,14 @@ func TestIDMappedMountUsesContainerMappings(t *testing.T) {
 		}
 	}
 	// The container's root (host 100000) must be able to traverse to the
-	// bundle and the source.
-	for p := e.bundle; p != "/"; p = filepath.Dir(p) {
-		if err := os.Chmod(p, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if p == filepath.Dir(src) {
-			break
-		}
-	}
-	for p := src; p != "/"; p = filepath.Dir(p) {
-		if err := os.Chmod(p, 0o755); err != nil {
-			t.Fatal(err)
+	// bundle and the source: open up the test's own directories, never the
+	// system's temporary directory or anything above it.
+	top := filepath.Clean(os.TempDir())
+	for _, start := range []string{e.bundle, src} {
+		for p := start; p != top && p != "/" && strings.HasPrefix(p, top+"/"); p = filepath.Dir(p) {
+			if err := os.Chmod(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	ids := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
