@@ -28,6 +28,15 @@ var (
 	benchLayoutErr  error
 )
 
+// TestMain removes the benchmark image, which outlives single benchmarks.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchLayoutDir != "" {
+		os.RemoveAll(benchLayoutDir)
+	}
+	os.Exit(code)
+}
+
 // benchLayout builds, once per process, an OCI layout whose three gzip
 // layers hold the installed Go distribution (sources, packages, binaries):
 // about 250 MB of real files, far more realistic than generated content.

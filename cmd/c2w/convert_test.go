@@ -48,6 +48,9 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	if shared != "" {
+		os.RemoveAll(shared)
+	}
 	os.Exit(code)
 }
 
