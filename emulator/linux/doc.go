@@ -28,7 +28,7 @@
 //	abi/          ISA-neutral constants and record encodings
 //	arch/         the CPU boundary; arch/riscv64 the RISC-V half
 //	vfs/          rootfs image + in-memory overlay, host directory
-//	              mounts, pipes, devices, the console's tty state
+//	              mounts, pipes, devices, terminals (line discipline, console, ptys)
 //
 // Identity. Config.UID, GID and Groups are the first process's
 // credentials (LookupUser + User.Apply turn an image's USER into them,
@@ -42,11 +42,33 @@
 // set-user-ID or set-group-ID executable changes the effective ids and
 // sets AT_SECURE.
 //
-// Not there yet: networking (AF_INET answers EAFNOSUPPORT), a line
-// discipline of our own and ptys (with Config.Terminal the host terminal
-// edits lines; ^C reaches the host, not the guest's foreground group;
-// /dev/ptmx is absent), descriptor passing over sockets, inotify, timerfd
-// and signalfd, capability sets finer than "root has all".
+// Terminals. vfs.TTY is a terminal with Linux's N_TTY line discipline:
+// canonical editing (VERASE, VWERASE, VKILL, VEOF, VEOL/VEOL2, VLNEXT,
+// VREPRINT), non-canonical reads with VMIN/VTIME, echo (ECHO, ECHOE,
+// ECHOK, ECHOKE, ECHONL, ECHOCTL), input translation (ISTRIP, ICRNL,
+// INLCR, IGNCR), output processing (OPOST with ONLCR, OCRNL, ONOCR,
+// ONLRET) and ISIG: VINTR, VQUIT and VSUSP send SIGINT, SIGQUIT and
+// SIGTSTP to the foreground process group, flushing unread input (and a
+// pty's unread output) unless NOFLSH. IXON's start/stop characters are
+// consumed but never pause output. With Config.Terminal the console is
+// such a terminal: host input is fed through it every scheduling round
+// (so ^C reaches the guest's foreground job even when nothing reads),
+// output goes through output processing onto Stdout, and the host side's
+// contract is to run its terminal raw. Opening /dev/ptmx makes a pty pair:
+// /dev/pts/N appears owned by the caller with mode 0600 (devpts's
+// defaults), locked until TIOCSPTLCK 0; closing the master removes it and
+// hangs the slave up (reads see end of file, writes EIO, poll reports
+// POLLIN|POLLOUT|POLLERR|POLLHUP) and sends SIGHUP and SIGCONT to the
+// controlling session's leader; a master reads EIO once every slave
+// closed. Controlling terminals belong to sessions (terminal.go): a
+// session leader opening a free terminal without O_NOCTTY or calling
+// TIOCSCTTY acquires it, /dev/tty opens it, TIOCSPGRP accepts only groups
+// of the caller's session. Not modelled: SIGTTIN/SIGTTOU for background
+// jobs, hangup when a session leader exits, packet mode.
+//
+// Not there yet: networking (AF_INET answers EAFNOSUPPORT), descriptor
+// passing over sockets, inotify, timerfd and signalfd, capability sets
+// finer than "root has all".
 //
 // Execution model. The whole machine runs on the caller's goroutine: no
 // host threads or processes (it compiles to GOOS=wasip1). Run loops over

@@ -52,7 +52,9 @@ type Config struct {
 	// far).
 	Arch *arch.ABI
 	// Terminal, when set, makes the standard streams a terminal of that
-	// window size (the host terminal keeps doing line editing and echo).
+	// window size with the machine's own line discipline: the host must
+	// put its terminal in raw mode (no echo, no signals, no output
+	// processing) and pass every byte, ^C included, as standard input.
 	Terminal *Terminal
 	// Mounts are host directories to show in the guest, read and written
 	// in place (on wasip1: the runtime's preopened directories).
@@ -95,7 +97,12 @@ type Kernel struct {
 	// stdin is the host's standard input, read by a goroutine (Run
 	// blocks on it only when no task can run).
 	stdin *vfs.HostInput
-	boot  time.Time
+	// console is the machine's terminal (Config.Terminal), fed from
+	// stdin every scheduling round so signal characters act even when
+	// no task reads; cttys are the controlling terminals by session.
+	console *vfs.TTY
+	cttys   map[int]*vfs.TTY
+	boot    time.Time
 	// retired counts the instructions of tasks that have exited.
 	retired uint64
 	done    bool
@@ -199,8 +206,9 @@ func New(cfg Config) (*Kernel, error) {
 		return nil, fmt.Errorf("linux: execute %s: %s", path, describeErrno(errno))
 	}
 	k.init = p
+	k.attachTerminals(tty)
 	if tty != nil {
-		tty.Foreground = p.pgid
+		k.setCtty(p, tty)
 	}
 	return k, nil
 }
@@ -292,6 +300,9 @@ const sliceBudget = 100_000
 func (k *Kernel) Run() (int, error) {
 	defer k.stdin.Close()
 	for !k.done {
+		if k.console != nil {
+			k.console.Pump()
+		}
 		ran := false
 		for i := 0; i < len(k.tasks) && !k.done; i++ {
 			t := k.tasks[i]

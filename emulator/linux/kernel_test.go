@@ -184,7 +184,8 @@ stty rows 40 cols 120; stty size; echo via-dev-tty > /dev/tty; test -t 0 < /etc/
 	if status, err := k.Run(); err != nil || status != 0 {
 		t.Fatalf("status %d, %v\n%s", status, err, stderr.String())
 	}
-	want := "tty\n/dev/pts/0\n30 100\n1\n40 120\nvia-dev-tty\nfile-not-tty\n"
+	// The terminal's output processing (ONLCR) ends lines with CR LF.
+	want := "tty\r\n/dev/pts/0\r\n30 100\r\n1\r\n40 120\r\nvia-dev-tty\r\nfile-not-tty\r\n"
 	if stdout.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s\nstderr:\n%s", stdout.String(), want, stderr.String())
 	}

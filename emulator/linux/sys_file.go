@@ -147,6 +147,7 @@ func (t *Task) openat(dirfd, pathAddr uint64, flags, mode uint32) (uint64, error
 			return 0, abi.ENXIO
 		}
 	}
+	t.k.openedTerminal(t.proc, d, flags)
 	if flags&abi.O_TRUNC != 0 && n.IsRegular() && flags&abi.O_ACCMODE != abi.O_RDONLY {
 		if err := n.Truncate(0); err != nil {
 			d.DecRef()
@@ -214,9 +215,36 @@ func (t *Task) read(d *vfs.Description, buf []byte, pos int64, positional bool) 
 		k, err = d.Read(buf)
 	}
 	if err == vfs.ErrWouldBlock {
+		if tty, ok := vfs.TTYOf(d.File); ok {
+			if _, master := vfs.PTYMaster(d.File); !master {
+				return t.ttyReadWait(d, tty, buf)
+			}
+		}
 		return 0, t.ioWait(d, abi.POLLIN)
 	}
 	return k, err
+}
+
+// ttyReadWait waits for terminal input, at most VTIME in non-canonical
+// mode, after which the read returns what arrived (possibly nothing).
+func (t *Task) ttyReadWait(d *vfs.Description, tty *vfs.TTY, buf []byte) (int, error) {
+	limit := tty.ReadTimeout()
+	if limit == 0 {
+		return 0, t.ioWait(d, abi.POLLIN)
+	}
+	if t.resume != nil && t.resume.timedOut {
+		return tty.ReadAvailable(buf), nil
+	}
+	if d.Flags&abi.O_NONBLOCK != 0 {
+		return 0, abi.EAGAIN
+	}
+	return 0, t.block(&waitState{
+		ready: func() bool {
+			// Poll also feeds the console's pending host input.
+			return d.File.Poll()&(abi.POLLHUP|abi.POLLERR) != 0 || tty.ReadWouldComplete(len(buf))
+		},
+		deadline: t.k.cfg.Clock().Add(limit),
+	})
 }
 
 func (t *Task) write(d *vfs.Description, buf []byte, pos int64, positional bool) (int, error) {
@@ -505,46 +533,10 @@ func sysIoctl(t *Task, a args) (uint64, error) {
 		return 0, t.writeU32(a[2], uint32(n))
 	}
 	if tty, ok := vfs.TTYOf(d.File); ok {
-		return t.ttyIoctl(tty, a[1], a[2])
+		return t.ttyIoctl(d.File, tty, a[1], a[2])
 	}
 	// Terminal requests on anything else fail as on a pipe or file.
 	return 0, abi.ENOTTY
-}
-
-// ttyIoctl serves the terminal requests of the machine's console.
-func (t *Task) ttyIoctl(tty *vfs.TTY, req, arg uint64) (uint64, error) {
-	switch req {
-	case abi.TCGETS:
-		return 0, t.copyOut(arg, tty.Termios[:])
-	case abi.TCSETS, abi.TCSETSW, abi.TCSETSF:
-		return 0, t.copyIn(arg, tty.Termios[:])
-	case abi.TIOCGWINSZ:
-		var b [8]byte
-		le.PutUint16(b[0:], tty.Rows)
-		le.PutUint16(b[2:], tty.Cols)
-		return 0, t.copyOut(arg, b[:])
-	case abi.TIOCSWINSZ:
-		var b [8]byte
-		if err := t.copyIn(arg, b[:]); err != nil {
-			return 0, err
-		}
-		tty.Rows, tty.Cols = le.Uint16(b[0:]), le.Uint16(b[2:])
-		return 0, nil
-	case abi.TIOCGPGRP:
-		return 0, t.writeU32(arg, uint32(tty.Foreground))
-	case abi.TIOCSPGRP:
-		pgid, err := t.readU32(arg)
-		if err != nil {
-			return 0, err
-		}
-		tty.Foreground = int(int32(pgid))
-		return 0, nil
-	case abi.TIOCSCTTY:
-		return 0, nil
-	case abi.TIOCGSID:
-		return 0, t.writeU32(arg, uint32(t.k.init.sid))
-	}
-	return 0, abi.EINVAL
 }
 
 func (t *Task) readU32(addr uint64) (uint32, error) {

@@ -62,6 +62,7 @@ const (
 // siginfo codes.
 const (
 	SI_USER       = 0
+	SI_KERNEL     = 0x80
 	SI_TKILL      = -6
 	CLD_EXITED    = 1
 	CLD_KILLED    = 2

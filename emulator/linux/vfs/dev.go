@@ -30,6 +30,7 @@ func (fs *FS) populateDev() error {
 	}{
 		{"null", devNull, 0o666}, {"zero", devZero, 0o666}, {"full", devFull, 0o666},
 		{"random", devRandom, 0o666}, {"urandom", devURandom, 0o666}, {"tty", devTTY, 0o666},
+		{"ptmx", devPTMX, 0o666},
 	} {
 		n, err := fs.Create(dev, d.name, abi.S_IFCHR|d.perm)
 		if err != nil {
@@ -63,11 +64,23 @@ func openDevice(fs *FS, n *Inode) (File, error) {
 	switch n.rdev {
 	case devNull, devZero, devFull, devRandom, devURandom:
 		return &deviceFile{n: n}, nil
-	case devTTY, devPTS0:
+	case devTTY:
+		if fs.ControllingTerminal != nil {
+			tty := fs.ControllingTerminal()
+			if tty == nil {
+				return nil, errNoTTY
+			}
+			return fs.OpenTerminal(tty)
+		}
 		if fs.Console == nil {
 			return nil, errNoTTY
 		}
 		return fs.Console, nil
+	case devPTMX:
+		return fs.openPTMX()
+	}
+	if n.rdev>>8&0xfff == ptsMajor {
+		return fs.openPTS(n.rdev)
 	}
 	return nil, abi.ENXIO
 }
@@ -115,6 +128,9 @@ type Stream struct {
 // Read returns host input received so far, or ErrWouldBlock while the
 // host has sent nothing: the task then parks until Poll reports input.
 func (s *Stream) Read(p []byte, _ int64) (int, error) {
+	if s.TTY != nil {
+		return s.TTY.consoleRead(p)
+	}
 	if s.In == nil {
 		return 0, nil
 	}
@@ -125,6 +141,9 @@ func (s *Stream) Read(p []byte, _ int64) (int, error) {
 func (s *Stream) Write(p []byte, _ int64) (int, error) {
 	if s.W == nil {
 		return 0, abi.EBADF
+	}
+	if s.TTY != nil {
+		return s.TTY.Write(p), nil
 	}
 	k, err := s.W.Write(p)
 	if err != nil {
@@ -148,6 +167,13 @@ func (s *Stream) Stat() abi.Stat {
 // always ready.
 func (s *Stream) Poll() uint32 {
 	ev := uint32(abi.POLLOUT)
+	if s.TTY != nil {
+		s.TTY.Pump()
+		if s.TTY.Readable() || (s.In != nil && s.In.ended) {
+			ev |= abi.POLLIN
+		}
+		return ev
+	}
 	if s.In == nil || s.In.Ready() {
 		ev |= abi.POLLIN
 	}

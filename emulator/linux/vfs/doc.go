@@ -39,5 +39,14 @@
 // Host standard input is read by a goroutine (HostInput) so that a guest
 // waiting for it parks instead of stopping the machine.
 //
+// Terminals (tty.go, ldisc.go, pty.go): TTY carries termios, window size,
+// foreground group and controlling session, and implements the N_TTY line
+// discipline between typed input (Receive) and its reader, and between
+// program output and the screen. The console is a TTY fed from HostInput
+// onto the host's standard output; /dev/ptmx makes PTY pairs whose master
+// types at and reads the screen of the slave /dev/pts/N. Signals a TTY
+// raises go to the kernel through TTY.Signal (FS.TerminalSignal for
+// ptys), and /dev/tty asks FS.ControllingTerminal which terminal it is.
+//
 // Not safe for concurrent use: the kernel's single goroutine owns it.
 package vfs

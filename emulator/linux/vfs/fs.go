@@ -24,6 +24,14 @@ type FS struct {
 	maxFileSize int64
 	// Console, when set, is what /dev/tty opens: the machine's terminal.
 	Console File
+	// ControllingTerminal, when set, returns the caller's controlling
+	// terminal (nil for none), which /dev/tty opens.
+	ControllingTerminal func() *TTY
+	// TerminalSignal, when set, is how a pty's line discipline signals
+	// (TTY.Signal).
+	TerminalSignal func(tty *TTY, sig int)
+	// ptys are the pseudo-terminal pairs by index.
+	ptys map[int]*PTY
 	// Special, when set, resolves absolute paths below /proc/ (including
 	// symlink targets such as /dev/stdin's): the kernel generates them.
 	// handled is false to fall back to the tree.

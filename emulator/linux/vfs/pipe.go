@@ -124,8 +124,20 @@ func (e *pipeEnd) Inode() *Inode { return nil }
 
 // Buffered returns the number of unread bytes (FIONREAD).
 func Buffered(f File) (int, bool) {
-	if e, ok := f.(*pipeEnd); ok && !e.write {
-		return len(e.p.buf), true
+	switch e := f.(type) {
+	case *pipeEnd:
+		if !e.write {
+			return len(e.p.buf), true
+		}
+	case *Stream:
+		if e.TTY != nil {
+			e.TTY.Pump()
+			return e.TTY.Buffered(), true
+		}
+	case *ptySlave:
+		return e.p.tty.Buffered(), true
+	case *ptyMaster:
+		return len(e.p.screen), true
 	}
 	return 0, false
 }
