@@ -9,11 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
+	"golang.org/x/term"
 )
 
 func newRunCommand() *cobra.Command {
@@ -65,7 +67,12 @@ first.`,
 			// guest natively. Interrupting compiled wasm from inside would
 			// need wazero's context checks in every loop, which tripled the
 			// start-up of `sh -c true` (0.19 s → 0.62 s, measured).
-			stop := context.AfterFunc(cmd.Context(), func() { os.Exit(130) })
+			// On a terminal the guest's own line discipline echoes, edits
+			// lines and turns ^C into SIGINT for its foreground job, so the
+			// host terminal must pass keys through untouched (raw mode).
+			restore := rawTerminal(cmd.InOrStdin(), cmd.OutOrStdout())
+			defer restore()
+			stop := context.AfterFunc(cmd.Context(), func() { restore(); os.Exit(130) })
 			defer stop()
 			code, err := runModule(cmd.Context(), moduleRun{
 				wasm: wasm, name: name, args: args[1:], mounts: mounts, cacheDir: cacheDir, env: os.Environ(),
@@ -102,6 +109,23 @@ func loadOrConvert(cmd *cobra.Command, f *convertFlags, arg string) ([]byte, str
 		return nil, "", err
 	}
 	return m.wasm, m.image, nil
+}
+
+// rawTerminal puts the host terminal in raw mode when stdin and stdout are
+// both terminals (the module then gives the guest a tty) and returns the
+// function that restores it.
+func rawTerminal(stdin io.Reader, stdout io.Writer) (restore func()) {
+	in, ok := stdin.(*os.File)
+	out, ok2 := stdout.(*os.File)
+	if !ok || !ok2 || !term.IsTerminal(int(in.Fd())) || !term.IsTerminal(int(out.Fd())) {
+		return func() {}
+	}
+	state, err := term.MakeRaw(int(in.Fd()))
+	if err != nil {
+		return func() {}
+	}
+	var once sync.Once
+	return func() { once.Do(func() { term.Restore(int(in.Fd()), state) }) }
 }
 
 // compilationCacheDir is where run keeps wazero's compiled code, or "" when
