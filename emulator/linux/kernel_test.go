@@ -31,6 +31,17 @@ func TestProcesses(t *testing.T) {
 	}
 }
 
+// TestTop runs busybox top once: it needs /proc/stat, /proc/meminfo,
+// /proc/loadavg and the per-process stat files, whose values the oracle
+// would take from the host.
+func TestTop(t *testing.T) {
+	got, stderr, _ := runEmulator(t, fixtures.ImageBusybox, []string{"sh", "-c", "top -b -n 1; head -1 /proc/stat"}, "")
+	if got.status != 0 || !strings.Contains(got.stdout, "Load average:") || !strings.Contains(got.stdout, "top -b -n 1") ||
+		!strings.Contains(got.stdout, "\ncpu  ") {
+		t.Errorf("top: status %d, stdout:\n%s\nstderr:\n%s", got.status, got.stdout, stderr)
+	}
+}
+
 // TestTrace checks the strace-style log: system calls with their result,
 // unknown ones as ENOSYS.
 func TestTrace(t *testing.T) {

@@ -80,7 +80,7 @@ func (k *Kernel) procLookup(path string, follow bool) (n *vfs.Inode, handled boo
 	return nil, true, abi.ENOENT
 }
 
-var procGlobalNames = []string{"cpuinfo", "loadavg", "meminfo", "mounts", "uptime"}
+var procGlobalNames = []string{"cpuinfo", "loadavg", "meminfo", "mounts", "stat", "uptime"}
 
 func (k *Kernel) procGlobal(name string) (string, bool) {
 	switch name {
@@ -97,6 +97,14 @@ func (k *Kernel) procGlobal(name string) (string, bool) {
 		return "rootfs / rootfs rw 0 0\nproc /proc proc rw 0 0\n", true
 	case "loadavg":
 		return fmt.Sprintf("0.00 0.00 0.00 1/%d %d\n", len(k.tasks), k.nextPID-1), true
+	case "stat":
+		// One hart that has been running guest code since boot: all of
+		// the uptime is user time, in USER_HZ (100) ticks, as top and ps
+		// read it.
+		ticks := int64(k.cfg.Clock().Sub(k.boot).Seconds() * 100)
+		cpu := fmt.Sprintf("%d 0 0 0 0 0 0 0 0 0", ticks)
+		return fmt.Sprintf("cpu  %s\ncpu0 %s\nintr 0\nctxt 0\nbtime %d\nprocesses %d\nprocs_running 1\nprocs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n",
+			cpu, cpu, k.boot.Unix(), k.nextPID-1), true
 	}
 	return "", false
 }
