@@ -18,13 +18,15 @@ import (
 
 // convertFlags are the flags of the commands that build a module.
 type convertFlags struct {
-	intake  intakeFlags
-	maxSize string
+	intake         intakeFlags
+	maxSize        string
+	rawExecutables bool
 }
 
 func (f *convertFlags) register(cmd *cobra.Command) {
 	f.intake.register(cmd)
 	cmd.Flags().StringVar(&f.maxSize, "max-size", "", "budget of uncompressed layer bytes (default 16GiB); guards against decompression bombs")
+	cmd.Flags().BoolVar(&f.rawExecutables, "raw-executables", false, "store programs and shared libraries uncompressed: faster start-up, larger module")
 }
 
 // emulatedPlatforms are the platforms the embedded emulator runs.
@@ -65,6 +67,7 @@ func convertImage(cmd *cobra.Command, f *convertFlags, arg string) (*convertedMo
 		return nil, err
 	}
 	wopts := rootfs.DefaultWriteOptions()
+	wopts.RawExecutables = f.rawExecutables
 	if f.intake.showProgress(stderr) {
 		opts.Progress = layerProgressBar(stderr, len(im.Layers))
 		wopts.Progress = writeProgressBar(stderr)

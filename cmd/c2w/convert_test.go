@@ -394,3 +394,41 @@ func TestRunCommand(t *testing.T) {
 		t.Errorf("bad -v: exit %d, %q", code, errOut)
 	}
 }
+
+// TestRawExecutables converts busybox with and without --raw-executables and
+// checks how the packed rootfs stores the busybox program.
+func TestRawExecutables(t *testing.T) {
+	for _, raw := range []bool{false, true} {
+		out := filepath.Join(t.TempDir(), "bb.wasm")
+		args := []string{"--quiet", layoutRef(t, fixtures.ImageBusybox), out}
+		if raw {
+			args = append([]string{"--raw-executables"}, args...)
+		}
+		mustRun(t, args...)
+		module, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blobs, err := pack.Extract(module)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fsImage []byte
+		for _, b := range blobs {
+			if b.Name == container.RootfsBlob {
+				fsImage = b.Data
+			}
+		}
+		im, err := rootfs.Open(fsImage)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ino, err := im.LookupPath("/usr/bin/busybox")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, isRaw := im.RawData(ino, 0); isRaw != raw {
+			t.Errorf("--raw-executables=%v: busybox stored raw = %v", raw, isRaw)
+		}
+	}
+}

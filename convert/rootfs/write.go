@@ -26,6 +26,12 @@ type WriteOptions struct {
 	// Compress stores each chunk DEFLATE-compressed when that makes it
 	// smaller; chunks that do not shrink are stored raw either way.
 	Compress bool
+	// RawExecutables stores ELF files (programs and shared libraries)
+	// uncompressed even when Compress is set: the emulator loads them into
+	// guest memory at every start, and inflating them under wasm is much of
+	// start-up (measured in docs/performance-pack.md), at the price of a
+	// larger image.
+	RawExecutables bool
 	// Progress, if set, is called on Write's goroutine after each chunk is
 	// written, with the regular-file bytes done so far and the total.
 	Progress func(done, total int64)
@@ -390,6 +396,7 @@ type chunkJob struct {
 	enc    uint8
 	stored []byte // the bytes to store: raw or packed
 	crc    uint32
+	keep   bool // store raw: a chunk of an ELF file with RawExecutables
 	err    error
 	done   chan struct{}
 }
@@ -418,7 +425,7 @@ func (iw *imgWriter) writeData(t *Tree, p *imgPlan, cs int, opts WriteOptions) e
 		defer wg.Done()
 		defer close(ordered)
 		defer close(work)
-		readChunks(t, p, cs, free, work, ordered, quit)
+		readChunks(t, p, cs, opts.RawExecutables, free, work, ordered, quit)
 	}()
 	for range workers {
 		wg.Add(1)
@@ -468,7 +475,7 @@ func (iw *imgWriter) writeData(t *Tree, p *imgPlan, cs int, opts WriteOptions) e
 
 // readChunks feeds every regular file's content, chunk by chunk in inode
 // order, to the workers and, in the same order, to the writer.
-func readChunks(t *Tree, p *imgPlan, cs int, free <-chan *chunkJob, work, ordered chan<- *chunkJob, quit <-chan struct{}) {
+func readChunks(t *Tree, p *imgPlan, cs int, rawELF bool, free <-chan *chunkJob, work, ordered chan<- *chunkJob, quit <-chan struct{}) {
 	for i, n := range p.nodes {
 		if !n.IsRegular() || n.Size == 0 {
 			continue
@@ -480,6 +487,7 @@ func readChunks(t *Tree, p *imgPlan, cs int, free <-chan *chunkJob, work, ordere
 		case sr.Size() != n.Size:
 			err = fmt.Errorf("%s: content is %d bytes but the size is %d", p.paths[i], sr.Size(), n.Size)
 		}
+		elf := false
 		for off := int64(0); off < n.Size; off += int64(cs) {
 			var j *chunkJob
 			select {
@@ -494,6 +502,10 @@ func readChunks(t *Tree, p *imgPlan, cs int, free <-chan *chunkJob, work, ordere
 					j.err = fmt.Errorf("%s: reading content at offset %d: %w", p.paths[i], off, rerr)
 				}
 			}
+			if off == 0 {
+				elf = rawELF && bytes.HasPrefix(j.raw, []byte("\x7fELF"))
+			}
+			j.keep = elf
 			if j.err != nil {
 				// Hand the failure to the writer in order and stop.
 				j.done <- struct{}{}
@@ -541,7 +553,7 @@ func (e *chunkEncoder) encode(j *chunkJob) {
 		return
 	}
 	j.enc, j.stored = fsimg.EncodingRaw, j.raw
-	if e.fw != nil {
+	if e.fw != nil && !j.keep {
 		// Give up as soon as the output reaches the input's size: such a
 		// chunk is stored raw, and incompressible data is common (archives,
 		// images, already-compressed files).

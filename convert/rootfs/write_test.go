@@ -722,3 +722,27 @@ func BenchmarkReadAt(b *testing.B) {
 		}
 	})
 }
+
+// TestRawExecutables checks that ELF files are stored uncompressed (and so
+// readable in place) with RawExecutables, and compressed without it, while
+// other files are compressed either way.
+func TestRawExecutables(t *testing.T) {
+	b := newImgTree(t)
+	text := bytes.Repeat([]byte("the same words again and again "), 8192)
+	b.file(b.tree.Root, "prog", 0o755, append([]byte("\x7fELF"), text...))
+	b.file(b.tree.Root, "notes", 0o644, text)
+	for _, raw := range []bool{true, false} {
+		opts := DefaultWriteOptions()
+		opts.RawExecutables = raw
+		im := openImage(t, writeImage(t, b.tree, opts))
+		for name, wantRaw := range map[string]bool{"prog": raw, "notes": false} {
+			ino, err := im.LookupPath("/" + name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, isRaw := im.RawData(ino, 0); isRaw != wantRaw {
+				t.Errorf("RawExecutables=%v: %s stored raw = %v, want %v", raw, name, isRaw, wantRaw)
+			}
+		}
+	}
+}
