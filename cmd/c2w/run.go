@@ -99,10 +99,8 @@ first.`,
 // WebAssembly file, otherwise the image arg converted in memory.
 func loadOrConvert(cmd *cobra.Command, f *convertFlags, arg string) ([]byte, string, error) {
 	if strings.HasSuffix(arg, ".wasm") {
-		if st, err := os.Stat(arg); err == nil && !st.IsDir() {
-			b, err := os.ReadFile(arg)
-			return b, filepath.Base(arg), err
-		}
+		b, err := os.ReadFile(arg)
+		return b, filepath.Base(arg), err
 	}
 	m, err := convertImage(cmd, f, arg)
 	if err != nil {

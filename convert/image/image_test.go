@@ -56,6 +56,8 @@ func TestParseSource(t *testing.T) {
 		{in: "docker-archive:img.tar:example.com/busybox:1", kind: KindDockerArchive, path: "img.tar", tag: "example.com/busybox:1"},
 		{in: "", wantErr: "empty"},
 		{in: "UPPER/case", wantErr: "not a valid reference"},
+		{in: "/srv/images/app.tar", wantErr: "is a path"},
+		{in: "./app", wantErr: "is a path"},
 		{in: "oci-layout:", wantErr: "needs a path"},
 		{in: "oci-layout:d@sha256:zz", wantErr: "bad digest"},
 		{in: "docker-archive:", wantErr: "needs a file name"},

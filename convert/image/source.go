@@ -67,6 +67,9 @@ func ParseSource(arg string, insecure bool) (Source, error) {
 	if arg == "" {
 		return src, fmt.Errorf("image reference is empty")
 	}
+	if strings.HasPrefix(arg, "/") || strings.HasPrefix(arg, "./") || strings.HasPrefix(arg, "../") {
+		return src, fmt.Errorf("image %q is a path, not a reference: local inputs are written oci-layout:DIR, oci-archive:FILE.tar or docker-archive:FILE.tar", arg)
+	}
 	var opts []name.Option
 	if insecure {
 		opts = append(opts, name.Insecure)
