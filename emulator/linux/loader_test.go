@@ -19,15 +19,7 @@ import (
 // and of scripts: every one must load or fail with an errno, never panic,
 // and a failed exec must leave the caller's image intact.
 func TestExecHostileFiles(t *testing.T) {
-	img, err := FixtureImage(fixtures.OCI(t, fixtures.ImageBusybox))
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := New(Config{Image: img, Args: []string{"busybox", "true"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	task := k.tasks[0]
+	k, task := newBusyboxKernel(t)
 	bin, err := k.fs.Lookup(k.fs.Root(), "/usr/bin/busybox", true)
 	if err != nil {
 		t.Fatal(err)
@@ -95,4 +87,20 @@ func TestExecHostileFiles(t *testing.T) {
 	if err := k.exec(task, "/tmp/noexec", []string{"x"}, nil); !errors.Is(err, abi.EACCES) {
 		t.Errorf("exec without x bit: %v, want EACCES", err)
 	}
+}
+
+// newBusyboxKernel returns a machine booted on the busybox fixture, with
+// its first task loaded but not yet run, for tests that call into the
+// kernel directly.
+func newBusyboxKernel(t *testing.T) (*Kernel, *Task) {
+	t.Helper()
+	img, err := FixtureImage(fixtures.OCI(t, fixtures.ImageBusybox))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := New(Config{Image: img, Args: []string{"busybox", "true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, k.tasks[0]
 }

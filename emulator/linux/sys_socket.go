@@ -181,8 +181,10 @@ func (s *unixSocket) Release() {
 
 func (s *unixSocket) Inode() *vfs.Inode { return nil }
 
-func sysSocketpair(t *Task, a args) (uint64, error) {
-	domain, typ := a[0], int(a[1])
+// socketKind checks socket(2)/socketpair(2)'s domain, type and protocol and
+// returns the socket kind (type without its flags). Only AF_UNIX exists:
+// networking is not part of the machine yet.
+func socketKind(domain uint64, typ int, protocol uint64) (int, error) {
 	if domain != afUnix {
 		return 0, abi.EAFNOSUPPORT
 	}
@@ -190,8 +192,17 @@ func sysSocketpair(t *Task, a args) (uint64, error) {
 	if kind != sockStream && kind != sockDgram && kind != sockSeqpacket {
 		return 0, abi.EPROTONOSUPPORT
 	}
-	if typ&^(sockTypeMask|sockNonblock|sockCloexec) != 0 || (a[2] != 0 && a[2] != afUnix) {
+	if typ&^(sockTypeMask|sockNonblock|sockCloexec) != 0 || (protocol != 0 && protocol != afUnix) {
 		return 0, abi.EINVAL
+	}
+	return kind, nil
+}
+
+func sysSocketpair(t *Task, a args) (uint64, error) {
+	typ := int(a[1])
+	kind, err := socketKind(a[0], typ, a[2])
+	if err != nil {
+		return 0, err
 	}
 	x, y := newSocketPair(t.k, kind)
 	flags := uint32(abi.O_RDWR | typ&sockNonblock)
@@ -400,17 +411,10 @@ func sysSockname(t *Task, a args) (uint64, error) {
 }
 
 func sysSocket(t *Task, a args) (uint64, error) {
-	domain, typ := a[0], int(a[1])
-	if domain != afUnix {
-		// Networking is not part of the machine yet.
-		return 0, abi.EAFNOSUPPORT
-	}
-	kind := typ & sockTypeMask
-	if kind != sockStream && kind != sockDgram && kind != sockSeqpacket {
-		return 0, abi.EPROTONOSUPPORT
-	}
-	if typ&^(sockTypeMask|sockNonblock|sockCloexec) != 0 || (a[2] != 0 && a[2] != afUnix) {
-		return 0, abi.EINVAL
+	typ := int(a[1])
+	kind, err := socketKind(a[0], typ, a[2])
+	if err != nil {
+		return 0, err
 	}
 	d := vfs.NewDescription(&unixSocket{k: t.k, typ: kind}, uint32(abi.O_RDWR|typ&sockNonblock), "socket:")
 	fd, err := t.proc.files.alloc(d, 0, typ&sockCloexec != 0)

@@ -8,8 +8,6 @@ package linux
 import (
 	"math/rand"
 	"testing"
-
-	"github.com/wasmrt/wasmrt/internal/fixtures"
 )
 
 // TestSyscallsHostileArguments calls every handler with random mixes of
@@ -17,15 +15,7 @@ import (
 // pointers, huge values) in a live process: handlers must return a result
 // or an errno and never panic or corrupt the machine.
 func TestSyscallsHostileArguments(t *testing.T) {
-	img, err := FixtureImage(fixtures.OCI(t, fixtures.ImageBusybox))
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := New(Config{Image: img, Args: []string{"busybox", "true"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	task := k.tasks[0]
+	k, task := newBusyboxKernel(t)
 	k.current = task
 	skip := map[string]bool{
 		// These replace or end the calling task; the loader test and the
