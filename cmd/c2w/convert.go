@@ -18,14 +18,12 @@ import (
 
 // convertFlags are the flags of the commands that build a module.
 type convertFlags struct {
-	intake         intakeFlags
-	maxSize        string
+	flattenFlags
 	rawExecutables bool
 }
 
 func (f *convertFlags) register(cmd *cobra.Command) {
-	f.intake.register(cmd)
-	cmd.Flags().StringVar(&f.maxSize, "max-size", "", "budget of uncompressed layer bytes (default 16GiB); guards against decompression bombs")
+	f.flattenFlags.register(cmd)
 	cmd.Flags().BoolVar(&f.rawExecutables, "raw-executables", false, "store programs and shared libraries uncompressed: faster start-up, larger module")
 }
 
@@ -43,43 +41,19 @@ type convertedModule struct {
 // convertImage pulls or loads arg, flattens it into a rootfs image and
 // packs that and the image config into the emulator module, in memory.
 func convertImage(cmd *cobra.Command, f *convertFlags, arg string) (*convertedModule, error) {
-	ctx := cmd.Context()
-	stderr := cmd.ErrOrStderr()
 	emulator, err := emulatorModule()
 	if err != nil {
 		return nil, err
 	}
-	opts := convert.Options{MaxSizeSetting: "--max-size"}
-	if f.maxSize != "" {
-		n, err := parseSize(f.maxSize)
-		if err != nil {
-			return nil, usageError{fmt.Errorf("--max-size: %w", err)}
-		}
-		opts.MaxSize = n
-	}
-	im, err := f.intake.open(ctx, arg)
+	wopts := rootfs.DefaultWriteOptions()
+	wopts.RawExecutables = f.rawExecutables
+	im, tree, err := f.flatten(cmd, arg, &wopts, checkEmulated)
 	if err != nil {
 		return nil, err
 	}
 	defer im.Close()
-	plat := image.FormatPlatform(im.Platform)
-	if err := checkEmulated(im, plat); err != nil {
-		return nil, err
-	}
-	wopts := rootfs.DefaultWriteOptions()
-	wopts.RawExecutables = f.rawExecutables
-	if f.intake.showProgress(stderr) {
-		opts.Progress = layerProgressBar(stderr, len(im.Layers))
-		wopts.Progress = writeProgressBar(stderr)
-	}
-	tree, err := convert.Flatten(ctx, im, opts)
-	if err != nil {
-		return nil, err
-	}
 	defer tree.Close()
-	if err := convert.CheckRISCVProfile(tree, &im.Config.Config, "image "+im.Ref); err != nil {
-		return nil, err
-	}
+	plat := image.FormatPlatform(im.Platform)
 	var fsImage bytes.Buffer
 	if err := rootfs.Write(&fsImage, tree, wopts); err != nil {
 		return nil, fmt.Errorf("image %s: writing the rootfs image: %w", im.Ref, err)
@@ -99,7 +73,8 @@ func convertImage(cmd *cobra.Command, f *convertFlags, arg string) (*convertedMo
 
 // checkEmulated refuses images the embedded emulator cannot run, before
 // any layer is downloaded.
-func checkEmulated(im *image.Image, plat string) error {
+func checkEmulated(im *image.Image) error {
+	plat := image.FormatPlatform(im.Platform)
 	if err := image.CheckRunnable(im.Platform, "image "+im.Ref); err != nil {
 		return err
 	}

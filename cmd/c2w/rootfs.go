@@ -17,9 +17,8 @@ import (
 
 func newRootfsCommand() *cobra.Command {
 	var (
-		intake     intakeFlags
+		flags      flattenFlags
 		list       bool
-		maxSize    string
 		noCompress bool
 	)
 	cmd := &cobra.Command{
@@ -46,64 +45,41 @@ With --list, prints the entries of an existing rootfs image like "tar tv".`,
 			if len(args) != 2 {
 				return usageError{fmt.Errorf("rootfs takes IMAGE and OUT.img, got %d arguments", len(args))}
 			}
-			opts := convert.Options{MaxSizeSetting: "--max-size"}
-			if maxSize != "" {
-				n, err := parseSize(maxSize)
-				if err != nil {
-					return usageError{fmt.Errorf("--max-size: %w", err)}
-				}
-				opts.MaxSize = n
-			}
 			wopts := rootfs.DefaultWriteOptions()
 			wopts.Compress = !noCompress
-			return writeRootfs(cmd, &intake, args[0], args[1], opts, wopts)
+			return writeRootfs(cmd, &flags, args[0], args[1], wopts)
 		},
 	}
-	intake.register(cmd)
+	flags.register(cmd)
 	fl := cmd.Flags()
 	fl.BoolVar(&list, "list", false, "list the entries of a rootfs image instead of writing one")
-	fl.StringVar(&maxSize, "max-size", "", "budget of uncompressed layer bytes (default 16GiB); guards against decompression bombs")
 	fl.BoolVar(&noCompress, "no-compress", false, "store file data uncompressed (larger image, no inflate on read)")
 	return cmd
 }
 
-func writeRootfs(cmd *cobra.Command, intake *intakeFlags, arg, out string, opts convert.Options, wopts rootfs.WriteOptions) error {
-	ctx := cmd.Context()
-	stderr := cmd.ErrOrStderr()
+func writeRootfs(cmd *cobra.Command, flags *flattenFlags, arg, out string, wopts rootfs.WriteOptions) error {
 	start := time.Now()
-	im, err := intake.open(ctx, arg)
+	// Any platform's rootfs can be written (the x86-64 guest comes next);
+	// images the emulator can never run are refused.
+	im, tree, err := flags.flatten(cmd, arg, &wopts, func(im *image.Image) error {
+		return image.CheckRunnable(im.Platform, "image "+im.Ref)
+	})
 	if err != nil {
 		return err
 	}
 	defer im.Close()
-	if err := image.CheckRunnable(im.Platform, "image "+im.Ref); err != nil {
-		return err
-	}
-	if intake.showProgress(stderr) {
-		opts.Progress = layerProgressBar(stderr, len(im.Layers))
-		wopts.Progress = writeProgressBar(stderr)
-	}
-	tree, err := convert.Flatten(ctx, im, opts)
-	if err != nil {
-		return err
-	}
 	defer tree.Close()
-	if im.Platform.Architecture == "riscv64" {
-		if err := convert.CheckRISCVProfile(tree, &im.Config.Config, "image "+im.Ref); err != nil {
-			return err
-		}
-	}
 	if err := convert.WriteFileAtomic(out, 0o644, func(w io.Writer) error {
 		return rootfs.Write(w, tree, wopts)
 	}); err != nil {
 		return err
 	}
-	if !intake.quiet {
+	if !flags.intake.quiet {
 		st, err := os.Stat(out)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "%s: %s rootfs of %s (%s) in %.1fs\n", out, image.HumanSize(st.Size()), im.Ref,
+		fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s rootfs of %s (%s) in %.1fs\n", out, image.HumanSize(st.Size()), im.Ref,
 			image.FormatPlatform(im.Platform), time.Since(start).Seconds())
 	}
 	return nil
