@@ -72,12 +72,7 @@ func applyLayer(ctx context.Context, tree *rootfs.Tree, im *image.Image, i int, 
 		r, done = opts.Progress(i, l, r)
 		defer done()
 	}
-	want := layer.Descriptor{Digest: l.Digest, DiffID: l.DiffID, MediaType: l.MediaType, Size: l.Size}
-	if l.Digest.Hex == "" {
-		// Without a stored digest (docker archives) the stream is the
-		// uncompressed tar, whose length no manifest states.
-		want.Size = 0
-	}
+	want := layer.Descriptor{Digest: l.Digest, DiffID: l.DiffID, MediaType: l.MediaType, Size: l.BlobSize()}
 	return tree.ApplyLayer(r, want,
 		layer.Options{MaxSize: budget, MaxSizeSetting: opts.MaxSizeSetting},
 		rootfs.ApplyOptions{LayerName: l.Name(), MaxTotalSize: budget})

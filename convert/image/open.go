@@ -483,6 +483,15 @@ func (im *Image) OpenBlob(i int) (io.ReadCloser, error) {
 	return l.layer.Uncompressed()
 }
 
+// BlobSize is the length OpenBlob's stream must have, or 0 when no
+// manifest states it (docker archives, read as uncompressed tars).
+func (l Layer) BlobSize() int64 {
+	if l.stored {
+		return l.Size
+	}
+	return 0
+}
+
 // Name returns a short name for layer i: its digest, or its diffID when the
 // source stores no digest.
 func (l Layer) Name() string {
