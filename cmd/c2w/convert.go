@@ -12,8 +12,10 @@ import (
 	"github.com/wasmrt/wasmrt/convert"
 	"github.com/wasmrt/wasmrt/convert/image"
 	"github.com/wasmrt/wasmrt/convert/pack"
+	"github.com/wasmrt/wasmrt/convert/pack/wasmbin"
 	"github.com/wasmrt/wasmrt/convert/rootfs"
 	"github.com/wasmrt/wasmrt/emulator/container"
+	"github.com/wasmrt/wasmrt/wasi"
 )
 
 // convertFlags are the flags of the commands that build a module.
@@ -68,6 +70,9 @@ func convertImage(cmd *cobra.Command, f *convertFlags, arg string) (*convertedMo
 	if err != nil {
 		return nil, fmt.Errorf("packing image %s into the emulator module: %w", im.Ref, err)
 	}
+	// Hosts (the runtime, the shim) recognise a converted module by this
+	// section and give it the container's settings as its own flags.
+	wasm = wasmbin.AppendCustomSection(wasm, wasi.ConvertedSection, []byte(wasi.ConvertedVersion))
 	return &convertedModule{wasm: wasm, image: im.Ref, platform: plat, rootfsSize: fsImage.Len()}, nil
 }
 

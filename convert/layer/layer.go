@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/wasmrt/wasmrt/emulator/container"
 )
 
 // DefaultMaxSize is the uncompressed-size budget used when Options.MaxSize is
@@ -504,19 +506,4 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 
 // FormatBytes renders a byte count with a binary unit, as budgets are given
 // ("8 GiB", "64 MiB", "1.5 KiB", "12 bytes").
-func FormatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d bytes", n)
-	}
-	units := []string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
-	v, i := float64(n)/unit, 0
-	for v >= unit && i < len(units)-1 {
-		v /= unit
-		i++
-	}
-	if v == float64(int64(v)) {
-		return fmt.Sprintf("%d %s", int64(v), units[i])
-	}
-	return fmt.Sprintf("%.1f %s", v, units[i])
-}
+func FormatBytes(n int64) string { return container.FormatSize(n) }

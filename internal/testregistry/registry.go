@@ -1,7 +1,6 @@
 package testregistry
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -9,10 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wasmrt/wasmrt/internal/syncbuf"
 )
 
 // Binary is where Debian's docker-registry package installs the server.
@@ -92,13 +92,13 @@ func Start(t testing.TB) string {
 // server is a running docker-registry process.
 type server struct {
 	cmd    *exec.Cmd
-	output *lockedBuffer
+	output *syncbuf.Buffer
 	exited chan struct{}
 	err    error // set before exited is closed
 }
 
 func startServer(configFile string) (*server, error) {
-	s := &server{output: &lockedBuffer{}, exited: make(chan struct{})}
+	s := &server{output: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	s.cmd = exec.Command(Binary, "serve", configFile)
 	s.cmd.Stdout = s.output
 	s.cmd.Stderr = s.output
@@ -170,22 +170,4 @@ func freeLoopbackAddr() (string, error) {
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
-}
-
-// lockedBuffer collects the server's output from its copying goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

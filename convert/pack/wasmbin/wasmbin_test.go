@@ -3,9 +3,11 @@ package wasmbin
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -299,4 +301,31 @@ func FuzzParse(f *testing.F) {
 			m.FindData([]byte{0})
 		}
 	})
+}
+
+func TestAppendCustomSection(t *testing.T) {
+	b := watModule(t)
+	// A name of 200 bytes needs a two-byte length, as does the section.
+	long := strings.Repeat("n", 200)
+	out := AppendCustomSection(AppendCustomSection(slices.Clone(b), "marker", []byte("v1")), long, nil)
+	if !bytes.Equal(out[:len(b)], b) {
+		t.Fatal("the module before the appended sections changed")
+	}
+	validate(t, out)
+	m, err := Parse(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range m.Sections {
+		if s.ID == SectionCustom {
+			// Payload holds the whole section: the name, then the data.
+			data := s.Payload[ulebLen(uint64(len(s.Name)))+len(s.Name):]
+			got = append(got, fmt.Sprintf("%s=%q", s.Name, data))
+		}
+	}
+	want := []string{`marker="v1"`, long + `=""`}
+	if !slices.Equal(got[len(got)-2:], want) {
+		t.Errorf("custom sections %v, want the last two to be %v", got, want)
+	}
 }

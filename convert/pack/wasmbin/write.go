@@ -173,3 +173,13 @@ func (m *Module) Encode() ([]byte, error) {
 	}
 	return out, nil
 }
+
+// AppendCustomSection appends a custom section to an encoded module.
+// Custom sections may follow any section, so the bytes before it are kept
+// as they are: a module of hundreds of MiB is not re-encoded for a marker.
+func AppendCustomSection(module []byte, name string, payload []byte) []byte {
+	size := uint64(ulebLen(uint64(len(name))) + len(name) + len(payload))
+	b := appendUleb(append(module, byte(SectionCustom)), size)
+	b = appendUleb(b, uint64(len(name)))
+	return append(append(b, name...), payload...)
+}

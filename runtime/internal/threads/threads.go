@@ -1,0 +1,180 @@
+package threads
+
+// #cgo CFLAGS: -Wall -O2
+// #include "threads.h"
+import "C"
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Target is the most a thread may keep: capability sets as bit masks
+// (bit N is capability N) and the highest capability the kernel knows.
+type Target struct {
+	Bounding, Permitted, Effective, Inheritable uint64
+	LastCap                                     int
+}
+
+// State is one thread's privileges as /proc/self/task/TID/status shows
+// them.
+type State struct {
+	TID                                                  int
+	Bounding, Permitted, Effective, Inheritable, Ambient uint64
+	NoNewPrivs                                           bool
+}
+
+// Within reports whether the thread holds no more than t allows (see the
+// package documentation for the bounding set of a thread without
+// CAP_SETPCAP).
+func (s State) Within(t Target) bool {
+	const setpcap = 1 << unix.CAP_SETPCAP
+	return s.Permitted&^t.Permitted == 0 && s.Effective&^t.Effective == 0 &&
+		s.Inheritable&^t.Inheritable == 0 && s.Ambient == 0 && s.NoNewPrivs &&
+		(s.Bounding&^t.Bounding == 0 || s.Permitted&setpcap == 0)
+}
+
+// procRoot is where the process's own procfs must be mounted.
+const procRoot = "/proc"
+
+// checkProc makes sure /proc is a procfs of the caller's PID namespace:
+// thread ids read from it are then the ones tgkill takes.
+func checkProc() error {
+	var fs unix.Statfs_t
+	if err := unix.Statfs(procRoot+"/self/task", &fs); err != nil {
+		return fmt.Errorf("%s/self/task: %w (a container whose program runs in the runtime's process needs procfs at /proc)", procRoot, err)
+	}
+	if fs.Type != unix.PROC_SUPER_MAGIC {
+		return fmt.Errorf("%s is not a procfs (type %#x)", procRoot, fs.Type)
+	}
+	self, err := os.Readlink(procRoot + "/self")
+	if err != nil || self != strconv.Itoa(os.Getpid()) {
+		return fmt.Errorf("%s is the procfs of another PID namespace (self is %q, this process is %d)", procRoot, self, os.Getpid())
+	}
+	return nil
+}
+
+// List returns the state of every thread of the process.
+func List() ([]State, error) {
+	if err := checkProc(); err != nil {
+		return nil, err
+	}
+	dir := procRoot + "/self/task"
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []State
+	for _, e := range entries {
+		tid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(dir + "/" + e.Name() + "/status")
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
+			continue // exited meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		s, err := parseStatus(tid, b)
+		if err != nil {
+			return nil, fmt.Errorf("%s/%d/status: %w", dir, tid, err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func parseStatus(tid int, b []byte) (State, error) {
+	s := State{TID: tid}
+	seen := 0
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		var dst *uint64
+		switch k {
+		case "CapInh":
+			dst = &s.Inheritable
+		case "CapPrm":
+			dst = &s.Permitted
+		case "CapEff":
+			dst = &s.Effective
+		case "CapBnd":
+			dst = &s.Bounding
+		case "CapAmb":
+			dst = &s.Ambient
+		case "NoNewPrivs":
+			s.NoNewPrivs = v == "1"
+			seen++
+			continue
+		default:
+			continue
+		}
+		n, err := strconv.ParseUint(v, 16, 64)
+		if err != nil {
+			return s, fmt.Errorf("%s: %w", k, err)
+		}
+		*dst = n
+		seen++
+	}
+	if seen != 6 {
+		return s, errors.New("capability or NoNewPrivs lines missing")
+	}
+	return s, nil
+}
+
+// maxPasses bounds how often the thread list is walked: each pass handles
+// every thread it finds, so more passes are only needed while threads are
+// being created.
+const maxPasses = 50
+
+// Restrict brings every thread but the calling one within t. The caller
+// must be locked to its OS thread (runtime.LockOSThread) and be within t
+// itself already, so that threads it creates are too.
+func Restrict(t Target) error {
+	if err := checkProc(); err != nil {
+		return err
+	}
+	if rc := C.wasmrt_threads_install(C.ulonglong(t.Bounding), C.ulonglong(t.Permitted),
+		C.ulonglong(t.Effective), C.ulonglong(t.Inheritable), C.int(t.LastCap)); rc != 0 {
+		return fmt.Errorf("install the thread signal handler: %w", syscall.Errno(rc))
+	}
+	self := unix.Gettid()
+	for range maxPasses {
+		states, err := List()
+		if err != nil {
+			return err
+		}
+		pending := 0
+		for _, s := range states {
+			if s.TID == self || s.Within(t) {
+				continue
+			}
+			pending++
+			switch rc := syscall.Errno(C.wasmrt_threads_restrict(C.int(s.TID), 1000)); rc {
+			case 0, syscall.ESRCH, syscall.ETIMEDOUT:
+				// Done, gone, or busy with signals blocked: the next
+				// pass reads its state again.
+			default:
+				return fmt.Errorf("restrict thread %d: %w (does the seccomp profile allow capset and prctl?)", s.TID, rc)
+			}
+		}
+		if pending == 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("could not restrict every thread in %d passes", maxPasses)
+}
