@@ -35,6 +35,14 @@ type Runtime struct {
 	// Self is the runtime binary re-executed as the container's init; it
 	// must dispatch the "init" argument to RunInit.
 	Self string
+	// WasmCache is the directory of compiled WebAssembly modules shared by
+	// every container (DefaultWasmCache; "" compiles at every start), and
+	// WasmCacheSize its bound in bytes (0: wasi.DefaultCacheSize). Only
+	// the runtime writes it: a container process reaches it through an
+	// inherited descriptor while its module compiles, before it drops its
+	// privileges, and closes it before the module runs.
+	WasmCache     string
+	WasmCacheSize int64
 }
 
 // New returns a runtime keeping state under root.
@@ -42,7 +50,7 @@ func New(root string, log *slog.Logger) *Runtime {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Runtime{Store: Store{Root: root}, Log: log, Self: "/proc/self/exe"}
+	return &Runtime{Store: Store{Root: root}, Log: log, Self: "/proc/self/exe", WasmCache: DefaultWasmCache}
 }
 
 // CreateOptions are `create`'s flags.
@@ -420,6 +428,11 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 		extra = append(extra, f)
 		cfg.SeccompFD = 3 + len(extra) - 1
 	}
+	if f := rt.openWasmCache(); f != nil {
+		defer f.Close()
+		extra = append(extra, f)
+		cfg.WasmCacheFD, cfg.WasmCacheSize = 3+len(extra)-1, rt.WasmCacheSize
+	}
 	idmapped, err := prepareIDMappedMounts(bundle, spec)
 	if err != nil {
 		return err
@@ -473,6 +486,7 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 			}
 		case linux.MsgReady:
 			rt.Log.Debug("container created", "id", id, "pid", c.pid)
+			rt.trimWasmCache()
 			c.close()
 			rec.Status = specs.StateCreated
 			if err := rt.Store.write(rec); err != nil {

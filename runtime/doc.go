@@ -62,8 +62,45 @@
 // ready; waits on the FIFO; runs startContainer hooks; then sets the
 // scheduler, I/O priority, bounding set, seccomp, user, capabilities and
 // no_new_privs in the order the kernel requires, and hands the program to
-// an executor.Executor (package executor): execve for native programs; a
-// WebAssembly executor plugs in at the same point.
+// an executor.Executor (package executor): execve for native programs, or
+// the WebAssembly executor for modules.
+//
+// # WebAssembly containers
+//
+// Which programs are modules is decided from the annotations run.oci.handler
+// (wasm, wasm-smart) and module.wasm.image/variant (compat, compat-smart),
+// in that order, and otherwise from the program's first bytes ("\0asm");
+// package executor documents the precedence, which crun, youki and runwasi
+// share. A module goes through every step a native program does, and then,
+// instead of execve, runs inside the init itself with wazero (crun's
+// handler model). What execve would have done for it the init does itself:
+//
+//   - The module is compiled while the init still holds its privileges,
+//     through the compilation cache shared by every container of the host
+//     (Runtime.WasmCache; one entry per module digest, trimmed by size,
+//     least recently used first). The cache lies outside the container: the
+//     init inherits a descriptor of it and reaches it as /proc/self/fd/N,
+//     after checking that /proc is its own procfs and that the path leads to
+//     that very directory; the descriptor is closed before the module runs,
+//     and the init is non-dumpable from its first instruction, so no other
+//     process of the container can borrow it through /proc/PID/fd. A cache
+//     writable by anyone but root is not used.
+//   - Capabilities, the bounding set and no_new_privs belong to each thread,
+//     and a Go process has several: the seccomp filter is installed on all of
+//     them (SECCOMP_FILTER_FLAG_TSYNC), and every other thread is brought
+//     down to the program's capabilities with no_new_privs set (package
+//     threads), checked thread by thread through /proc before the module
+//     starts. glibc already applies the user switch to every thread.
+//   - Descriptors execve would close (the sync socket, the exec FIFO, the
+//     console and seccomp sockets, idmapped trees) are closed.
+//   - Stop signals end the process with 128+N from a C signal handler: the Go
+//     scheduler cannot preempt compiled module code, so nothing that needs a
+//     goroutine could be relied on to stop a module that loops.
+//   - linux.resources.memory.limit, less what the init uses once the module
+//     is compiled, caps the module's linear memory: growing past it fails
+//     memory.grow and the module exits with a message, rather than the
+//     kernel killing it in the middle of a write. cpu, cpuset, pids and
+//     freezing apply through the cgroup as for any process.
 //
 // # Failures
 //

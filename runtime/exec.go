@@ -10,13 +10,12 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/wasmrt/wasmrt/runtime/executor"
 	"github.com/wasmrt/wasmrt/runtime/internal/linux"
 )
 
 // RunInit is the entry point of the "init" argument the runtime re-executes
 // itself with. It only returns on failure.
-func RunInit(exe executor.Executor) error { return linux.Init(exe) }
+func RunInit() error { return linux.Init() }
 
 // ExecOptions are `exec`'s flags.
 type ExecOptions struct {
@@ -80,6 +79,11 @@ func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
 		extra = append(extra, f)
 		cfg.SeccompFD = 3 + len(extra) - 1
 	}
+	if f := rt.openWasmCache(); f != nil {
+		defer f.Close()
+		extra = append(extra, f)
+		cfg.WasmCacheFD, cfg.WasmCacheSize = 3+len(extra)-1, rt.WasmCacheSize
+	}
 	cgroupDir, err := cg.OpenUnified()
 	if err != nil {
 		lock.Unlock()
@@ -111,6 +115,7 @@ func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
 		}
 		return -1, fmt.Errorf("exec in container %q: %w", id, err)
 	}
+	rt.trimWasmCache()
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, c.pid); err != nil {
 			return -1, err

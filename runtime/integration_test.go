@@ -70,6 +70,8 @@ type env struct {
 	root   string
 	bundle string
 	spec   *specs.Spec
+	// flags are global flags given to every wasmrt command.
+	flags []string
 }
 
 var applets = []string{"sh", "true", "false", "sleep", "cat", "echo", "id", "hostname", "ls", "mkdir", "touch", "grep", "ps", "test", "tr", "wc", "awk", "sort", "tty", "umask"}
@@ -127,7 +129,7 @@ func (e *env) writeSpec() {
 // exit code. Output goes through files, not pipes: a container started by
 // create inherits them and would hold a pipe open for its whole life.
 func (e *env) run(args ...string) (string, string, int) {
-	cmd := exec.Command(wasmrtBin, append([]string{"--root", e.root}, args...)...)
+	cmd := exec.Command(wasmrtBin, append(append([]string{"--root", e.root}, e.flags...), args...)...)
 	outF, err := os.CreateTemp(e.t.TempDir(), "stdout")
 	if err != nil {
 		e.t.Fatal(err)

@@ -3,11 +3,14 @@ package runtime
 import (
 	"os"
 	"sort"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 
+	"github.com/wasmrt/wasmrt/runtime/executor"
 	"github.com/wasmrt/wasmrt/runtime/internal/linux"
+	"github.com/wasmrt/wasmrt/wasi"
 )
 
 // defaultCaps is the capability set `spec` grants, the conventional
@@ -106,6 +109,15 @@ func Features() *features.Features {
 	sort.Strings(actions)
 	sort.Strings(ops)
 	return &features.Features{
+		// The Wasm executor and the annotations that select it (see
+		// package executor); wazero is the engine, as crun names its.
+		Annotations: map[string]string{
+			executor.AnnotationHandler:  strings.Join(executor.HandlerValues, ","),
+			executor.AnnotationVariant:  strings.Join(executor.VariantValues, ","),
+			executor.AnnotationPreopens: "GUEST[:ro],...",
+			"run.wasmrt.wasm.engine":    "wazero " + wasi.EngineVersion(),
+			"run.wasmrt.wasm.wasi":      "preview1",
+		},
 		OCIVersionMin: "1.0.0",
 		OCIVersionMax: specs.Version,
 		Hooks:         []string{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"},

@@ -11,7 +11,8 @@
 // missing entry point is reported as such), argv/env/working directory,
 // standard streams and terminals, preopened directories, a cap on linear
 // memory that reports when a module runs into it, exit codes, and ending
-// the process when a stop signal arrives.
+// the process when a stop signal arrives (from a C handler where cgo is
+// available: see ExitOnSignal).
 //
 // # Exit codes
 //
@@ -26,7 +27,8 @@
 // ConvertedSection. Such a module is the emulator with an image inside: its
 // own flags (--memory, --hostname, --workdir, --env-from-host) come before
 // the guest's command, and directories preopened for it appear inside the
-// guest Linux at their guest paths. ConvertedArgs builds that command line.
+// guest Linux at their guest paths. Converted.Args builds that command line,
+// and Module.GuestMemoryFor sizes the guest under a memory cap.
 //
 // # Why wazero
 //

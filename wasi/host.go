@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -71,6 +72,9 @@ type Module struct {
 	compiled wazero.CompiledModule
 	// wasiFuncs are the WASI preview 1 functions the runtime provides.
 	wasiFuncs map[string]bool
+	// memoryLimit caps linear memory (0: none); see LimitMemory.
+	memoryLimit       uint64
+	memoryLimitSource string
 }
 
 // ErrNotWasm reports bytes that are not a WebAssembly binary module.
@@ -109,12 +113,26 @@ func (h *Host) Compile(ctx context.Context, name string, wasm []byte) (*Module, 
 			m.Converted = true
 		}
 	}
-	if lim := h.memoryLimit(); lim != 0 && m.MinMemory > lim {
+	if err := m.LimitMemory(h.opts.MemoryLimit, h.opts.MemoryLimitSource); err != nil {
 		m.close(ctx)
-		return nil, fmt.Errorf("module %s needs %s of initial memory, more than its limit of %s%s",
-			name, formatSize(m.MinMemory), formatSize(lim), h.limitSource())
+		return nil, err
 	}
 	return m, nil
+}
+
+// LimitMemory caps the module's linear memory at limit bytes (rounded down
+// to whole pages; 0 leaves the module's own maximum), replacing the host's
+// cap; source names where the limit came from in messages. A host that
+// learns its limit only once the module is compiled (the runtime subtracts
+// its own footprint, compilation included) sets it here.
+func (m *Module) LimitMemory(limit uint64, source string) error {
+	limit &^= pageSize - 1
+	if limit != 0 && m.MinMemory > limit {
+		return fmt.Errorf("module %s needs %s of initial memory, more than its limit of %s%s",
+			m.Name, formatSize(m.MinMemory), formatSize(limit), sourceSuffix(source))
+	}
+	m.memoryLimit, m.memoryLimitSource = limit, source
+	return nil
 }
 
 // compileCached compiles through the host's cache when it has one. A cache
@@ -223,13 +241,11 @@ func (m *Module) Entry(name string) (string, error) {
 	return name, nil
 }
 
-func (h *Host) memoryLimit() uint64 { return h.opts.MemoryLimit &^ (pageSize - 1) }
-
-func (h *Host) limitSource() string {
-	if h.opts.MemoryLimitSource == "" {
+func sourceSuffix(source string) string {
+	if source == "" {
 		return ""
 	}
-	return " (" + h.opts.MemoryLimitSource + ")"
+	return " (" + source + ")"
 }
 
 // formatSize renders a byte count the way sizes are given (see
@@ -238,3 +254,16 @@ func formatSize(n uint64) string { return container.FormatSize(int64(n)) }
 
 // exportsFunc reports whether the instantiated module exports fn.
 func exportsFunc(mod api.Module, fn string) bool { return mod.ExportedFunction(fn) != nil }
+
+// EngineVersion is the version of wazero this host is built with, as the
+// binary's build information records it.
+func EngineVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/tetratelabs/wazero" {
+				return d.Version
+			}
+		}
+	}
+	return "(unknown)"
+}

@@ -85,7 +85,7 @@ func (m *Module) Run(ctx context.Context, p Process) (int, error) {
 	if p.Dir != "" && !hasPWD {
 		mc = mc.WithEnv("PWD", p.Dir)
 	}
-	alloc := &limitedAllocator{limit: m.host.memoryLimit()}
+	alloc := &limitedAllocator{limit: m.memoryLimit}
 	ctx = experimental.WithMemoryAllocator(ctx, alloc)
 	mod, err := m.rt.InstantiateModule(ctx, m.compiled, mc)
 	if err != nil {
@@ -106,7 +106,7 @@ func (m *Module) Run(ctx context.Context, p Process) (int, error) {
 func (m *Module) exitStatus(ctx context.Context, err error, alloc *limitedAllocator, stderr io.Writer, entry string) (int, error) {
 	if wanted := alloc.wanted.Load(); wanted != 0 {
 		fmt.Fprintf(stderr, "wasm: module %s reached its linear memory limit of %s%s: growing to %s was refused\n",
-			m.Name, formatSize(alloc.limit), m.host.limitSource(), formatSize(wanted))
+			m.Name, formatSize(alloc.limit), sourceSuffix(m.memoryLimitSource), formatSize(wanted))
 	}
 	var exit *sys.ExitError
 	switch {

@@ -1,44 +1,29 @@
 package wasi
 
 import (
-	"os"
-	"os/signal"
 	"syscall"
 )
 
 // StopSignals are the signals whose default action ends a process. A WASI
 // module has no way to handle a signal, so each one ends it.
-var StopSignals = []os.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM,
+var StopSignals = []syscall.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM,
 	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM}
 
-// ExitOnSignal ends the process with status 128+N when one of sigs
-// (StopSignals when none are given) arrives, after calling cleanup (which
-// may be nil). Compiled module code is never interrupted from inside:
-// exiting is immediate whatever the module is doing, and costs nothing
-// while it runs. The returned function stops the watch.
-func ExitOnSignal(cleanup func(), sigs ...os.Signal) (stop func()) {
-	if len(sigs) == 0 {
-		sigs = StopSignals
-	}
-	ch := make(chan os.Signal, 1)
-	done := make(chan struct{})
-	signal.Notify(ch, sigs...)
-	go func() {
-		select {
-		case s := <-ch:
-			if cleanup != nil {
-				cleanup()
-			}
-			n := 0
-			if sn, ok := s.(syscall.Signal); ok {
-				n = int(sn)
-			}
-			os.Exit(128 + n)
-		case <-done:
-		}
-	}()
-	return func() {
-		signal.Stop(ch)
-		close(done)
-	}
+// ExitOnSignal makes each of StopSignals end the process with status
+// 128+N, as it would end a process running the program natively. When
+// terminal is the descriptor of a terminal, its settings as they are now
+// are put back first (call it before making the terminal raw); pass -1
+// for none. The returned function puts the previous handling back.
+//
+// Compiled module code is never interrupted from inside (wazero's context
+// checks in every loop cost 3× in speed), and the Go scheduler cannot
+// preempt it: a module looping without calling the host holds up any
+// garbage collection that stops the world, and with it every goroutine.
+// So where cgo is available the signals are handled in C, outside the Go
+// scheduler (signal_cgo.go): exiting is immediate whatever the module and
+// the runtime are doing. Without cgo a goroutine handles them, which a
+// collection stuck behind a spinning module delays until the module next
+// calls the host.
+func ExitOnSignal(terminal int) (stop func(), err error) {
+	return exitOnSignal(terminal)
 }

@@ -61,14 +61,18 @@ first.`,
 				cacheDir = compilationCacheDir()
 			}
 			// A stop signal ends c2w with 128+N, as it would end a process
-			// running the guest natively (see wasi.ExitOnSignal).
+			// running the guest natively, with the terminal put back as it
+			// is now (see wasi.ExitOnSignal).
+			stop, err := wasi.ExitOnSignal(terminalFD(cmd.InOrStdin(), cmd.OutOrStdout()))
+			if err != nil {
+				return err
+			}
+			defer stop()
 			// On a terminal the guest's own line discipline echoes, edits
 			// lines and turns ^C into SIGINT for its foreground job, so the
 			// host terminal must pass keys through untouched (raw mode).
 			restore := rawTerminal(cmd.InOrStdin(), cmd.OutOrStdout())
 			defer restore()
-			stop := wasi.ExitOnSignal(restore)
-			defer stop()
 			code, err := runModule(cmd.Context(), moduleRun{
 				wasm: wasm, name: name, args: args[1:], mounts: mounts, cacheDir: cacheDir, env: os.Environ(),
 				stdin: cmd.InOrStdin(), stdout: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr(),
@@ -104,21 +108,30 @@ func loadOrConvert(cmd *cobra.Command, f *convertFlags, arg string) ([]byte, str
 	return m.wasm, m.image, nil
 }
 
-// rawTerminal puts the host terminal in raw mode when stdin and stdout are
-// both terminals (the module then gives the guest a tty) and returns the
-// function that restores it.
-func rawTerminal(stdin io.Reader, stdout io.Writer) (restore func()) {
+// terminalFD is stdin's descriptor when stdin and stdout are both
+// terminals (the module then gives the guest a tty), or -1.
+func terminalFD(stdin io.Reader, stdout io.Writer) int {
 	in, ok := stdin.(*os.File)
 	out, ok2 := stdout.(*os.File)
 	if !ok || !ok2 || !term.IsTerminal(int(in.Fd())) || !term.IsTerminal(int(out.Fd())) {
+		return -1
+	}
+	return int(in.Fd())
+}
+
+// rawTerminal puts the host terminal in raw mode when stdin and stdout are
+// both terminals and returns the function that restores it.
+func rawTerminal(stdin io.Reader, stdout io.Writer) (restore func()) {
+	fd := terminalFD(stdin, stdout)
+	if fd < 0 {
 		return func() {}
 	}
-	state, err := term.MakeRaw(int(in.Fd()))
+	state, err := term.MakeRaw(fd)
 	if err != nil {
 		return func() {}
 	}
 	var once sync.Once
-	return func() { once.Do(func() { term.Restore(int(in.Fd()), state) }) }
+	return func() { once.Do(func() { term.Restore(fd, state) }) }
 }
 
 // compilationCacheDir is where run keeps compiled code, or "" when the

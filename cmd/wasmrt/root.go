@@ -10,8 +10,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
 
+	"github.com/wasmrt/wasmrt/emulator/container"
 	"github.com/wasmrt/wasmrt/runtime"
-	"github.com/wasmrt/wasmrt/runtime/executor"
 )
 
 // version is the runtime's release, reported by --version and features.
@@ -28,12 +28,17 @@ type globals struct {
 	logFormat     string
 	debug         bool
 	systemdCgroup bool
+	wasmCache     string
+	wasmCacheSize string
+	cacheSize     int64
 	log           *slog.Logger
 }
 
 func (g *globals) runtime() *runtime.Runtime {
 	rt := runtime.New(g.root, g.log)
 	rt.SystemdCgroup = g.systemdCgroup
+	rt.WasmCache = g.wasmCache
+	rt.WasmCacheSize = g.cacheSize
 	return rt
 }
 
@@ -41,7 +46,7 @@ func doMain(args []string) int {
 	// The re-executed init never goes through cobra: it must not parse
 	// flags or print help into a container's stdio.
 	if len(args) > 0 && args[0] == "init" {
-		if err := runtime.RunInit(executor.Native{}); err != nil {
+		if err := runtime.RunInit(); err != nil {
 			fmt.Fprintln(os.Stderr, "wasmrt init:", err)
 		}
 		return 1
@@ -74,6 +79,11 @@ func newRootCommand(g *globals) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			n, err := container.ParseSize(g.wasmCacheSize)
+			if err != nil {
+				return fmt.Errorf("--wasm-cache-size: %w", err)
+			}
+			g.cacheSize = n
 			return g.setupLog()
 		},
 	}
@@ -83,6 +93,8 @@ func newRootCommand(g *globals) *cobra.Command {
 	f.StringVar(&g.logPath, "log", "", "write log messages to this file (default: stderr)")
 	f.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	f.BoolVar(&g.debug, "debug", false, "log debug messages")
+	f.StringVar(&g.wasmCache, "wasm-cache", runtime.DefaultWasmCache, `directory of compiled WebAssembly modules shared by all containers ("" compiles at every start)`)
+	f.StringVar(&g.wasmCacheSize, "wasm-cache-size", "2GiB", "bound of the WebAssembly compilation cache; least recently used modules go first")
 	f.BoolVar(&g.systemdCgroup, "systemd-cgroup", false, `read cgroupsPath as systemd's "slice:prefix:name" and place the container at the matching cgroupfs path`)
 	root.AddCommand(
 		newCreateCommand(g), newStartCommand(g), newRunCommand(g), newStateCommand(g),

@@ -6,6 +6,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/wasmrt/wasmrt/runtime/internal/threads"
 )
 
 // capabilityNumbers maps the names used in config.json to the kernel's
@@ -139,6 +141,31 @@ func applyCapabilities(c *specs.LinuxCapabilities) error {
 		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(n), 0, 0); err != nil {
 			return fmt.Errorf("raise ambient capability %d (it must also be permitted and inheritable): %w", n, err)
 		}
+	}
+	return nil
+}
+
+// restrictOtherThreads brings every other thread of the process within the
+// capability sets c gives the program (see package threads): for programs
+// that run in this process, on this thread, instead of replacing it.
+func restrictOtherThreads(c *specs.LinuxCapabilities) error {
+	if c == nil {
+		c = &specs.LinuxCapabilities{}
+	}
+	last := lastCap()
+	t := threads.Target{LastCap: int(last)}
+	for _, set := range []struct {
+		names []string
+		dst   *uint64
+	}{{c.Bounding, &t.Bounding}, {c.Permitted, &t.Permitted}, {c.Effective, &t.Effective}, {c.Inheritable, &t.Inheritable}} {
+		s, err := toSet(set.names, last)
+		if err != nil {
+			return err
+		}
+		*set.dst = uint64(s[0]) | uint64(s[1])<<32
+	}
+	if err := threads.Restrict(t); err != nil {
+		return fmt.Errorf("restrict the runtime's other threads: %w", err)
 	}
 	return nil
 }

@@ -1,27 +1,40 @@
 package linux
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/wasmrt/wasmrt/runtime/executor"
 	"github.com/wasmrt/wasmrt/runtime/internal/hooks"
+	"github.com/wasmrt/wasmrt/runtime/internal/threads"
 )
 
 // Init is the Go side of a bootstrapped container process. It reads the
 // InitConfig from the sync socket, prepares the container and hands over to
-// exe. It only returns on failure, after reporting the error to the runtime.
-func Init(exe executor.Executor) error {
+// the executor that runs its program (see package executor). It only
+// returns on failure, after reporting the error to the runtime.
+func Init() error {
 	// Capabilities, no_new_privs and seccomp are per thread: keep every
 	// step and the final execve on this one.
 	runtime.LockOSThread()
+	// Not dumpable: other processes of the container (same uid) cannot
+	// reach this one's /proc/PID/fd, where the runtime's descriptors are
+	// open until the program starts. execve of a native program makes it
+	// dumpable again as the kernel decides.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("make the init non-dumpable: %w", err)
+	}
 	fd, err := strconv.Atoi(os.Getenv(EnvSyncFD))
 	if err != nil {
 		return fmt.Errorf("%s is not set: this command is run by the runtime, not by hand", EnvSyncFD)
@@ -33,14 +46,14 @@ func Init(exe executor.Executor) error {
 	if err := dec.Decode(&cfg); err != nil {
 		return fmt.Errorf("read configuration: %w", err)
 	}
-	if err := run(&cfg, sock, dec, exe); err != nil {
+	if err := run(&cfg, sock, dec); err != nil {
 		_ = Send(sock, Message{Type: MsgError, Error: err.Error()})
 		return err
 	}
 	return nil
 }
 
-func run(cfg *InitConfig, sock *os.File, dec *json.Decoder, exe executor.Executor) error {
+func run(cfg *InitConfig, sock *os.File, dec *json.Decoder) error {
 	spec := cfg.Spec
 	proc := cfg.Process
 	if proc == nil && cfg.Exec {
@@ -49,6 +62,10 @@ func run(cfg *InitConfig, sock *os.File, dec *json.Decoder, exe executor.Executo
 	if _, err := unix.Setsid(); err != nil && !cfg.Exec {
 		return fmt.Errorf("setsid: %w", err)
 	}
+	// held are the runtime's descriptors the program must not inherit:
+	// close-on-exec closes them for a native program, an in-process
+	// executor closes them itself.
+	held := []int{int(sock.Fd())}
 	var fifo int = -1
 	if !cfg.Exec {
 		if cfg.NewKeyring {
@@ -58,6 +75,10 @@ func run(cfg *InitConfig, sock *os.File, dec *json.Decoder, exe executor.Executo
 		}
 		if err := prepareRootfs(cfg); err != nil {
 			return err
+		}
+		// The idmapped trees are attached now.
+		for _, fd := range cfg.MountFDs {
+			unix.Close(fd)
 		}
 		if err := Send(sock, Message{Type: MsgCreateRuntime}); err != nil {
 			return fmt.Errorf("ask for createRuntime hooks: %w", err)
@@ -110,12 +131,16 @@ func run(cfg *InitConfig, sock *os.File, dec *json.Decoder, exe executor.Executo
 	// A container created without a process is set up like any other;
 	// its start fails and kills the init (runtime-spec: process is
 	// optional for create, required for start).
-	var path string
+	var prog *program
 	if proc != nil {
 		var err error
-		if path, err = prepareProcess(cfg); err != nil {
+		if prog, err = prepareProcess(cfg); err != nil {
 			return err
 		}
+	}
+	// The cache was only for compiling; nothing after this may reach it.
+	if cfg.WasmCacheFD != 0 {
+		unix.Close(cfg.WasmCacheFD)
 	}
 	if err := closeExtraFDs(cfg.PreserveFDs); err != nil {
 		return err
@@ -135,6 +160,7 @@ func run(cfg *InitConfig, sock *os.File, dec *json.Decoder, exe executor.Executo
 		// w stays open (close-on-exec): `start` waits for its EOF, so
 		// it returns only once the program runs or the init died.
 		unix.Close(fifo)
+		held = append(held, w)
 		if proc == nil {
 			return errors.New("the container has no process to start")
 		}
@@ -146,35 +172,146 @@ func run(cfg *InitConfig, sock *os.File, dec *json.Decoder, exe executor.Executo
 			}
 		}
 	}
-	return finalize(cfg, path, exe)
+	return finalize(cfg, prog, held)
+}
+
+// program is the container's program and the executor that runs it.
+type program struct {
+	path string
+	exe  executor.Executor
 }
 
 // prepareProcess does the process setup that reports errors to create: the
-// console, OOM score, personality, working directory and program lookup.
-func prepareProcess(cfg *InitConfig) (string, error) {
+// console, OOM score, personality, working directory, program lookup and,
+// for a WebAssembly module, its compilation.
+func prepareProcess(cfg *InitConfig) (*program, error) {
 	proc, spec := cfg.Process, cfg.Spec
 	if proc.Terminal {
 		if cfg.ConsoleFD == 0 {
-			return "", errors.New("process.terminal is true but no --console-socket was given")
+			return nil, errors.New("process.terminal is true but no --console-socket was given")
 		}
 		if err := setupConsole(cfg.ConsoleFD, proc.ConsoleSize); err != nil {
-			return "", err
+			return nil, err
 		}
 	}
+	if cfg.ConsoleFD != 0 {
+		unix.Close(cfg.ConsoleFD)
+	}
 	if err := setOOMScoreAdj(proc.OOMScoreAdj); err != nil {
-		return "", err
+		return nil, err
 	}
 	if spec.Linux != nil {
 		if err := setPersonality(spec.Linux.Personality); err != nil {
-			return "", err
+			return nil, err
 		}
 	}
 	if proc.Cwd != "" {
 		if err := os.MkdirAll(proc.Cwd, 0o755); err != nil && !cfg.Exec {
-			return "", fmt.Errorf("process.cwd %s: %w", proc.Cwd, err)
+			return nil, fmt.Errorf("process.cwd %s: %w", proc.Cwd, err)
 		}
 	}
-	return lookPath(proc.Args[0], proc.Env)
+	return selectProgram(cfg)
+}
+
+// selectProgram resolves process.args[0] and picks its executor (see
+// executor.Select). A module is compiled here, through the compilation
+// cache while this process still holds it and its privileges.
+func selectProgram(cfg *InitConfig) (*program, error) {
+	proc := cfg.Process
+	file, _ := executor.SplitEntry(proc.Args[0])
+	modulePath, _ := findFile(file, proc.Env)
+	kind, err := executor.Select(cfg.Spec.Annotations, proc.Args[0], readHeader(modulePath))
+	if err != nil {
+		return nil, err
+	}
+	if kind == executor.KindNative {
+		path, err := lookPath(proc.Args[0], proc.Env)
+		if err != nil {
+			return nil, err
+		}
+		return &program{path: path, exe: executor.Native{}}, nil
+	}
+	if modulePath == "" {
+		return nil, fmt.Errorf("module %s: not found in the container (PATH included)", file)
+	}
+	wcfg := executor.WasmConfig{Spec: cfg.Spec, Process: proc, CacheSize: cfg.WasmCacheSize}
+	if cfg.WasmCacheFD != 0 {
+		// Reached through this process's own descriptor: the cache lies
+		// outside the container's root.
+		if wcfg.CacheDir, err = descriptorPath(cfg.WasmCacheFD); err != nil {
+			wcfg.CacheDir = ""
+		}
+	}
+	exe, err := executor.PrepareWasm(context.Background(), wcfg, modulePath, proc.Args[0])
+	if err != nil {
+		return nil, fmt.Errorf("WebAssembly module %s: %w", modulePath, err)
+	}
+	return &program{path: modulePath, exe: exe}, nil
+}
+
+// findFile resolves name as execvp would, but for any regular file: a
+// module need not be executable.
+func findFile(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, isRegular(name)
+	}
+	for _, dir := range filepath.SplitList(searchPath(env)) {
+		if dir == "" {
+			dir = "."
+		}
+		if p := filepath.Join(dir, name); isRegular(p) == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: not found in $PATH", name)
+}
+
+func isRegular(p string) error {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", p)
+	}
+	return nil
+}
+
+// readHeader returns the first bytes of the file at path, or nil.
+func readHeader(path string) []byte {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	b := make([]byte, 8)
+	n, _ := io.ReadFull(f, b)
+	return b[:n]
+}
+
+// descriptorPath names an inherited directory descriptor by a path that
+// reaches it from inside the container: /proc/self/fd/N, checked to lead
+// to that very directory through this process's own procfs, so nothing the
+// container's root filesystem holds at /proc can stand in for it.
+func descriptorPath(fd int) (string, error) {
+	if err := threads.CheckProc(); err != nil {
+		return "", err
+	}
+	p := "/proc/self/fd/" + strconv.Itoa(fd)
+	var want, got unix.Stat_t
+	if err := unix.Fstat(fd, &want); err != nil {
+		return "", err
+	}
+	if err := unix.Stat(p, &got); err != nil {
+		return "", err
+	}
+	if got.Dev != want.Dev || got.Ino != want.Ino {
+		return "", fmt.Errorf("%s does not lead to descriptor %d", p, fd)
+	}
+	return p, nil
 }
 
 // finalize drops privileges in the order the kernel demands and executes
@@ -185,13 +322,19 @@ func prepareProcess(cfg *InitConfig) (string, error) {
 // switch, the remaining capability sets, no_new_privs, and seccomp as late
 // as possible otherwise, so that the filter constrains as little of the
 // runtime as possible.
-func finalize(cfg *InitConfig, path string, exe executor.Executor) error {
+func finalize(cfg *InitConfig, prog *program, held []int) error {
 	proc := cfg.Process
+	inProcess := prog.exe.InProcess()
 	var seccomp *compiledSeccomp
 	if cfg.Spec.Linux != nil && cfg.Spec.Linux.Seccomp != nil {
 		var err error
 		if seccomp, err = compileSeccomp(cfg.Spec.Linux.Seccomp); err != nil {
 			return err
+		}
+		if inProcess {
+			// The program runs on this thread, but the others share its
+			// memory: the filter covers them all.
+			seccomp.syncThreads()
 		}
 	}
 	var listener *os.File
@@ -240,5 +383,16 @@ func finalize(cfg *InitConfig, path string, exe executor.Executor) error {
 			}
 		}
 	}
-	return exe.Execute(path, proc.Args, proc.Env)
+	if listener != nil {
+		listener.Close()
+	}
+	if inProcess {
+		if err := restrictOtherThreads(proc.Capabilities); err != nil {
+			return err
+		}
+		for _, fd := range held {
+			unix.Close(fd)
+		}
+	}
+	return prog.exe.Execute(executor.Program{Path: prog.path, Args: proc.Args, Env: proc.Env, Cwd: proc.Cwd})
 }

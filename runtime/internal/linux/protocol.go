@@ -41,6 +41,12 @@ type InitConfig struct {
 	// of its detached, idmapped source tree, which the init moves into
 	// place instead of bind mounting the source.
 	MountFDs map[int]int `json:"mountFds,omitempty"`
+	// WasmCacheFD, when non-zero, is an inherited descriptor of the
+	// WebAssembly compilation cache's directory, used (through
+	// /proc/self/fd) only while a module compiles, then closed.
+	WasmCacheFD int `json:"wasmCacheFd,omitempty"`
+	// WasmCacheSize bounds the cache (0: the default).
+	WasmCacheSize int64 `json:"wasmCacheSize,omitempty"`
 	// PreserveFDs is the number of extra fds after stdio passed through;
 	// they occupy 3..3+PreserveFDs-1 and the runtime's own fds follow.
 	PreserveFDs int `json:"preserveFds,omitempty"`

@@ -256,6 +256,17 @@ func exportBPF(f *libseccomp.ScmpFilter) ([]byte, error) {
 	return io.ReadAll(file)
 }
 
+// syncThreads makes load install the filter on every thread of the
+// process, for programs that run in it rather than replacing it.
+func (c *compiledSeccomp) syncThreads() {
+	c.flags |= unix.SECCOMP_FILTER_FLAG_TSYNC
+	if c.flags&unix.SECCOMP_FILTER_FLAG_NEW_LISTENER != 0 {
+		// Without it the kernel refuses TSYNC with a listener: both
+		// report through the return value.
+		c.flags |= unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH
+	}
+}
+
 // load installs the filter on the calling thread, which is the one that
 // executes the program. With a SCMP_ACT_NOTIFY rule it sends the listener
 // fd over listener, a connection to listenerPath the runtime opened on the

@@ -45,9 +45,9 @@ func (s State) Within(t Target) bool {
 // procRoot is where the process's own procfs must be mounted.
 const procRoot = "/proc"
 
-// checkProc makes sure /proc is a procfs of the caller's PID namespace:
+// CheckProc makes sure /proc is a procfs of the caller's PID namespace:
 // thread ids read from it are then the ones tgkill takes.
-func checkProc() error {
+func CheckProc() error {
 	var fs unix.Statfs_t
 	if err := unix.Statfs(procRoot+"/self/task", &fs); err != nil {
 		return fmt.Errorf("%s/self/task: %w (a container whose program runs in the runtime's process needs procfs at /proc)", procRoot, err)
@@ -64,7 +64,7 @@ func checkProc() error {
 
 // List returns the state of every thread of the process.
 func List() ([]State, error) {
-	if err := checkProc(); err != nil {
+	if err := CheckProc(); err != nil {
 		return nil, err
 	}
 	dir := procRoot + "/self/task"
@@ -85,7 +85,7 @@ func List() ([]State, error) {
 		if err != nil {
 			return nil, err
 		}
-		s, err := parseStatus(tid, b)
+		s, err := ParseStatus(tid, b)
 		if err != nil {
 			return nil, fmt.Errorf("%s/%d/status: %w", dir, tid, err)
 		}
@@ -94,7 +94,9 @@ func List() ([]State, error) {
 	return out, nil
 }
 
-func parseStatus(tid int, b []byte) (State, error) {
+// ParseStatus reads a thread's privileges from the contents of its
+// /proc/.../status file.
+func ParseStatus(tid int, b []byte) (State, error) {
 	s := State{TID: tid}
 	seen := 0
 	sc := bufio.NewScanner(bytes.NewReader(b))
@@ -145,7 +147,7 @@ const maxPasses = 50
 // must be locked to its OS thread (runtime.LockOSThread) and be within t
 // itself already, so that threads it creates are too.
 func Restrict(t Target) error {
-	if err := checkProc(); err != nil {
+	if err := CheckProc(); err != nil {
 		return err
 	}
 	if rc := C.wasmrt_threads_install(C.ulonglong(t.Bounding), C.ulonglong(t.Permitted),
