@@ -106,6 +106,29 @@ func TestConsoleSocket(t *testing.T) {
 	e.spec.Process.Terminal = true
 	e.spec.Process.Args = []string{"sh", "-c", "test -t 0 && test -t 1 && echo tty-ok; tty"}
 	e.writeSpec()
+	master := e.createWithConsole(id)
+	defer master.Close()
+	e.mustRun("start", id)
+	var out strings.Builder
+	buf := make([]byte, 4096)
+	for !strings.Contains(out.String(), "/dev/pts/") {
+		_ = master.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, err := master.Read(buf)
+		out.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	if !strings.Contains(out.String(), "tty-ok") || !strings.Contains(out.String(), "/dev/pts/0") {
+		t.Fatalf("terminal output %q, want tty-ok and /dev/pts/0", out.String())
+	}
+}
+
+// createWithConsole creates the container with a --console-socket and
+// returns the pty master the container sends over it.
+func (e *env) createWithConsole(id string) *os.File {
+	t := e.t
+	t.Helper()
 	sockPath := filepath.Join(t.TempDir(), "console.sock")
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sockPath, Net: "unix"})
 	if err != nil {
@@ -136,6 +159,11 @@ func TestConsoleSocket(t *testing.T) {
 			masterCh <- nil
 			return
 		}
+		// Non-blocking, so that os.File polls it and read deadlines work.
+		if err := unix.SetNonblock(fds[0], true); err != nil {
+			masterCh <- nil
+			return
+		}
 		masterCh <- os.NewFile(uintptr(fds[0]), "pty-master")
 	}()
 	e.mustRun("create", "--bundle", e.bundle, "--console-socket", sockPath, id)
@@ -147,19 +175,23 @@ func TestConsoleSocket(t *testing.T) {
 	if master == nil {
 		t.Fatal("no pty master received over the console socket")
 	}
-	defer master.Close()
-	e.mustRun("start", id)
+	return master
+}
+
+// readUntil reads from a pty master until want appears, or fails the test
+// after the timeout.
+func readUntil(t *testing.T, master *os.File, want string, timeout time.Duration) string {
+	t.Helper()
 	var out strings.Builder
 	buf := make([]byte, 4096)
-	for !strings.Contains(out.String(), "/dev/pts/") {
-		_ = master.SetReadDeadline(time.Now().Add(10 * time.Second))
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(out.String(), want) {
+		_ = master.SetReadDeadline(deadline)
 		n, err := master.Read(buf)
 		out.Write(buf[:n])
 		if err != nil {
-			break
+			t.Fatalf("waiting for %q on the terminal: %v; got %q", want, err, out.String())
 		}
 	}
-	if !strings.Contains(out.String(), "tty-ok") || !strings.Contains(out.String(), "/dev/pts/0") {
-		t.Fatalf("terminal output %q, want tty-ok and /dev/pts/0", out.String())
-	}
+	return out.String()
 }

@@ -156,6 +156,12 @@ func TestWasmLifecycleAndSignals(t *testing.T) {
 	e.mustRun("delete", id)
 	e.assertNothingLeft(id, s.Pid, "")
 
+	// kill works before start too.
+	e.mustRun("create", "--bundle", e.bundle, id)
+	e.mustRun("kill", id, "TERM")
+	waitFor(t, "the created container to stop on SIGTERM", func() bool { return e.state(id).Status == specs.StateStopped })
+	e.mustRun("delete", id)
+
 	// In the foreground, run reports the status: 128+N for a stop signal.
 	for _, sig := range []string{"TERM", "INT", "KILL"} {
 		done := make(chan int, 1)
@@ -531,6 +537,33 @@ func TestConvertedBusybox(t *testing.T) {
 	e.mustRun("kill", id, "TERM")
 	waitFor(t, "the converted container to stop", func() bool { return e.state(id).Status == specs.StateStopped })
 	e.mustRun("delete", id)
+}
+
+func TestConvertedTerminal(t *testing.T) {
+	e := newWasmEnv(t, "busybox.wasm", convertFixture(t, fixtures.ImageBusybox), "sh")
+	id := testID(t)
+	e.spec.Process.Terminal = true
+	e.spec.Process.ConsoleSize = &specs.Box{Height: 30, Width: 100}
+	e.writeSpec()
+	master := e.createWithConsole(id)
+	defer master.Close()
+	e.mustRun("start", id)
+	// The guest's line discipline echoes what is typed, once: the pty
+	// outside passes keys through raw.
+	if _, err := master.Write([]byte("stty size; echo hi-$((6*7))\r")); err != nil {
+		t.Fatal(err)
+	}
+	out := readUntil(t, master, "hi-42\r\n", 60*time.Second)
+	if n := strings.Count(out, "echo hi-$((6*7))"); n != 1 {
+		t.Errorf("the typed line appears %d times, want once: %q", n, out)
+	}
+	if !strings.Contains(out, "30 100") {
+		t.Errorf("stty size does not show the console size 30x100: %q", out)
+	}
+	if _, err := master.Write([]byte("exit 3\r")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the shell to exit", func() bool { return e.state(id).Status == specs.StateStopped })
 }
 
 func TestConvertedPython(t *testing.T) {

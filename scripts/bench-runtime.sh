@@ -5,6 +5,13 @@
 # wait for exit, delete); the median wall time is reported with the ratio
 # to crun.
 #
+# Then the same for WebAssembly containers with the same isolation: a C
+# module that returns at once (wasi-libc) and a Go module (wasmprobe) under
+# wasmrt, warm (compilation cache filled) and cold (no cache), against runc
+# running the wazero CLI inside a container on the same module (the
+# comparison runwasi publishes), warm (its -cachedir on a bind mount) and
+# cold.
+#
 # Usage: scripts/bench-runtime.sh [N]   (default N=50; root required)
 set -euo pipefail
 
@@ -23,7 +30,8 @@ if [ -z "${BENCH_IN_NS:-}" ] && [ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs
 	exec env BENCH_IN_NS=1 unshare -m sh -c \
 		'mount --make-rprivate / && mount --bind /sys/fs/cgroup/unified /sys/fs/cgroup && exec bash "$0" "$@"' "$0" "$@"
 fi
-bash "$repo/scripts/apt-ensure.sh" runc crun busybox-static time libseccomp-dev pkg-config gcc >&2
+bash "$repo/scripts/apt-ensure.sh" runc crun busybox-static time libseccomp-dev pkg-config gcc \
+	clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 >&2
 
 work=$(mktemp -d /tmp/wasmrt-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -77,13 +85,14 @@ for rt in "$work/wasmrt" runc crun; do
 		{ echo "bench-runtime: $rt cannot run the bundle" >&2; exit 1; }
 done
 
-# bench NAME BINARY -> prints the median in milliseconds
+# bench NAME BINARY [BUNDLE [FLAGS...]] -> prints the median in milliseconds
 bench() {
-	local name=$1 bin=$2 root="$work/state-$1" times=()
+	local name=$1 bin=$2 b=${3:-$bundle} root="$work/state-$1" times=()
+	shift $(($# < 3 ? $# : 3))
 	for i in $(seq 1 "$n"); do
 		local start end
 		start=$(date +%s%N)
-		"$bin" --root "$root" run --bundle "$bundle" "bench-$i" >/dev/null
+		"$bin" --root "$root" "$@" run --bundle "$b" "bench-$i" >/dev/null
 		end=$(date +%s%N)
 		times+=($(((end - start) / 1000)))
 	done
@@ -103,3 +112,61 @@ for row in "wasmrt $w" "runc $r" "crun $c"; do
 done
 echo "wasmrt peak RSS (run): ${rss} KiB"
 echo "cgroup hierarchy: $(stat -f -c %T /sys/fs/cgroup)"
+
+# WebAssembly: the same isolation, the program a module.
+(cd "$repo" && CGO_ENABLED=0 go build -o "$work/wazero" github.com/tetratelabs/wazero/cmd/wazero)
+(cd "$repo" && GOOS=wasip1 GOARCH=wasm go build -trimpath -o "$work/probe.wasm" ./internal/wasmprobe)
+printf 'int main(void) { return 0; }\n' >"$work/true.c"
+clang-14 --target=wasm32-wasi -O2 -o "$work/true.wasm" "$work/true.c"
+# wasm_bundle NAME MODULE ARGS-JSON [MOUNTS-JSON] -> a bundle running ARGS
+wasm_bundle() {
+	local dir="$work/bundle-$1"
+	mkdir -p "$dir/rootfs/cache"
+	cp "$2" "$dir/rootfs/"
+	cp "$work/wazero" "$dir/rootfs/wazero"
+	python3 - "$bundle/config.json" "$dir/config.json" "$3" "${4:-[]}" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["args"] = json.loads(sys.argv[3])
+c["mounts"] += json.loads(sys.argv[4])
+json.dump(c, open(sys.argv[2], "w"))
+PY
+	echo "$dir"
+}
+mkdir -p "$work/wazero-cache"
+cache_mount='[{"destination": "/cache", "type": "bind", "source": "'"$work/wazero-cache"'", "options": ["rbind", "rw"]}]'
+c_wasm=$(wasm_bundle c "$work/true.wasm" '["/true.wasm"]')
+go_wasm=$(wasm_bundle go "$work/probe.wasm" '["/probe.wasm", "args"]')
+c_wazero=$(wasm_bundle c-wazero "$work/true.wasm" '["/wazero", "run", "-cachedir", "/cache", "/true.wasm"]' "$cache_mount")
+c_wazero_cold=$(wasm_bundle c-wazero-cold "$work/true.wasm" '["/wazero", "run", "/true.wasm"]')
+go_wazero=$(wasm_bundle go-wazero "$work/probe.wasm" '["/wazero", "run", "-cachedir", "/cache", "/probe.wasm", "args"]' "$cache_mount")
+go_wazero_cold=$(wasm_bundle go-wazero-cold "$work/probe.wasm" '["/wazero", "run", "/probe.wasm", "args"]')
+wcache=(--wasm-cache "$work/wasmrt-cache")
+# Fill both caches.
+"$work/wasmrt" --root "$work/warm" "${wcache[@]}" run --bundle "$c_wasm" warm >/dev/null
+"$work/wasmrt" --root "$work/warm" "${wcache[@]}" run --bundle "$go_wasm" warm >/dev/null
+runc --root "$work/warm" run --bundle "$c_wazero" warm >/dev/null
+runc --root "$work/warm" run --bundle "$go_wazero" warm >/dev/null
+
+wn=$(bench wasmrt-native "$work/wasmrt")
+wcw=$(bench wasmrt-c-warm "$work/wasmrt" "$c_wasm" "${wcache[@]}")
+wcc=$(bench wasmrt-c-cold "$work/wasmrt" "$c_wasm" --wasm-cache "")
+rcw=$(bench runc-c-warm runc "$c_wazero")
+rcc=$(bench runc-c-cold runc "$c_wazero_cold")
+wgw=$(bench wasmrt-go-warm "$work/wasmrt" "$go_wasm" "${wcache[@]}")
+wgc=$(bench wasmrt-go-cold "$work/wasmrt" "$go_wasm" --wasm-cache "")
+rgw=$(bench runc-go-warm runc "$go_wazero")
+rgc=$(bench runc-go-cold runc "$go_wazero_cold")
+wrss=$(/usr/bin/time -f %M "$work/wasmrt" --root "$work/state-rss" "${wcache[@]}" run --bundle "$c_wasm" rss 2>&1 >/dev/null | tail -1)
+
+echo
+echo "WebAssembly containers, create+start+wait+delete, median of $n runs"
+echo "(module: true.wasm $(stat -c %s "$work/true.wasm") bytes, C/wasi-libc; probe.wasm $(stat -c %s "$work/probe.wasm") bytes, Go)"
+printf '%-40s %10s %16s\n' container "median ms" "vs wasmrt native"
+for row in "wasmrt:native-busybox-true $wn" \
+	"wasmrt:C-module-warm $wcw" "wasmrt:C-module-cold $wcc" "runc+wazero-CLI:C-module-warm $rcw" "runc+wazero-CLI:C-module-cold $rcc" \
+	"wasmrt:Go-module-warm $wgw" "wasmrt:Go-module-cold $wgc" "runc+wazero-CLI:Go-module-warm $rgw" "runc+wazero-CLI:Go-module-cold $rgc"; do
+	set -- $row
+	printf '%-40s %10s %15.2fx\n' "$1" "$2" "$(awk -v a="$2" -v b="$wn" 'BEGIN {print a / b}')"
+done
+echo "wasmrt peak RSS (run of the C module, warm): ${wrss} KiB"

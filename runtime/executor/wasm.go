@@ -12,6 +12,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 
 	"github.com/wasmrt/wasmrt/wasi"
 )
@@ -208,20 +209,19 @@ func (*Wasm) InProcess() bool { return true }
 // process with the module's status.
 func (w *Wasm) Execute(p Program) error {
 	ctx := context.Background()
-	stop, err := wasi.ExitOnSignal(-1)
-	if err != nil {
-		return err
-	}
-	defer stop()
+	// Stop signals end the process from a C handler the init installed
+	// (wasi.ExitOnSignal): a module that loops is not interruptible.
 	argv0, _ := SplitEntry(p.Args[0])
 	args := append([]string{argv0}, p.Args[1:]...)
+	env := p.Env
 	if w.converted != nil {
 		c := *w.converted
 		c.Command = p.Args[1:]
 		args = c.Args(argv0)
+		env = append(slices.Clip(env), guestTerminal(int(os.Stdin.Fd()))...)
 	}
 	code, err := w.module.Run(ctx, wasi.Process{
-		Args: args, Env: p.Env, Dir: p.Cwd, Entry: w.entry, Preopens: w.preopens,
+		Args: args, Env: env, Dir: p.Cwd, Entry: w.entry, Preopens: w.preopens,
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 	})
 	if err != nil {
@@ -229,6 +229,23 @@ func (w *Wasm) Execute(p Program) error {
 	}
 	os.Exit(code)
 	return nil
+}
+
+// guestTerminal prepares the container's terminal, if fd is one, for a
+// converted module: its guest has a line discipline of its own (echo, line
+// editing, ^C to the foreground job), so the pty passes keys through raw,
+// and the window size reaches the module as LINES and COLUMNS, which it
+// reads for lack of a WASI call.
+func guestTerminal(fd int) []string {
+	if !term.IsTerminal(fd) {
+		return nil
+	}
+	var env []string
+	if ws, err := unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ); err == nil && ws.Row > 0 && ws.Col > 0 {
+		env = []string{"LINES=" + strconv.Itoa(int(ws.Row)), "COLUMNS=" + strconv.Itoa(int(ws.Col))}
+	}
+	_, _ = term.MakeRaw(fd)
+	return env
 }
 
 // Close releases the compiled module of an executor that will not run.

@@ -18,6 +18,7 @@ import (
 	"github.com/wasmrt/wasmrt/runtime/executor"
 	"github.com/wasmrt/wasmrt/runtime/internal/hooks"
 	"github.com/wasmrt/wasmrt/runtime/internal/threads"
+	"github.com/wasmrt/wasmrt/wasi"
 )
 
 // Init is the Go side of a bootstrapped container process. It reads the
@@ -34,6 +35,12 @@ func Init() error {
 	// dumpable again as the kernel decides.
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("make the init non-dumpable: %w", err)
+	}
+	// A stop signal ends the init with 128+N in every state, as it ends
+	// the program: as pid 1 of its namespace the Go runtime's own handling
+	// could not die from it and would exit 2. execve resets the handlers.
+	if _, err := wasi.ExitOnSignal(-1); err != nil {
+		return err
 	}
 	fd, err := strconv.Atoi(os.Getenv(EnvSyncFD))
 	if err != nil {
