@@ -428,9 +428,9 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 		extra = append(extra, f)
 		cfg.SeccompFD = 3 + len(extra) - 1
 	}
-	if f := rt.openWasmCache(); f != nil {
-		defer f.Close()
-		extra = append(extra, f)
+	if wc := rt.openWasmCache(); wc != nil {
+		defer rt.closeWasmCache(wc)
+		extra = append(extra, wc.dir)
 		cfg.WasmCacheFD, cfg.WasmCacheSize = 3+len(extra)-1, rt.WasmCacheSize
 	}
 	idmapped, err := prepareIDMappedMounts(bundle, spec)
@@ -486,7 +486,6 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 			}
 		case linux.MsgReady:
 			rt.Log.Debug("container created", "id", id, "pid", c.pid)
-			rt.trimWasmCache()
 			c.close()
 			rec.Status = specs.StateCreated
 			if err := rt.Store.write(rec); err != nil {

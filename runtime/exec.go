@@ -79,9 +79,9 @@ func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
 		extra = append(extra, f)
 		cfg.SeccompFD = 3 + len(extra) - 1
 	}
-	if f := rt.openWasmCache(); f != nil {
-		defer f.Close()
-		extra = append(extra, f)
+	if wc := rt.openWasmCache(); wc != nil {
+		defer rt.closeWasmCache(wc)
+		extra = append(extra, wc.dir)
 		cfg.WasmCacheFD, cfg.WasmCacheSize = 3+len(extra)-1, rt.WasmCacheSize
 	}
 	cgroupDir, err := cg.OpenUnified()
@@ -115,7 +115,6 @@ func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
 		}
 		return -1, fmt.Errorf("exec in container %q: %w", id, err)
 	}
-	rt.trimWasmCache()
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, c.pid); err != nil {
 			return -1, err

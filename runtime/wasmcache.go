@@ -13,11 +13,19 @@ import (
 // container of the host (see Runtime.WasmCache).
 const DefaultWasmCache = "/var/cache/wasmrt"
 
+// wasmCache is the compilation cache as a container process inherits it.
+type wasmCache struct {
+	dir *os.File
+	// mtime is the directory's modification time when opened: a module
+	// compiled for the first time adds an entry and changes it.
+	mtime unix.Timespec
+}
+
 // openWasmCache opens the compilation cache's directory for a container
 // process to inherit, or returns nil when there is no usable cache. The
 // directory must belong to root and be writable by nobody else: compiled
 // code read from it runs in containers.
-func (rt *Runtime) openWasmCache() *os.File {
+func (rt *Runtime) openWasmCache() *wasmCache {
 	if rt.WasmCache == "" {
 		return nil
 	}
@@ -37,11 +45,23 @@ func (rt *Runtime) openWasmCache() *os.File {
 			"dir", rt.WasmCache, "uid", st.Uid, "mode", fmt.Sprintf("%#o", st.Mode&0o7777))
 		return nil
 	}
-	return f
+	return &wasmCache{dir: f, mtime: st.Mtim}
 }
 
-// trimWasmCache keeps the cache within its size after a module may have
-// been added to it.
+// close releases the directory and, when a module was added to the cache
+// meanwhile, trims it to its size.
+func (rt *Runtime) closeWasmCache(c *wasmCache) {
+	if c == nil {
+		return
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(c.dir.Fd()), &st); err == nil && st.Mtim != c.mtime {
+		rt.trimWasmCache()
+	}
+	c.dir.Close()
+}
+
+// trimWasmCache keeps the cache within its size.
 func (rt *Runtime) trimWasmCache() {
 	if rt.WasmCache == "" {
 		return

@@ -19,11 +19,15 @@
 
 static unsigned long long want_bounding, want_permitted, want_effective, want_inheritable;
 static int want_last_cap;
-static _Atomic int target_tid;
-static _Atomic int acked_tid;
-static _Atomic int handler_errno;
+// The threads being restricted: the handler finds its own id among them,
+// records the result and marks itself done.
+#define MAX_TARGETS 1024
+static _Atomic int target_tid[MAX_TARGETS];
+static _Atomic int target_errno[MAX_TARGETS];
+static _Atomic int target_done[MAX_TARGETS];
+static _Atomic int ntargets;
 
-static void restrict_self(void)
+static int restrict_self(void)
 {
 	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct cur[2];
@@ -67,7 +71,7 @@ static void restrict_self(void)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		err = errno;
 out:
-	atomic_store(&handler_errno, err);
+	return err;
 }
 
 static void on_signal(int sig, siginfo_t *si, void *uc)
@@ -76,9 +80,15 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 	(void)uc;
 	int saved = errno;
 	// Only our own tgkill counts; the same signal from elsewhere is ignored.
-	if (si->si_code == SI_TKILL && si->si_pid == getpid() && syscall(SYS_gettid) == atomic_load(&target_tid)) {
-		restrict_self();
-		atomic_store(&acked_tid, atomic_load(&target_tid));
+	if (si->si_code == SI_TKILL && si->si_pid == getpid()) {
+		int self = (int)syscall(SYS_gettid), n = atomic_load(&ntargets);
+		for (int i = 0; i < n; i++) {
+			if (atomic_load(&target_tid[i]) == self && !atomic_load(&target_done[i])) {
+				atomic_store(&target_errno[i], restrict_self());
+				atomic_store(&target_done[i], 1);
+				break;
+			}
+		}
 	}
 	errno = saved;
 }
@@ -103,19 +113,46 @@ int wasmrt_threads_install(unsigned long long bounding, unsigned long long permi
 	return 0;
 }
 
-int wasmrt_threads_restrict(int tid, int timeout_ms)
+// wasmrt_threads_restrict signals every thread in tids at once and waits
+// until each has answered or timeout_ms has passed. results[i] is 0 when
+// thread i restricted itself, its errno when that failed, ESRCH when it
+// is gone and ETIMEDOUT when it did not answer.
+int wasmrt_threads_restrict(const int *tids, int *results, int n, int timeout_ms)
 {
-	atomic_store(&acked_tid, 0);
-	atomic_store(&handler_errno, 0);
-	atomic_store(&target_tid, tid);
-	if (syscall(SYS_tgkill, getpid(), tid, WASMRT_THREADS_SIGNAL) != 0)
-		return errno;
-	struct timespec pause = {0, 50 * 1000};
-	for (int waited = 0; atomic_load(&acked_tid) != tid; waited++) {
-		if (waited >= timeout_ms * 20)
-			return ETIMEDOUT;
-		nanosleep(&pause, NULL);
+	if (n > MAX_TARGETS)
+		return E2BIG;
+	atomic_store(&ntargets, 0);
+	for (int i = 0; i < n; i++) {
+		atomic_store(&target_tid[i], tids[i]);
+		atomic_store(&target_errno[i], 0);
+		atomic_store(&target_done[i], 0);
 	}
-	atomic_store(&target_tid, 0);
-	return atomic_load(&handler_errno);
+	atomic_store(&ntargets, n);
+	int pending = 0;
+	for (int i = 0; i < n; i++) {
+		if (syscall(SYS_tgkill, getpid(), tids[i], WASMRT_THREADS_SIGNAL) != 0) {
+			results[i] = errno;
+			atomic_store(&target_done[i], 1);
+		} else {
+			results[i] = ETIMEDOUT;
+			pending++;
+		}
+	}
+	struct timespec pause = {0, 20 * 1000};
+	for (int waited = 0; pending > 0 && waited < timeout_ms * 50; waited++) {
+		pending = 0;
+		for (int i = 0; i < n; i++) {
+			if (results[i] == ETIMEDOUT && !atomic_load(&target_done[i]))
+				pending++;
+		}
+		if (pending > 0)
+			nanosleep(&pause, NULL);
+	}
+	for (int i = 0; i < n; i++) {
+		if (results[i] == ETIMEDOUT && atomic_load(&target_done[i]))
+			results[i] = atomic_load(&target_errno[i]);
+	}
+	// Late answers must not touch the next round's table.
+	atomic_store(&ntargets, 0);
+	return 0;
 }

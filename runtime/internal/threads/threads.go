@@ -68,17 +68,13 @@ func List() ([]State, error) {
 		return nil, err
 	}
 	dir := procRoot + "/self/task"
-	entries, err := os.ReadDir(dir)
+	ids, err := threadIDs()
 	if err != nil {
 		return nil, err
 	}
 	var out []State
-	for _, e := range entries {
-		tid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(dir + "/" + e.Name() + "/status")
+	for _, tid := range ids {
+		b, err := os.ReadFile(dir + "/" + strconv.Itoa(tid) + "/status")
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
 			continue // exited meanwhile
 		}
@@ -145,7 +141,14 @@ const maxPasses = 50
 
 // Restrict brings every thread but the calling one within t. The caller
 // must be locked to its OS thread (runtime.LockOSThread) and be within t
-// itself already, so that threads it creates are too.
+// itself already.
+//
+// Each pass signals every thread not yet done, all at once, and waits for
+// their handlers' answers; passes repeat until one finds no thread it has
+// not done. That is enough without reading each thread's status: a thread
+// inherits the credentials of the thread that creates it, and a thread
+// created by one not yet done is listed by the pass after the one that did
+// its creator (the creator answers only after its clone returned).
 func Restrict(t Target) error {
 	if err := CheckProc(); err != nil {
 		return err
@@ -154,29 +157,50 @@ func Restrict(t Target) error {
 		C.ulonglong(t.Effective), C.ulonglong(t.Inheritable), C.int(t.LastCap)); rc != 0 {
 		return fmt.Errorf("install the thread signal handler: %w", syscall.Errno(rc))
 	}
-	self := unix.Gettid()
+	done := map[int]bool{unix.Gettid(): true}
 	for range maxPasses {
-		states, err := List()
+		ids, err := threadIDs()
 		if err != nil {
 			return err
 		}
-		pending := 0
-		for _, s := range states {
-			if s.TID == self || s.Within(t) {
-				continue
-			}
-			pending++
-			switch rc := syscall.Errno(C.wasmrt_threads_restrict(C.int(s.TID), 1000)); rc {
-			case 0, syscall.ESRCH, syscall.ETIMEDOUT:
-				// Done, gone, or busy with signals blocked: the next
-				// pass reads its state again.
-			default:
-				return fmt.Errorf("restrict thread %d: %w (does the seccomp profile allow capset and prctl?)", s.TID, rc)
+		var tids []C.int
+		for _, id := range ids {
+			if !done[id] {
+				tids = append(tids, C.int(id))
 			}
 		}
-		if pending == 0 {
+		if len(tids) == 0 {
 			return nil
+		}
+		results := make([]C.int, len(tids))
+		if rc := C.wasmrt_threads_restrict(&tids[0], &results[0], C.int(len(tids)), 1000); rc != 0 {
+			return fmt.Errorf("restrict %d threads: %w", len(tids), syscall.Errno(rc))
+		}
+		for i, rc := range results {
+			switch rc := syscall.Errno(rc); rc {
+			case 0, syscall.ESRCH:
+				done[int(tids[i])] = true // restricted, or gone
+			case syscall.ETIMEDOUT:
+				// Busy with signals blocked: the next pass tries again.
+			default:
+				return fmt.Errorf("restrict thread %d: %w (does the seccomp profile allow capset and prctl?)", tids[i], rc)
+			}
 		}
 	}
 	return fmt.Errorf("could not restrict every thread in %d passes", maxPasses)
+}
+
+// threadIDs lists the process's threads.
+func threadIDs() ([]int, error) {
+	entries, err := os.ReadDir(procRoot + "/self/task")
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int, 0, len(entries))
+	for _, e := range entries {
+		if id, err := strconv.Atoi(e.Name()); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
 }

@@ -4,4 +4,4 @@
 
 int wasmrt_threads_install(unsigned long long bounding, unsigned long long permitted,
 			   unsigned long long effective, unsigned long long inheritable, int last_cap);
-int wasmrt_threads_restrict(int tid, int timeout_ms);
+int wasmrt_threads_restrict(const int *tids, int *results, int n, int timeout_ms);
