@@ -53,8 +53,30 @@ func New(root string, log *slog.Logger) *Runtime {
 	return &Runtime{Store: Store{Root: root}, Log: log, Self: "/proc/self/exe", WasmCache: DefaultWasmCache}
 }
 
+// Stdio are the standard streams a container process gets. A nil file is
+// the runtime's own stream of that number (the CLI's terminal or pipes);
+// the shim passes FIFOs and pipes of its own.
+type Stdio struct {
+	Stdin, Stdout, Stderr *os.File
+}
+
+func (s Stdio) files() (stdin, stdout, stderr *os.File) {
+	stdin, stdout, stderr = os.Stdin, os.Stdout, os.Stderr
+	if s.Stdin != nil {
+		stdin = s.Stdin
+	}
+	if s.Stdout != nil {
+		stdout = s.Stdout
+	}
+	if s.Stderr != nil {
+		stderr = s.Stderr
+	}
+	return stdin, stdout, stderr
+}
+
 // CreateOptions are `create`'s flags.
 type CreateOptions struct {
+	Stdio
 	Bundle        string
 	PidFile       string
 	ConsoleSocket string
@@ -151,7 +173,7 @@ func (c *child) close() {
 // and returns the final process. With cgroupDir (a unified-hierarchy cgroup
 // directory) the process is born inside the cgroup; otherwise, or if the
 // kernel refuses that, place moves it there.
-func (rt *Runtime) spawn(dir string, b *bootstrap, extra []*os.File, cgroupDir *os.File, place func(pid int) error) (*child, error) {
+func (rt *Runtime) spawn(dir string, b *bootstrap, stdio Stdio, extra []*os.File, cgroupDir *os.File, place func(pid int) error) (*child, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("create sync socket: %w", err)
@@ -165,7 +187,7 @@ func (rt *Runtime) spawn(dir string, b *bootstrap, extra []*os.File, cgroupDir *
 	newCmd := func() *exec.Cmd {
 		cmd := exec.Command(rt.Self, "init")
 		cmd.Dir = dir
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.files()
 		cmd.ExtraFiles = files
 		cmd.Env = append(os.Environ(),
 			nsexec.EnvFD+"="+strconv.Itoa(syncFD),
@@ -445,7 +467,7 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 		}
 		cfg.MountFDs[m.index] = 3 + len(extra) - 1
 	}
-	c, err = rt.spawn(bundle, plan, extra, cgroupDir, cg.AddPid)
+	c, err = rt.spawn(bundle, plan, o.Stdio, extra, cgroupDir, cg.AddPid)
 	if err != nil {
 		return fmt.Errorf("create container %q: %w", id, err)
 	}

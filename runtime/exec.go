@@ -19,6 +19,10 @@ func RunInit() error { return linux.Init() }
 
 // ExecOptions are `exec`'s flags.
 type ExecOptions struct {
+	Stdio
+	// Started, when set, gets the process's pid once it is set up and
+	// running (for Detach, where Exec returns no pid).
+	Started       func(pid int)
 	Process       *specs.Process
 	PidFile       string
 	ConsoleSocket string
@@ -89,7 +93,7 @@ func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
 		lock.Unlock()
 		return -1, fmt.Errorf("exec in container %q: %w", id, err)
 	}
-	c, err := rt.spawn(r.Bundle, b, extra, cgroupDir, cg.AddPid)
+	c, err := rt.spawn(r.Bundle, b, o.Stdio, extra, cgroupDir, cg.AddPid)
 	if cgroupDir != nil {
 		cgroupDir.Close()
 	}
@@ -119,6 +123,9 @@ func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
 		if err := writePidFile(o.PidFile, c.pid); err != nil {
 			return -1, err
 		}
+	}
+	if o.Started != nil {
+		o.Started(c.pid)
 	}
 	if o.Detach {
 		return 0, nil

@@ -406,6 +406,17 @@ func (rt *Runtime) Stats(id string) (*cgroups.Stats, error) {
 	return cg.Stats()
 }
 
+// OOMKills counts the container's processes the kernel's OOM killer
+// killed so far; it works until the container is deleted.
+func (rt *Runtime) OOMKills(id string) (uint64, error) {
+	lock, _, cg, err := rt.liveCgroup(id)
+	if err != nil {
+		return 0, err
+	}
+	defer lock.Unlock()
+	return cg.OOMKills()
+}
+
 // Spec returns the configuration a container was created with (including
 // later updates).
 func (rt *Runtime) Spec(id string) (*specs.Spec, error) {

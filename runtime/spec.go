@@ -142,3 +142,10 @@ func Features() *features.Features {
 		},
 	}
 }
+
+// MountRootfs mounts the layers a snapshotter gives for a container's root
+// filesystem at target (a bundle's rootfs directory), in order.
+func MountRootfs(target string, mounts []specs.Mount) error { return linux.MountAll(target, mounts) }
+
+// UnmountRootfs undoes MountRootfs; a target with nothing mounted is fine.
+func UnmountRootfs(target string) error { return linux.UnmountAll(target) }

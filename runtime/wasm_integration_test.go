@@ -3,7 +3,6 @@ package runtime_test
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -456,49 +455,8 @@ func TestWasmPodSharesANetworkNamespace(t *testing.T) {
 	e.mustRun("delete", "--force", id)
 }
 
-// c2wBin is the converter, built once for the converted-image tests.
-var (
-	c2wOnce sync.Once
-	c2wBin  string
-	c2wErr  error
-)
-
-// convertFixture converts a fixture image with c2w and returns the module.
-func convertFixture(t *testing.T, image string) string {
-	t.Helper()
-	root, err := fixtures.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "cmd/c2w/module/c2w-emulator.wasm")); err != nil {
-		t.Skip("the emulator module is not built: run make")
-	}
-	layout := fixtures.OCI(t, image)
-	c2wOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "wasmrt-test-c2w")
-		if err != nil {
-			c2wErr = err
-			return
-		}
-		c2wBin = filepath.Join(dir, "c2w")
-		cmd := exec.Command("go", "build", "-o", c2wBin, "./cmd/c2w")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			c2wErr = fmt.Errorf("build c2w: %v\n%s", err, out)
-		}
-	})
-	if c2wErr != nil {
-		t.Fatal(c2wErr)
-	}
-	out := filepath.Join(t.TempDir(), image+".wasm")
-	if b, err := exec.Command(c2wBin, "--quiet", "oci-layout:"+layout, out).CombinedOutput(); err != nil {
-		t.Fatalf("c2w %s: %v\n%s", image, err, b)
-	}
-	return out
-}
-
 func TestConvertedBusybox(t *testing.T) {
-	e := newWasmEnv(t, "busybox.wasm", convertFixture(t, fixtures.ImageBusybox))
+	e := newWasmEnv(t, "busybox.wasm", wasmtest.Converted(t, fixtures.ImageBusybox))
 	id := testID(t)
 	data := e.bindMount("/data")
 	if err := os.WriteFile(filepath.Join(data, "in.txt"), []byte("host data\n"), 0o644); err != nil {
@@ -540,7 +498,7 @@ func TestConvertedBusybox(t *testing.T) {
 }
 
 func TestConvertedTerminal(t *testing.T) {
-	e := newWasmEnv(t, "busybox.wasm", convertFixture(t, fixtures.ImageBusybox), "sh")
+	e := newWasmEnv(t, "busybox.wasm", wasmtest.Converted(t, fixtures.ImageBusybox), "sh")
 	id := testID(t)
 	e.spec.Process.Terminal = true
 	e.spec.Process.ConsoleSize = &specs.Box{Height: 30, Width: 100}
@@ -567,7 +525,7 @@ func TestConvertedTerminal(t *testing.T) {
 }
 
 func TestConvertedPython(t *testing.T) {
-	e := newWasmEnv(t, "python.wasm", convertFixture(t, fixtures.ImagePython))
+	e := newWasmEnv(t, "python.wasm", wasmtest.Converted(t, fixtures.ImagePython))
 	id := testID(t)
 	e.spec.Process.Args = []string{"/python.wasm", "python3", "-c",
 		"import json, os, sys; print(json.dumps({'v': sys.version_info[:2], 'x': os.environ.get('X')}))"}

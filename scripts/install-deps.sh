@@ -17,11 +17,13 @@ cd "$(dirname "$0")/.."
 # time: GNU time for the CPU benchmark's CPU-second figures.
 # clang-14, lld-14, wasi-libc, libclang-rt-14-dev-wasm32: C programs built
 #   for wasm32-wasi, run by the WebAssembly host and executor tests.
+# containerd, bsdutils (script): the shim's tests under a real containerd,
+#   with a terminal.
 bash scripts/apt-ensure.sh ca-certificates git make gcc tar \
 	qemu-user-static gcc-riscv64-linux-gnu libc6-dev-riscv64-cross \
 	docker-registry wabt dpkg-dev gpgv debian-archive-keyring time zstd \
 	libseccomp-dev pkg-config busybox-static runc crun util-linux nodejs \
-	clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32
+	clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 containerd bsdutils
 
 if ! command -v go >/dev/null; then
 	echo "install-deps: Go is not installed: install the version go.mod names at /usr/local/go" >&2

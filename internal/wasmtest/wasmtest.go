@@ -111,3 +111,35 @@ func cacheDir(t testing.TB) string {
 	}
 	return dir
 }
+
+// Converted converts the fixture image (one of the fixtures.Image*
+// constants) with c2w, built from this repository, and returns the
+// module's path. It skips the test when the fixtures or the emulator
+// module (make) are not built.
+func Converted(t testing.TB, image string) string {
+	t.Helper()
+	root, err := fixtures.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "cmd/c2w/module/c2w-emulator.wasm")); err != nil {
+		t.Skip("the emulator module is not built: run make")
+	}
+	layout := fixtures.OCI(t, image)
+	c2w := filepath.Join(cacheDir(t), "c2w")
+	tmp := fmt.Sprintf("%s.%d.tmp", c2w, os.Getpid())
+	cmd := exec.Command("go", "build", "-o", tmp, "./cmd/c2w")
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		os.Remove(tmp)
+		t.Fatalf("build c2w: %v\n%s", err, b)
+	}
+	if err := os.Rename(tmp, c2w); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), image+".wasm")
+	if b, err := exec.Command(c2w, "--quiet", "oci-layout:"+layout, out).CombinedOutput(); err != nil {
+		t.Fatalf("c2w %s: %v\n%s", image, err, b)
+	}
+	return out
+}

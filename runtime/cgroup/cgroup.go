@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/opencontainers/cgroups"
@@ -199,6 +201,26 @@ func (c *Manager) Frozen() bool {
 
 // Stats returns the controllers' statistics.
 func (c *Manager) Stats() (*cgroups.Stats, error) { return c.m.GetStats() }
+
+// OOMKills counts the processes the kernel's OOM killer has killed in the
+// cgroup: oom_kill in memory.oom_control (v1) or memory.events (v2).
+func (c *Manager) OOMKills() (uint64, error) {
+	paths := c.m.GetPaths()
+	file := filepath.Join(paths["memory"], "memory.oom_control")
+	if paths["memory"] == "" || cgroups.IsCgroup2UnifiedMode() {
+		file = filepath.Join(paths[""], "memory.events")
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "oom_kill "); ok {
+			return strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("%s has no oom_kill count", file)
+}
 
 // Destroy removes the cgroup; processes must be gone.
 func (c *Manager) Destroy() error {

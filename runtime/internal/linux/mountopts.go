@@ -1,6 +1,7 @@
 package linux
 
 import (
+	"fmt"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -165,3 +166,39 @@ func parseMountOptions(options []string) parsedOptions {
 }
 
 func (p parsedOptions) dataString() string { return strings.Join(p.data, ",") }
+
+// MountAll mounts mounts on top of each other at target, in order: the
+// layers a snapshotter hands a shim for a container's root filesystem
+// (an overlay, a bind of a directory, ...).
+func MountAll(target string, mounts []specs.Mount) error {
+	for i, m := range mounts {
+		o := parseMountOptions(m.Options)
+		typ := m.Type
+		if IsBindMount(m) {
+			typ = ""
+		}
+		if err := unix.Mount(m.Source, target, typ, o.flags&^unix.MS_REMOUNT, o.dataString()); err != nil {
+			return fmt.Errorf("rootfs mount %d (%s %s on %s): %w", i, m.Type, m.Source, target, err)
+		}
+		if o.flags&unix.MS_BIND != 0 && o.flags&unix.MS_RDONLY != 0 {
+			// A bind mount ignores MS_RDONLY until remounted.
+			if err := unix.Mount("", target, "", o.flags|unix.MS_REMOUNT, ""); err != nil {
+				return fmt.Errorf("rootfs mount %d: remount read-only: %w", i, err)
+			}
+		}
+	}
+	return nil
+}
+
+// UnmountAll removes every mount stacked at target.
+func UnmountAll(target string) error {
+	for range 64 {
+		if err := unix.Unmount(target, unix.MNT_DETACH); err != nil {
+			if err == unix.EINVAL || err == unix.ENOENT {
+				return nil // nothing (more) mounted there
+			}
+			return fmt.Errorf("unmount %s: %w", target, err)
+		}
+	}
+	return fmt.Errorf("unmount %s: still mounted after 64 unmounts", target)
+}

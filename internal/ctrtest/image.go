@@ -1,0 +1,123 @@
+package ctrtest
+
+import (
+	"archive/tar"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// File is one entry of an image's single layer.
+type File struct {
+	Data []byte
+	Mode int64  // permission bits; 0 means 0644
+	Link string // a symlink's target, instead of Data
+}
+
+// Image describes a single-layer image to build.
+type Image struct {
+	Ref          string // e.g. example.com/busybox:test
+	OS, Arch     string // e.g. linux/amd64 or wasip1/wasm
+	Files        map[string]File
+	Entrypoint   []string
+	Cmd          []string
+	Env          []string
+	Annotations  map[string]string
+	ConfigLabels map[string]string
+}
+
+// WriteArchive writes img as a docker archive (what `docker save` writes
+// and `ctr images import` reads) to path.
+func WriteArchive(img Image, path string) error {
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		b, err := layerTar(img.Files)
+		return io.NopCloser(bytes.NewReader(b)), err
+	})
+	if err != nil {
+		return err
+	}
+	i, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		return err
+	}
+	cf, err := i.ConfigFile()
+	if err != nil {
+		return err
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = img.OS, img.Arch
+	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
+	cf.Config.Entrypoint, cf.Config.Cmd, cf.Config.Env = img.Entrypoint, img.Cmd, img.Env
+	cf.Config.Labels = img.ConfigLabels
+	if i, err = mutate.ConfigFile(i, cf); err != nil {
+		return err
+	}
+	if len(img.Annotations) > 0 {
+		i = mutate.Annotations(i, img.Annotations).(v1.Image)
+	}
+	ref, err := name.ParseReference(img.Ref)
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := tarball.Write(ref, i, f); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+func layerTar(files map[string]File) ([]byte, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	dirs := map[string]bool{}
+	for _, n := range names {
+		// Parent directories first.
+		for i := 0; i < len(n); i++ {
+			if n[i] == '/' && !dirs[n[:i]] {
+				dirs[n[:i]] = true
+				if err := tw.WriteHeader(&tar.Header{Name: n[:i] + "/", Typeflag: tar.TypeDir, Mode: 0o755}); err != nil {
+					return nil, err
+				}
+			}
+		}
+		f := files[n]
+		mode := f.Mode
+		if mode == 0 {
+			mode = 0o644
+		}
+		h := &tar.Header{Name: n, Mode: mode, Size: int64(len(f.Data)), Typeflag: tar.TypeReg}
+		if f.Link != "" {
+			h = &tar.Header{Name: n, Linkname: f.Link, Typeflag: tar.TypeSymlink, Mode: 0o777}
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return nil, err
+		}
+		if f.Link == "" {
+			if _, err := tw.Write(f.Data); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
