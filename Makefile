@@ -25,6 +25,7 @@ emulator-wasm:
 build: deps emulator-wasm
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -o $(BIN)/c2w ./cmd/c2w
+	$(GO) build -trimpath -o $(BIN)/containerd-shim-wasmrt-v1 ./cmd/containerd-shim-wasmrt-v1
 	# Static, so each container start skips the dynamic loader (docs/performance-runtime.md).
 	$(GO) build -trimpath -tags netgo,osusergo -ldflags '-linkmode=external -extldflags=-static' -o $(BIN)/wasmrt ./cmd/wasmrt
 
@@ -57,6 +58,7 @@ bench: build fixtures
 	@bash scripts/bench.sh
 	@bash scripts/bench-pack.sh
 	@bash scripts/bench-runtime.sh
+	@bash scripts/bench-shim.sh
 
 demo: build fixtures
 	@bash scripts/demo.sh

@@ -66,7 +66,7 @@ func busyboxFiles() map[string]ctrtest.File {
 }
 
 // setup starts containerd and imports the three kinds of image.
-func setup(t *testing.T) (*ctrtest.Containerd, images) {
+func setup(t testing.TB) (*ctrtest.Containerd, images) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: containerd and containers")
@@ -168,7 +168,7 @@ func processesFrom(dir string) []string {
 	return out
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -194,7 +194,7 @@ func watchEvents(t *testing.T, c *ctrtest.Containerd) *syncbuf.Buffer {
 
 // removeTask kills a task, waits for it to stop and removes it and its
 // container.
-func removeTask(t *testing.T, c *ctrtest.Containerd, id string) {
+func removeTask(t testing.TB, c *ctrtest.Containerd, id string) {
 	t.Helper()
 	c.MustCtr(t, "task", "kill", "-s", "KILL", id)
 	waitFor(t, "the task to stop", func() bool { return taskStatus(c, id) == "STOPPED" })
@@ -329,6 +329,49 @@ func TestContainerdRestart(t *testing.T) {
 	assertClean(t, c)
 }
 
+// shimDaemons lists the pids of the shim daemons (not container inits,
+// which run the same binary).
+func shimDaemons() []int {
+	var out []int
+	for _, p := range processesFrom(shimDir) {
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", p, "cmdline"))
+		if !strings.HasSuffix(string(cmdline), "init\x00") {
+			var pid int
+			fmt.Sscan(p, &pid)
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+func TestPodSharesAShim(t *testing.T) {
+	c, imgs := setup(t)
+	pod := "--annotation=io.kubernetes.cri.sandbox-id=pod-1"
+	c.MustCtr(t, "run", "-d", pod, "--runtime", runtimeName, imgs.native, "sidecar", "sleep", "60")
+	c.MustCtr(t, "run", "-d", pod, "--runtime", runtimeName, imgs.probe, "app", "/probe.wasm", "sleep", "60")
+	c.MustCtr(t, "run", "-d", "--runtime", runtimeName, imgs.probe, "alone", "/probe.wasm", "sleep", "60")
+	for _, id := range []string{"sidecar", "app", "alone"} {
+		waitFor(t, id+" to run", func() bool { return taskStatus(c, id) == "RUNNING" })
+	}
+	if n := len(shimDaemons()); n != 2 {
+		t.Errorf("%d shim daemons for a pod of two and a lone container, want 2", n)
+	}
+	if out, errs, code := c.Ctr("task", "exec", "--exec-id", "x", "app", "/probe.wasm", "args", "pod"); code != 0 || out != "pod\n" {
+		t.Errorf("exec in the pod's Wasm container: %d %q %q", code, out, errs)
+	}
+	if out, errs, code := c.Ctr("task", "exec", "--exec-id", "x", "sidecar", "echo", "sidecar"); code != 0 || out != "sidecar\n" {
+		t.Errorf("exec in the pod's native container: %d %q %q", code, out, errs)
+	}
+	// The pod's shim stays while one of its containers remains.
+	removeTask(t, c, "app")
+	if taskStatus(c, "sidecar") != "RUNNING" {
+		t.Errorf("removing one container of the pod stopped the other")
+	}
+	removeTask(t, c, "sidecar")
+	removeTask(t, c, "alone")
+	assertClean(t, c)
+}
+
 func TestShimKilled(t *testing.T) {
 	c, imgs := setup(t)
 	for _, image := range []string{imgs.native, imgs.probe} {
@@ -339,15 +382,7 @@ func TestShimKilled(t *testing.T) {
 		}
 		c.MustCtr(t, append([]string{"run", "-d", "--runtime", runtimeName, image, id}, args...)...)
 		waitFor(t, "the task to run", func() bool { return taskStatus(c, id) == "RUNNING" })
-		var shims []int
-		for _, p := range processesFrom(shimDir) {
-			cmdline, _ := os.ReadFile(filepath.Join("/proc", p, "cmdline"))
-			if !strings.Contains(string(cmdline), "init") {
-				var pid int
-				fmt.Sscan(p, &pid)
-				shims = append(shims, pid)
-			}
-		}
+		shims := shimDaemons()
 		if len(shims) != 1 {
 			t.Fatalf("%d shim daemons, want 1", len(shims))
 		}
