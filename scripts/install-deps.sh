@@ -17,13 +17,15 @@ cd "$(dirname "$0")/.."
 # time: GNU time for the CPU benchmark's CPU-second figures.
 # clang-14, lld-14, wasi-libc, libclang-rt-14-dev-wasm32: C programs built
 #   for wasm32-wasi, run by the WebAssembly host and executor tests.
-# containerd, bsdutils (script): the shim's tests under a real containerd,
-#   with a terminal.
+# containerd, bsdutils (script), containernetworking-plugins, libc6-dev: the
+#   shim's tests under a real containerd, with a terminal, and CRI pods with
+#   a bridge network and a static pause program.
 bash scripts/apt-ensure.sh ca-certificates git make gcc tar \
 	qemu-user-static gcc-riscv64-linux-gnu libc6-dev-riscv64-cross \
 	docker-registry wabt dpkg-dev gpgv debian-archive-keyring time zstd \
 	libseccomp-dev pkg-config busybox-static runc crun util-linux nodejs \
-	clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 containerd bsdutils
+	clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 containerd bsdutils \
+	containernetworking-plugins libc6-dev
 
 if ! command -v go >/dev/null; then
 	echo "install-deps: Go is not installed: install the version go.mod names at /usr/local/go" >&2

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"sort"
+	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -120,4 +123,36 @@ func layerTar(files map[string]File) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// pauseSource is the sandbox container's program: it waits for a stop
+// signal and exits, like Kubernetes' pause.
+const pauseSource = `#include <signal.h>
+#include <unistd.h>
+static void stop(int sig) { (void)sig; _exit(0); }
+int main(void) {
+	signal(SIGINT, stop);
+	signal(SIGTERM, stop);
+	for (;;)
+		pause();
+}
+`
+
+// PauseImage builds a pause image (a static C program, built with gcc) for
+// CRI sandboxes.
+func PauseImage(t testing.TB, ref string) Image {
+	t.Helper()
+	dir := t.TempDir()
+	src, bin := filepath.Join(dir, "pause.c"), filepath.Join(dir, "pause")
+	if err := os.WriteFile(src, []byte(pauseSource), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("gcc", "-static", "-O2", "-o", bin, src).CombinedOutput(); err != nil {
+		t.Fatalf("gcc pause: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Image{Ref: ref, OS: "linux", Arch: "amd64", Files: map[string]File{"pause": {Data: data, Mode: 0o755}}, Entrypoint: []string{"/pause"}}
 }
