@@ -209,7 +209,6 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-
 // criLog keeps the CRI plugin's and the shim's lines of containerd's log.
 func criLog(s string) string {
 	var out []string
