@@ -11,7 +11,7 @@ PKGS := ./...
 # before anything compiles cmd/c2w (see cmd/c2w/emulator.go).
 EMULATOR_WASM := cmd/c2w/module/c2w-emulator.wasm
 
-.PHONY: all build emulator-wasm deps fixtures test unit vet fmt-check conformance bench demo clean
+.PHONY: all build emulator-wasm deps fixtures test unit vet fmt-check conformance conformance-cri bench demo clean
 
 all: build
 
@@ -53,6 +53,11 @@ unit: deps fixtures fmt-check vet
 # fails when wasmrt fails a test file runc passes (see docs/conformance.md).
 conformance: deps
 	@bash scripts/conformance.sh
+
+# cri-tools' critest through containerd's CRI plugin, wasmrt's shim against
+# runc's (~10 min; not part of make test, see docs/conformance.md).
+conformance-cri: deps
+	@bash scripts/conformance-cri.sh
 
 bench: build fixtures
 	@bash scripts/bench.sh

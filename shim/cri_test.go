@@ -41,7 +41,7 @@ func crictl(t *testing.T) string {
 // criContainerd starts containerd with the CRI plugin: the runtime handler
 // "wasmrt" is this shim, pods get a bridge network from Debian's CNI
 // plugins, and the sandbox image is a locally built pause image.
-func criContainerd(t *testing.T) *ctrtest.Containerd {
+func criContainerd(t *testing.T, extra ...string) *ctrtest.Containerd {
 	t.Helper()
 	if _, err := os.Stat("/usr/lib/cni/bridge"); err != nil {
 		t.Skip("needs the CNI plugins in /usr/lib/cni (Debian package containernetworking-plugins)")
@@ -53,7 +53,7 @@ func criContainerd(t *testing.T) *ctrtest.Containerd {
 	if err := os.WriteFile(filepath.Join(cniDir, "10-wasmrt-test.conflist"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c := ctrtest.Start(t, ctrtest.Options{ShimDir: shimDir, CRI: []string{
+	c := ctrtest.Start(t, ctrtest.Options{ShimDir: shimDir, CRI: append([]string{
 		`  sandbox_image = "example.com/pause:test"`,
 		// This sandbox cannot lower oom_score_adj.
 		`  restrict_oom_score_adj = true`,
@@ -64,7 +64,7 @@ func criContainerd(t *testing.T) *ctrtest.Containerd {
 		`    runtime_type = "io.containerd.wasmrt.v1"`,
 		`  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]`,
 		`    runtime_type = "io.containerd.runc.v2"`,
-	}})
+	}, extra...)})
 	c.Namespace = "k8s.io" // CRI's images and containers live there
 	return c
 }
