@@ -206,11 +206,11 @@ func pushStandIns(t *testing.T, registry string) {
 	web := func(port string) []string { return []string{"httpd", "-f", "-p", port, "-h", "/www"} }
 	env := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	images := map[string]ctrtest.Image{
-		"e2e-test-images/busybox:1.29-2": {Files: bb, Cmd: []string{"sh"}},
-		"e2e-test-images/nginx:1.14-2":   {Files: withFiles(bb, page), Cmd: web("80")},
-		"e2e-test-images/httpd:2.4.39-4": {Files: withFiles(bb, page), Cmd: web("80")},
+		"e2e-test-images/busybox:1.29-2":                   {Files: bb, Cmd: []string{"sh"}},
+		"e2e-test-images/nginx:1.14-2":                     {Files: withFiles(bb, page), Cmd: web("80")},
+		"e2e-test-images/httpd:2.4.39-4":                   {Files: withFiles(bb, page), Cmd: web("80")},
 		"k8s-staging-cri-tools/hostnet-nginx-amd64:latest": {Files: withFiles(bb, page), Cmd: web("12003")},
-		"e2e-test-images/nonewprivs:1.3": {Files: map[string]ctrtest.File{"usr/local/bin/nnp": {Data: staticC(t, nonewprivsSource), Mode: 0o4755}}, Entrypoint: []string{"/usr/local/bin/nnp"}},
+		"e2e-test-images/nonewprivs:1.3":                   {Files: map[string]ctrtest.File{"usr/local/bin/nnp": {Data: staticC(t, nonewprivsSource), Mode: 0o4755}}, Entrypoint: []string{"/usr/local/bin/nnp"}},
 	}
 	for repoTag, img := range images {
 		img.Ref, img.OS, img.Arch, img.Env = registry+"/"+repoTag, "linux", "amd64", env
