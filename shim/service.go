@@ -107,42 +107,37 @@ func (s *service) process(id, execID string) (*container, *process, error) {
 // exited is the reaper's report of pid's exit.
 func (s *service) exited(pid, status int) {
 	now := time.Now()
-	s.mu.Lock()
-	var hits []struct {
+	type owner struct {
 		c *container
 		p *process
 	}
+	var owners []owner
+	s.mu.Lock()
 	for _, c := range s.containers {
 		if _, ppid, _, _ := c.init.current(); ppid == pid {
-			hits = append(hits, struct {
-				c *container
-				p *process
-			}{c, c.init})
+			owners = append(owners, owner{c, c.init})
 		}
 		c.mu.Lock()
 		for _, e := range c.execs {
 			if _, epid, _, _ := e.current(); epid == pid {
-				hits = append(hits, struct {
-					c *container
-					p *process
-				}{c, e})
+				owners = append(owners, owner{c, e})
 			}
 		}
 		c.mu.Unlock()
 	}
 	s.mu.Unlock()
-	for _, h := range hits {
-		if !h.p.exit(status, now) {
+	for _, o := range owners {
+		if !o.p.exit(status, now) {
 			continue
 		}
-		s.log.Debug("process exited", "task", h.c.id, "exec", h.p.execID, "pid", pid, "status", status)
-		id := h.p.execID
+		s.log.Debug("process exited", "task", o.c.id, "exec", o.p.execID, "pid", pid, "status", status)
+		id := o.p.execID
 		if id == "" {
-			id = h.c.id
-			s.checkOOM(h.c.id)
+			id = o.c.id
+			s.checkOOM(o.c.id)
 		}
 		s.pub.publish(topicExit, &eventsapi.TaskExit{
-			ContainerID: h.c.id, ID: id, Pid: uint32(pid), ExitStatus: uint32(status), ExitedAt: timestamppb.New(now),
+			ContainerID: o.c.id, ID: id, Pid: uint32(pid), ExitStatus: uint32(status), ExitedAt: timestamppb.New(now),
 		})
 	}
 }

@@ -3,8 +3,8 @@
 // (runtime/executor) and for the containerd shim alike.
 //
 // It owns what every host needs and none should repeat: the wazero runtime
-// configuration (no context checks compiled into loops unless the caller
-// must interrupt a module from inside the process), the compilation cache
+// configuration (no context checks compiled into loops: a module is stopped
+// by ending its process), the compilation cache
 // (one wazero cache directory per module digest, touched on every use and
 // trimmed least-recently-used first by size; see Cache), checking a module
 // before it runs (the imports it needs that this host lacks are named, a

@@ -38,11 +38,6 @@ type Options struct {
 	// MemoryLimitSource names where MemoryLimit came from in the message
 	// a module that runs into it gets (e.g. "linux.resources.memory.limit").
 	MemoryLimitSource string
-	// Interruptible compiles context checks into the module's loops so
-	// that cancelling Run's context stops it. They cost speed (the
-	// emulator's start-up tripled, measured), so hosts that own their
-	// process stop a module by ending the process instead (ExitOnSignal).
-	Interruptible bool
 }
 
 // Host compiles and runs modules. Each module gets a wazero runtime of its
@@ -62,9 +57,6 @@ type Module struct {
 	Converted bool
 	// MinMemory is the size of its initial linear memory in bytes.
 	MinMemory uint64
-	// CodeSize is the size of its code section in bytes, which the
-	// compiled machine code is proportional to.
-	CodeSize uint64
 
 	host     *Host
 	rt       wazero.Runtime
@@ -92,11 +84,10 @@ func (h *Host) Compile(ctx context.Context, name string, wasm []byte) (*Module, 
 		}
 		return nil, fmt.Errorf("module %s: %w", name, ErrNotWasm)
 	}
-	layout, err := readLayout(wasm)
-	if err != nil {
+	if err := checkSections(wasm); err != nil {
 		return nil, fmt.Errorf("module %s: %w", name, err)
 	}
-	m := &Module{Name: name, host: h, CodeSize: layout.codeSize}
+	m := &Module{Name: name, host: h}
 	if err := m.compileCached(ctx, wasm); err != nil {
 		return nil, fmt.Errorf("module %s: %w", name, err)
 	}
@@ -157,7 +148,10 @@ func (m *Module) compileCached(ctx context.Context, wasm []byte) error {
 // compile sets up the module's runtime (with cc as its compilation cache
 // when not nil) and compiles wasm.
 func (m *Module) compile(ctx context.Context, wasm []byte, cc wazero.CompilationCache) error {
-	rc := wazero.NewRuntimeConfig().WithCustomSections(true).WithCloseOnContextDone(m.host.opts.Interruptible)
+	// No context checks in compiled loops (WithCloseOnContextDone): they
+	// tripled the emulator's start-up, measured; a host stops a module by
+	// ending its process (ExitOnSignal).
+	rc := wazero.NewRuntimeConfig().WithCustomSections(true)
 	if cc != nil {
 		rc = rc.WithCompilationCache(cc)
 	}

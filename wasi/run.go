@@ -94,16 +94,16 @@ func (m *Module) Run(ctx context.Context, p Process) (int, error) {
 	defer mod.Close(context.WithoutCancel(ctx))
 	if entry != "_start" && exportsFunc(mod, "_initialize") {
 		if _, err := mod.ExportedFunction("_initialize").Call(ctx); err != nil {
-			return m.exitStatus(ctx, err, alloc, stderr, "_initialize")
+			return m.exitStatus(err, alloc, stderr, "_initialize")
 		}
 	}
 	_, err = mod.ExportedFunction(entry).Call(ctx)
-	return m.exitStatus(ctx, err, alloc, stderr, entry)
+	return m.exitStatus(err, alloc, stderr, entry)
 }
 
 // exitStatus maps the entry's outcome to an exit status, telling the
 // module's stderr why when it trapped or ran out of its memory cap.
-func (m *Module) exitStatus(ctx context.Context, err error, alloc *limitedAllocator, stderr io.Writer, entry string) (int, error) {
+func (m *Module) exitStatus(err error, alloc *limitedAllocator, stderr io.Writer, entry string) (int, error) {
 	if wanted := alloc.wanted.Load(); wanted != 0 {
 		fmt.Fprintf(stderr, "wasm: module %s reached its linear memory limit of %s%s: growing to %s was refused\n",
 			m.Name, formatSize(alloc.limit), sourceSuffix(m.memoryLimitSource), formatSize(wanted))
@@ -113,12 +113,6 @@ func (m *Module) exitStatus(ctx context.Context, err error, alloc *limitedAlloca
 	case err == nil:
 		return 0, nil
 	case errors.As(err, &exit):
-		switch exit.ExitCode() {
-		case sys.ExitCodeContextCanceled, sys.ExitCodeDeadlineExceeded:
-			if ctx.Err() != nil {
-				return 0, ctx.Err()
-			}
-		}
 		return int(exit.ExitCode()), nil
 	default:
 		fmt.Fprintf(stderr, "wasm: module %s trapped in %s: %s\n", m.Name, entry, trapMessage(err))

@@ -1,10 +1,11 @@
 package executor
 
 import (
-	"bytes"
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/wasmrt/wasmrt/wasi"
 )
 
 // Annotations this package reads (see the package documentation).
@@ -41,18 +42,12 @@ var (
 	VariantValues = []string{"compat", "compat-smart"}
 )
 
-// wasmMagic starts every binary WebAssembly module.
-var wasmMagic = []byte("\x00asm")
-
 // HasWasmExtension reports whether a program's name says it is a module.
 func HasWasmExtension(program string) bool {
 	file, _ := SplitEntry(program)
 	ext := path.Ext(file)
 	return ext == ".wasm" || ext == ".wat"
 }
-
-// IsWasm reports whether a file's first bytes are a WebAssembly module's.
-func IsWasm(header []byte) bool { return bytes.HasPrefix(header, wasmMagic) }
 
 // SplitEntry splits PATH#FUNCTION into the module's path and the export to
 // call ("" when none is named, meaning _start).
@@ -81,7 +76,7 @@ func Select(annotations map[string]string, program string, header []byte) (Kind,
 	case "compat-smart":
 		return bySuffix(program), nil
 	}
-	if IsWasm(header) {
+	if wasi.IsWasm(header) {
 		return KindWasm, nil
 	}
 	return KindNative, nil
