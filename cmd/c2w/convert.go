@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -22,6 +24,9 @@ import (
 type convertFlags struct {
 	flattenFlags
 	rawExecutables bool
+	// precompile compiles the written module into c2w run's cache
+	// (`c2w IMAGE OUT.wasm` only).
+	precompile bool
 }
 
 func (f *convertFlags) register(cmd *cobra.Command) {
@@ -122,5 +127,34 @@ func runConvert(cmd *cobra.Command, f *convertFlags, arg, out string) error {
 			image.HumanSize(int64(len(m.wasm))), image.HumanSize(int64(m.rootfsSize)), m.image, m.platform,
 			time.Since(start).Seconds())
 	}
+	if f.precompile {
+		start := time.Now()
+		if err := precompile(cmd.Context(), out, m.wasm); err != nil {
+			// The module is written and works; its first run compiles.
+			fmt.Fprintf(cmd.ErrOrStderr(), "c2w: warning: %v\n", err)
+		} else if !f.intake.quiet {
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s: compiled for c2w run in %.1fs\n", out, time.Since(start).Seconds())
+		}
+	}
 	return nil
+}
+
+// precompile compiles a written module into the compilation cache c2w run
+// uses, so that its first run does not pay the compilation.
+func precompile(ctx context.Context, name string, wasm []byte) error {
+	dir := compilationCacheDir()
+	if dir == "" {
+		return errors.New("no user cache directory to precompile into")
+	}
+	cache, err := wasi.OpenCache(dir, wasi.DefaultCacheSize)
+	if err != nil {
+		return err
+	}
+	m, err := wasi.New(wasi.Options{Cache: cache}).Compile(ctx, name, wasm)
+	if err != nil {
+		return err
+	}
+	m.Close(ctx)
+	_, err = cache.Trim()
+	return err
 }

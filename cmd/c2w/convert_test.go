@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -33,6 +35,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// Conversions precompile into the user cache: keep it the test's.
+	os.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "xdg"))
 	emulatorModule = func() ([]byte, error) {
 		emulatorOnce.Do(func() {
 			out := filepath.Join(dir, "c2w-emulator.wasm")
@@ -368,6 +372,52 @@ func TestCorruptModuleRefused(t *testing.T) {
 			t.Errorf("node %s: %v", path, n)
 		}
 	}
+}
+
+func TestConvertPrecompiles(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	cacheDir := filepath.Join(os.Getenv("XDG_CACHE_HOME"), "c2w", "wazero")
+	out := filepath.Join(t.TempDir(), "bb.wasm")
+	mustRun(t, "--quiet", "--precompile=false", layoutRef(t, fixtures.ImageBusybox), out)
+	if entries, _ := os.ReadDir(cacheDir); len(entries) != 0 {
+		t.Fatalf("--precompile=false compiled: %v", entries)
+	}
+	_, _, errOut := run(t, layoutRef(t, fixtures.ImageBusybox), out)
+	if !strings.Contains(errOut, "compiled for c2w run in") {
+		t.Errorf("conversion does not say it compiled: %q", errOut)
+	}
+	wasm, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(wasm)
+	entry := filepath.Join(cacheDir, hex.EncodeToString(sum[:]))
+	before, err := os.ReadDir(entry)
+	if err != nil || len(before) == 0 {
+		t.Fatalf("no cache entry %s for the written module: %v", entry, err)
+	}
+	// The first run finds the code: it adds nothing to the cache.
+	if code, stdout, _ := run(t, "run", out, "echo", "first"); code != 0 || stdout != "first\n" {
+		t.Fatalf("run: %d %q", code, stdout)
+	}
+	if files := cacheFiles(t, entry); len(files) != 1 {
+		t.Errorf("the first run compiled again: %v", files)
+	}
+}
+
+// cacheFiles lists the regular files under dir.
+func cacheFiles(t *testing.T, dir string) []string {
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			out = append(out, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func TestRunCommand(t *testing.T) {
