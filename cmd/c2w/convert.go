@@ -31,7 +31,7 @@ type convertFlags struct {
 
 func (f *convertFlags) register(cmd *cobra.Command) {
 	f.flattenFlags.register(cmd)
-	cmd.Flags().BoolVar(&f.rawExecutables, "raw-executables", false, "store programs and shared libraries uncompressed: faster start-up, larger module")
+	cmd.Flags().BoolVar(&f.rawExecutables, "raw-executables", false, "store programs and shared libraries uncompressed whatever --compression says: no decoding of them at start-up, larger module")
 }
 
 // emulatedPlatforms are the platforms the embedded emulator runs.

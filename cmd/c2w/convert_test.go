@@ -445,20 +445,28 @@ func TestRunCommand(t *testing.T) {
 	}
 }
 
-// TestRawExecutables converts busybox with and without --raw-executables and
-// checks how the packed rootfs stores the busybox program.
-func TestRawExecutables(t *testing.T) {
-	for _, raw := range []bool{false, true} {
+// TestStorageFlags converts busybox with each --compression and with
+// --raw-executables and checks how the packed rootfs stores the busybox
+// program, and that the module sizes order as the codecs promise.
+func TestStorageFlags(t *testing.T) {
+	sizes := map[string]int{}
+	for _, c := range []struct {
+		flags   []string
+		raw     bool
+		feature uint32
+	}{
+		{nil, false, rootfs.FeatureLZ4}, // the default: lz4
+		{[]string{"--compression", "deflate"}, false, 0},
+		{[]string{"--compression", "none"}, true, 0},
+		{[]string{"--raw-executables"}, true, rootfs.FeatureLZ4},
+	} {
 		out := filepath.Join(t.TempDir(), "bb.wasm")
-		args := []string{"--quiet", layoutRef(t, fixtures.ImageBusybox), out}
-		if raw {
-			args = append([]string{"--raw-executables"}, args...)
-		}
-		mustRun(t, args...)
+		mustRun(t, append(append([]string{"--quiet", "--precompile=false"}, c.flags...), layoutRef(t, fixtures.ImageBusybox), out)...)
 		module, err := os.ReadFile(out)
 		if err != nil {
 			t.Fatal(err)
 		}
+		sizes[strings.Join(c.flags, " ")] = len(module)
 		blobs, err := pack.Extract(module)
 		if err != nil {
 			t.Fatal(err)
@@ -477,8 +485,21 @@ func TestRawExecutables(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, isRaw := im.RawData(ino, 0); isRaw != raw {
-			t.Errorf("--raw-executables=%v: busybox stored raw = %v", raw, isRaw)
+		if _, isRaw := im.RawData(ino, 0); isRaw != c.raw {
+			t.Errorf("%v: busybox stored raw = %v", c.flags, isRaw)
 		}
+		if f := im.Features(); f != c.feature {
+			t.Errorf("%v: image features %#x, want %#x", c.flags, f, c.feature)
+		}
+		// And it runs.
+		if code, stdout, stderr := run(t, "run", "--no-cache", out, "echo", "ok"); code != 0 || stdout != "ok\n" {
+			t.Errorf("%v: run: %d %q %q", c.flags, code, stdout, stderr)
+		}
+	}
+	if !(sizes["--compression deflate"] < sizes[""] && sizes[""] < sizes["--compression none"]) {
+		t.Errorf("module sizes %v: want deflate < lz4 < none", sizes)
+	}
+	if code, _, errOut := run(t, "--compression", "zip", layoutRef(t, fixtures.ImageBusybox), filepath.Join(t.TempDir(), "x.wasm")); code != 2 || !strings.Contains(errOut, `--compression "zip": use lz4, deflate or none`) {
+		t.Errorf("bad --compression: exit %d, %q", code, errOut)
 	}
 }

@@ -17,9 +17,8 @@ import (
 
 func newRootfsCommand() *cobra.Command {
 	var (
-		flags      flattenFlags
-		list       bool
-		noCompress bool
+		flags flattenFlags
+		list  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "rootfs IMAGE OUT.img | rootfs --list OUT.img",
@@ -46,14 +45,12 @@ With --list, prints the entries of an existing rootfs image like "tar tv".`,
 				return usageError{fmt.Errorf("rootfs takes IMAGE and OUT.img, got %d arguments", len(args))}
 			}
 			wopts := rootfs.DefaultWriteOptions()
-			wopts.Compress = !noCompress
 			return writeRootfs(cmd, &flags, args[0], args[1], wopts)
 		},
 	}
 	flags.register(cmd)
 	fl := cmd.Flags()
 	fl.BoolVar(&list, "list", false, "list the entries of a rootfs image instead of writing one")
-	fl.BoolVar(&noCompress, "no-compress", false, "store file data uncompressed (larger image, no inflate on read)")
 	return cmd
 }
 

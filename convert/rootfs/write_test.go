@@ -16,6 +16,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/pierrec/lz4/v4"
+
 	fsimg "github.com/wasmrt/wasmrt/emulator/rootfs"
 )
 
@@ -158,7 +160,7 @@ func goldenMixed(t testing.TB) (*Tree, WriteOptions) {
 	u := b.file(home, "ünïcödé 日本", 0o640, []byte("héllo\n"))
 	u.UID, u.GID = 1000, 100
 	b.symlink(home, "odd\nname\xff", "../bin/sh")
-	return b.tree, WriteOptions{ChunkSize: 4096, Compress: true}
+	return b.tree, WriteOptions{ChunkSize: 4096, Codec: CodecDeflate}
 }
 
 // goldenCompact has every kind of record in a few kilobytes, as a fuzzing
@@ -175,13 +177,21 @@ func goldenCompact(t testing.TB) (*Tree, WriteOptions) {
 	b.symlink(root, "link", "d/f")
 	b.special(root, "null", ModeChar|0o666, makedev(1, 3))
 	b.special(root, "fifo", ModeFIFO|0o644, 0)
-	return b.tree, WriteOptions{ChunkSize: 4096, Compress: true}
+	return b.tree, WriteOptions{ChunkSize: 4096, Codec: CodecDeflate}
+}
+
+// goldenLZ4 is goldenMixed with LZ4 chunks.
+func goldenLZ4(t testing.TB) (*Tree, WriteOptions) {
+	tr, opts := goldenMixed(t)
+	opts.Codec = CodecLZ4
+	return tr, opts
 }
 
 var goldenTrees = map[string]func(testing.TB) (*Tree, WriteOptions){
 	"small.img":   goldenSmall,
 	"mixed.img":   goldenMixed,
 	"compact.img": goldenCompact,
+	"lz4.img":     goldenLZ4,
 }
 
 // TestGoldenImages pins the format: the writer must keep producing these
@@ -377,10 +387,10 @@ func verifyContent(t *testing.T, tr *Tree, im *fsimg.Image, path string, n *Inod
 }
 
 func TestRoundTripFeatures(t *testing.T) {
-	for _, compress := range []bool{true, false} {
-		t.Run(fmt.Sprintf("compress=%v", compress), func(t *testing.T) {
+	for name, codec := range Codecs {
+		t.Run(name, func(t *testing.T) {
 			tr, _ := goldenMixed(t)
-			im := openImage(t, writeImage(t, tr, WriteOptions{ChunkSize: 4096, Compress: compress}))
+			im := openImage(t, writeImage(t, tr, WriteOptions{ChunkSize: 4096, Codec: codec}))
 			verifyRoundTrip(t, tr, im)
 
 			// Hard links share one inode.
@@ -402,7 +412,7 @@ func TestRoundTripLargeFileSparseAndRaw(t *testing.T) {
 	// 7-8 random, 9 zero and a zero tail that ends mid-chunk.
 	content := slices.Concat(noise[:cs+123], make([]byte, 6*cs-123), noise[cs:], make([]byte, cs+5000))
 	b.file(b.tree.Root, "big", 0o644, content)
-	img := writeImage(t, b.tree, WriteOptions{ChunkSize: cs, Compress: true})
+	img := writeImage(t, b.tree, WriteOptions{ChunkSize: cs, Codec: CodecLZ4})
 	im := openImage(t, img)
 	verifyRoundTrip(t, b.tree, im)
 
@@ -454,7 +464,7 @@ func TestRoundTripUncompressedStoresRaw(t *testing.T) {
 	b := newImgTree(t)
 	content := textLike(rng, 200<<10)
 	b.file(b.tree.Root, "text", 0o644, content)
-	img := writeImage(t, b.tree, WriteOptions{Compress: false})
+	img := writeImage(t, b.tree, WriteOptions{Codec: CodecNone})
 	im := openImage(t, img)
 	verifyRoundTrip(t, b.tree, im)
 	if len(img) < len(content) {
@@ -742,6 +752,59 @@ func TestRawExecutables(t *testing.T) {
 			}
 			if _, isRaw := im.RawData(ino, 0); isRaw != wantRaw {
 				t.Errorf("RawExecutables=%v: %s stored raw = %v, want %v", raw, name, isRaw, wantRaw)
+			}
+		}
+	}
+}
+
+// TestLZ4DecoderMatchesTheLibrary compresses real and generated data with
+// the lz4 library the writer uses and checks that the reader's own decoder
+// (emulator/rootfs, standard library only) gives back the same bytes as
+// the library's decoder, and refuses every truncation.
+func TestLZ4DecoderMatchesTheLibrary(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	inputs := [][]byte{
+		bytes.Repeat([]byte{0}, 65536), // long matches at offset 1
+		bytes.Repeat([]byte("abc"), 20000),
+		textLike(rng, 65536),
+	}
+	if b, err := os.ReadFile("/bin/busybox"); err == nil {
+		for off := 0; off+65536 <= len(b) && off < 16*65536; off += 65536 {
+			inputs = append(inputs, b[off:off+65536])
+		}
+	}
+	for i := range 20 {
+		n := 1 + rng.IntN(65536)
+		b := make([]byte, n)
+		for j := range b {
+			// Small alphabets and repeats make every sequence shape.
+			if j > 8 && rng.IntN(3) == 0 {
+				b[j] = b[j-1-rng.IntN(8)]
+			} else {
+				b[j] = byte(rng.IntN(4 + i*12))
+			}
+		}
+		inputs = append(inputs, b)
+	}
+	var c lz4.Compressor
+	for i, in := range inputs {
+		buf := make([]byte, lz4.CompressBlockBound(len(in)))
+		n, err := c.CompressBlock(in, buf)
+		if err != nil || n == 0 {
+			continue // incompressible: the writer stores it raw
+		}
+		block := buf[:n]
+		want := make([]byte, len(in))
+		if m, err := lz4.UncompressBlock(block, want); err != nil || m != len(in) || !bytes.Equal(want, in) {
+			t.Fatalf("input %d: the library does not round-trip (%d, %v)", i, m, err)
+		}
+		got := make([]byte, len(in))
+		if !fsimg.DecodeLZ4(block, got) || !bytes.Equal(got, in) {
+			t.Errorf("input %d (%d bytes → %d): the reader's decoder differs from the library's", i, len(in), n)
+		}
+		for _, cut := range []int{1, 2, n / 2, n - 1} {
+			if cut > 0 && cut < n && fsimg.DecodeLZ4(block[:cut], make([]byte, len(in))) {
+				t.Errorf("input %d: a block cut to %d of %d bytes was accepted", i, cut, n)
 			}
 		}
 	}

@@ -46,7 +46,7 @@ func FixtureImage(layout string) (*rootfs.Image, error) {
 	defer tree.Close()
 	var buf bytes.Buffer
 	opts := convrootfs.DefaultWriteOptions()
-	opts.Compress = false
+	opts.Codec = convrootfs.CodecNone
 	if err := convrootfs.Write(&buf, tree, opts); err != nil {
 		return nil, err
 	}

@@ -58,6 +58,7 @@ func TestCorruptionNeverYieldsWrongData(t *testing.T) {
 		{"small.img", []byte{0x01, 0x80, 0xff}, 1},
 		{"compact.img", []byte{0x01, 0x80, 0xff}, 1},
 		{"mixed.img", []byte{0x01, 0x80}, 7},
+		{"lz4.img", []byte{0x01, 0x80}, 7},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			orig := goldenImage(t, tc.name)
@@ -210,7 +211,7 @@ func TestForgedImages(t *testing.T) {
 		want string // in the error message
 	}{
 		{"unknown incompat feature", func(e *imageEditor) { e.superblock(func(s *Superblock) { s.IncompatFeatures = 4 }) }, "features 0x4"},
-		{"next major version", func(e *imageEditor) { e.superblock(func(s *Superblock) { s.Major = 2 }) }, "version 2.0"},
+		{"next major version", func(e *imageEditor) { e.superblock(func(s *Superblock) { s.Major = 2 }) }, "version 2.1"},
 		{"chunk size not a power of two", func(e *imageEditor) { e.superblock(func(s *Superblock) { s.ChunkSize = 5000 }) }, "chunk size 5000"},
 		{"image size mismatch", func(e *imageEditor) { e.superblock(func(s *Superblock) { s.ImageSize += 8 }) }, "superblock says"},
 		{"sections out of order", func(e *imageEditor) {
@@ -242,7 +243,7 @@ func TestForgedImages(t *testing.T) {
 			e.dirent(0, func(d *DirentRecord) { d.NameOffset, d.NameLen = 11, 12 }) // "etc/hostname"
 		}, "invalid name"},
 		{"empty name", func(e *imageEditor) { e.dirent(0, func(d *DirentRecord) { d.NameLen = 0 }) }, "invalid name"},
-		{"unknown chunk encoding", func(e *imageEditor) { e.chunk(0, func(c *ChunkRecord) { c.Encoding = 3 }) }, "unknown encoding 3"},
+		{"unknown chunk encoding", func(e *imageEditor) { e.chunk(0, func(c *ChunkRecord) { c.Encoding = 4 }) }, "unknown encoding 4"},
 		{"chunk outside the data section", func(e *imageEditor) { e.chunk(0, func(c *ChunkRecord) { c.Offset = 8 }) }, "outside the data section"},
 		{"raw chunk with a wrong length", func(e *imageEditor) { e.chunk(0, func(c *ChunkRecord) { c.StoredSize = 6 }) }, "raw chunk stores 6 bytes for 7"},
 		{"zero chunk with stored bytes", func(e *imageEditor) { e.chunk(0, func(c *ChunkRecord) { c.Encoding = EncodingZero }) }, "zero chunk has 7"},
@@ -260,22 +261,35 @@ func TestForgedImages(t *testing.T) {
 }
 
 // TestForgedChunkData checks the per-chunk defences: a checksum mismatch,
-// and deflate streams that inflate to more (a decompression bomb) or fewer
-// bytes than the chunk records.
+// and DEFLATE streams and LZ4 blocks that decode to more (a decompression
+// bomb) or fewer bytes than the chunk records.
 func TestForgedChunkData(t *testing.T) {
-	// Find a file in mixed.img whose last chunk is compressed.
-	probe := mustOpen(t, goldenImage(t, "mixed.img"))
+	for _, img := range []struct {
+		name            string
+		encoding        uint8
+		longer, shorter string
+	}{
+		{"mixed.img", EncodingDeflate, "longer than the chunk", "shorter than the chunk"},
+		{"lz4.img", EncodingLZ4, "does not decode to the chunk's", "does not decode to the chunk's"},
+	} {
+		t.Run(img.name, func(t *testing.T) { forgeChunkData(t, img.name, img.encoding, img.longer, img.shorter) })
+	}
+}
+
+func forgeChunkData(t *testing.T, name string, encoding uint8, longer, shorter string) {
+	// Find a file whose last chunk is compressed with the encoding.
+	probe := mustOpen(t, goldenImage(t, name))
 	var ino Ino
 	var last uint32
 	for n := Ino(1); n <= Ino(probe.NumInodes()); n++ {
 		r := probe.inode(n)
-		if r.Mode&modeType == modeRegular && r.DataCount > 0 && probe.chunk(r.DataIndex+r.DataCount-1).Encoding == EncodingDeflate {
+		if r.Mode&modeType == modeRegular && r.DataCount > 0 && probe.chunk(r.DataIndex+r.DataCount-1).Encoding == encoding {
 			ino, last = n, r.DataIndex+r.DataCount-1
 			break
 		}
 	}
 	if ino == 0 {
-		t.Fatal("mixed.img has no file ending in a compressed chunk")
+		t.Fatalf("%s has no file ending in a chunk of encoding %d", name, encoding)
 	}
 	size := probe.inode(ino).Size
 	lastOff := int64(size) - int64(probe.chunk(last).Size)
@@ -287,12 +301,12 @@ func TestForgedChunkData(t *testing.T) {
 		flip  bool
 		want  string
 	}{
-		{"stream longer than the chunk", -1, false, "longer than the chunk"},
-		{"stream shorter than the chunk", +1, false, "shorter than the chunk"},
+		{"stream longer than the chunk", -1, false, longer},
+		{"stream shorter than the chunk", +1, false, shorter},
 		{"checksum mismatch", 0, true, "checksum mismatch"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			e := newEditor(t, "mixed.img")
+			e := newEditor(t, name)
 			var stored ChunkRecord
 			e.chunk(uint64(last), func(r *ChunkRecord) {
 				r.Size = uint32(int(r.Size) + c.delta)
@@ -312,6 +326,17 @@ func TestForgedChunkData(t *testing.T) {
 				t.Fatalf("second ReadAt: %v", err)
 			}
 		})
+	}
+}
+
+// TestLZ4WithoutFeature refuses LZ4 chunks in an image that does not
+// declare them.
+func TestLZ4WithoutFeature(t *testing.T) {
+	e := newEditor(t, "lz4.img")
+	e.superblock(func(s *Superblock) { s.IncompatFeatures = 0 })
+	_, err := Open(e.sealed())
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "LZ4 chunk in an image without the LZ4 feature") {
+		t.Fatalf("Open: %v", err)
 	}
 }
 

@@ -113,14 +113,20 @@ func (im *Image) stored(ino Ino, idx uint32, c *ChunkRecord) ([]byte, error) {
 	return b, nil
 }
 
-// decode inflates chunk idx into dst, which is exactly the chunk's decoded
-// length. The stream must produce exactly len(dst) bytes and end where the
-// stored bytes end, so a damaged or hostile stream can neither write past the
-// chunk nor pass for valid data.
+// decode inflates (DEFLATE) or decodes (LZ4) chunk idx into dst, which is
+// exactly the chunk's decoded length. The stream must produce exactly
+// len(dst) bytes and end where the stored bytes end, so a damaged or hostile
+// stream can neither write past the chunk nor pass for valid data.
 func (im *Image) decode(ino Ino, idx uint32, c *ChunkRecord, dst []byte) error {
 	src, err := im.stored(ino, idx, c)
 	if err != nil {
 		return err
+	}
+	if c.Encoding == EncodingLZ4 {
+		if !DecodeLZ4(src, dst) {
+			return corrupt("inode %d: chunk %d: LZ4 block does not decode to the chunk's %d bytes", ino, idx, len(dst))
+		}
+		return nil
 	}
 	inf := inflaters.Get().(*inflater)
 	defer inflaters.Put(inf)

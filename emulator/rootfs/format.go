@@ -21,7 +21,7 @@ const (
 // compat feature bits.
 const (
 	VersionMajor = 1
-	VersionMinor = 0
+	VersionMinor = 1
 )
 
 // Sizes of the fixed structures and records, in bytes.
@@ -59,6 +59,18 @@ const (
 	EncodingRaw = 1
 	// EncodingDeflate is a chunk stored as one raw DEFLATE stream (RFC 1951).
 	EncodingDeflate = 2
+	// EncodingLZ4 is a chunk stored as one LZ4 block (format 1.1; images
+	// with such chunks set FeatureLZ4).
+	EncodingLZ4 = 3
+)
+
+// Superblock feature bits.
+const (
+	// FeatureLZ4 (incompat) says chunks may be LZ4 blocks: readers that
+	// cannot decode them must refuse the image rather than misread it.
+	FeatureLZ4 = 1 << 0
+	// knownIncompat are the incompat features this reader implements.
+	knownIncompat = FeatureLZ4
 )
 
 // Section indexes in Superblock.Sections, in the order the sections appear

@@ -62,8 +62,8 @@ func Open(b []byte) (*Image, error) {
 	if sb.Major != VersionMajor {
 		return nil, corrupt("superblock format version %d.%d is not supported (this reader reads %d.x)", sb.Major, sb.Minor, VersionMajor)
 	}
-	if sb.IncompatFeatures != 0 {
-		return nil, corrupt("image requires features %#x that this reader does not implement", sb.IncompatFeatures)
+	if unknown := sb.IncompatFeatures &^ knownIncompat; unknown != 0 {
+		return nil, corrupt("image requires features %#x that this reader does not implement", unknown)
 	}
 	if sb.ImageSize != uint64(len(b)) {
 		return nil, corrupt("superblock says the image is %d bytes but it is %d", sb.ImageSize, len(b))
@@ -178,6 +178,13 @@ func (im *Image) validate() error {
 		case EncodingDeflate:
 			if c.StoredSize == 0 {
 				return corrupt("chunk %d: deflate chunk has no stored bytes", i)
+			}
+		case EncodingLZ4:
+			if im.sb.IncompatFeatures&FeatureLZ4 == 0 {
+				return corrupt("chunk %d: LZ4 chunk in an image without the LZ4 feature", i)
+			}
+			if c.StoredSize == 0 {
+				return corrupt("chunk %d: LZ4 chunk has no stored bytes", i)
 			}
 		default:
 			return corrupt("chunk %d: unknown encoding %d", i, c.Encoding)
@@ -432,6 +439,9 @@ func (im *Image) PageSize() int { return int(im.sb.PageSize) }
 
 // Version returns the image's format version.
 func (im *Image) Version() (major, minor int) { return int(im.sb.Major), int(im.sb.Minor) }
+
+// Features returns the image's incompat feature bits (FeatureLZ4).
+func (im *Image) Features() uint32 { return im.sb.IncompatFeatures }
 
 // Size returns the length of the image in bytes.
 func (im *Image) Size() int64 { return int64(len(im.b)) }

@@ -29,7 +29,7 @@ func mustLookup(t testing.TB, im *Image, path string) Ino {
 
 func TestSmallImage(t *testing.T) {
 	im := mustOpen(t, goldenImage(t, "small.img"))
-	if major, minor := im.Version(); major != 1 || minor != 0 {
+	if major, minor := im.Version(); major != 1 || minor != 1 {
 		t.Errorf("version %d.%d", major, minor)
 	}
 	if im.NumInodes() != 4 || im.ChunkSize() != DefaultChunkSize || im.PageSize() != PageSize {
