@@ -4,6 +4,8 @@
 #   2. Start to exit of `sh -c true` and `python3 -c pass` under wazero
 #      (c2w run, cold and warm compilation cache), with qemu-riscv64-static
 #      running the same binaries from the same layers as the reference.
+#   3. The floor: a trivial Go wasip1 program (internal/wasmprobe) against
+#      `sh -c true`, warm, in c2w run and under the wazero CLI.
 # Needs bin/c2w (make build) and the fixtures (make fixtures). Results are
 # recorded by hand in docs/performance-pack.md with this command.
 set -euo pipefail
@@ -31,8 +33,8 @@ echo "== conversion: c2w IMAGE OUT.wasm =="
 printf '%-8s %12s %12s %12s %10s\n' fixture image-MiB out.wasm-MiB overhead-MiB convert-ms
 for f in busybox bash python; do
 	img=$(compressed "$f")
-	t=$(for _ in $(seq "$runs"); do ms "$c2w" -q "oci-layout:.fixtures/oci/$f:latest" "$work/$f.wasm"; done | median)
-	"$c2w" -q "oci-layout:.fixtures/oci/$f:latest" "$work/$f.wasm"
+	t=$(for _ in $(seq "$runs"); do ms "$c2w" -q --precompile=false "oci-layout:.fixtures/oci/$f:latest" "$work/$f.wasm"; done | median)
+	"$c2w" -q --precompile=false "oci-layout:.fixtures/oci/$f:latest" "$work/$f.wasm"
 	out=$(stat -c %s "$work/$f.wasm")
 	printf '%-8s %12s %12s %12s %10s\n' "$f" "$(mib "$img")" "$(mib "$out")" "$(mib $((out - img)))" "$t"
 done
@@ -61,3 +63,19 @@ bench() { # bench NAME FIXTURE QEMU-BINARY SKIP ARGS...: qemu runs the binary wi
 }
 bench "sh -c true" busybox bin/busybox 0 sh -c true
 bench "python3 -c pass" python usr/bin/python3 1 python3 -c pass
+
+echo
+echo "== the floor: a trivial Go wasip1 program, warm (ms, median of $runs) =="
+GOOS=wasip1 GOARCH=wasm go build -trimpath -o "$work/probe.wasm" ./internal/wasmprobe
+CGO_ENABLED=0 go build -o "$work/wazero" github.com/tetratelabs/wazero/cmd/wazero
+floor() { # floor HOST-CMD...: median warm wall time
+	"$@" >/dev/null 2>&1 || true
+	for _ in $(seq "$runs"); do ms "$@"; done | median
+}
+fc=$(XDG_CACHE_HOME=$work/warm floor "$c2w" run "$work/probe.wasm" args)
+sc=$(XDG_CACHE_HOME=$work/warm floor "$c2w" run "$work/busybox.wasm" sh -c true)
+fw=$(floor "$work/wazero" run -cachedir "$work/wz" "$work/probe.wasm" args)
+sw=$(floor "$work/wazero" run -cachedir "$work/wz" "$work/busybox.wasm" sh -c true)
+printf '%-14s %10s %14s %8s\n' host "Go floor" "sh -c true" ratio
+printf '%-14s %10s %14s %7.2fx\n' "c2w run" "$fc" "$sc" "$(awk -v a="$sc" -v b="$fc" 'BEGIN {print a / b}')"
+printf '%-14s %10s %14s %7.2fx\n' "wazero CLI" "$fw" "$sw" "$(awk -v a="$sw" -v b="$fw" 'BEGIN {print a / b}')"

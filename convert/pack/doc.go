@@ -9,8 +9,9 @@
 // grows memory above it). Embed appends one active data segment per blob
 // starting at the first 64 KiB page boundary at or above runtime.end,
 // rewrites firstmoduledata.end to the page boundary after the last blob,
-// raises the memory minimum to cover the blobs plus HeapHeadroom (the 1 MiB
-// the Go linker itself leaves), and fills in the embed table that
+// raises the memory minimum to cover the blobs plus HeapHeadroom (room for
+// the Go heap to grow without reallocating memory in hosts that copy it to
+// grow), and fills in the embed table that
 // emulator/embed declares. The blobs then lie above the data and bss
 // sections, whose bounds the garbage collector's root scan uses, and below
 // the heap, so the collector neither scans nor reuses them, and the program

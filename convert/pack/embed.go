@@ -17,9 +17,14 @@ type Blob struct {
 }
 
 // HeapHeadroom is the memory the module gets past the blobs at start-up,
-// as the Go linker gives past runtime.end, so the runtime initialises
-// without growing memory.
-const HeapHeadroom = 1 << 20
+// for the Go heap. The Go linker leaves 1 MiB, enough to initialise the
+// runtime; the emulator's heap grows well past that as soon as a guest
+// runs, and hosts that grow linear memory by reallocating it (wazero's
+// default allocator, which its CLI uses) copy the whole memory, blobs
+// included, at every step: `sh -c true` took 1.5× as long under the wazero
+// CLI as with the headroom (docs/performance-pack.md). Memory an instance
+// does not touch costs nothing, since hosts allocate it lazily.
+const HeapHeadroom = 64 << 20
 
 // maxPages is the most 64 KiB pages a 32-bit memory can have (4 GiB).
 const maxPages = 1 << 16
