@@ -133,8 +133,9 @@ type Code struct {
 }
 
 // Module is a parsed WebAssembly module. The slices hold the decoded
-// contents of each section; only Memories and Data (and, through it, the
-// data count) affect what Encode writes.
+// contents of each section; Memories and Data (and, through it, the data
+// count) affect what Encode writes, and so do Types, Functions and Code once
+// changed through AddType, AppendFunction or SetBody.
 type Module struct {
 	Sections  []Section
 	Types     []FuncType
@@ -150,6 +151,10 @@ type Module struct {
 	DataCount *uint32 // as declared; Encode rewrites it to len(Data)
 	Code      []Code
 	Data      []*DataSegment
+
+	// typesChanged and codeChanged make Encode write the type, function
+	// and code sections from the fields above instead of copying them.
+	typesChanged, codeChanged bool
 }
 
 var magic = []byte{0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00}

@@ -2,6 +2,7 @@ package wasmbin
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
 
 func TestLEB(t *testing.T) {
@@ -327,5 +331,128 @@ func TestAppendCustomSection(t *testing.T) {
 	want := []string{`marker="v1"`, long + `=""`}
 	if !slices.Equal(got[len(got)-2:], want) {
 		t.Errorf("custom sections %v, want the last two to be %v", got, want)
+	}
+}
+
+// watBytes compiles a module in the text format with wabt's wat2wasm,
+// keeping names (--debug-names).
+func watBytes(t *testing.T, src string) []byte {
+	t.Helper()
+	if _, err := exec.LookPath("wat2wasm"); err != nil {
+		t.Skip("wat2wasm not found: install the Debian package wabt")
+	}
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "m.wat"), filepath.Join(dir, "m.wasm")
+	if err := os.WriteFile(in, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := exec.Command("wat2wasm", "--debug-names", in, "-o", out).CombinedOutput(); err != nil {
+		t.Fatalf("wat2wasm: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+const redirectWat = `(module
+  (type $rw (func (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_prestat_dir_name" (func $imp (type $rw)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "active")
+  (func $wrapper (export "wrapper") (type $rw)
+    ;; Immediates that look like "call 0" (0x10 0x00) must not be touched.
+    i32.const 16
+    drop
+    i32.const 0
+    i32.load offset=16
+    drop
+    local.get 0
+    local.get 1
+    local.get 2
+    call $imp)
+  (func $other (export "other") (result i32)
+    i32.const 1
+    i32.const 2
+    i32.const 3
+    call $imp))`
+
+// TestImplementImportWithPassiveData does what convert/pack does to read a
+// blob on demand: a passive segment, a function that copies from it with
+// memory.init, and one caller's call of an import redirected to that
+// function. The result must validate, and behave, under wazero.
+func TestImplementImportWithPassiveData(t *testing.T) {
+	m, err := Parse(watBytes(t, redirectWat))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := m.FunctionNames()
+	if err != nil || names[1] != "wrapper" || names[2] != "other" || names[0] != "imp" {
+		t.Fatalf("function names %v, %v", names, err)
+	}
+	ft, err := m.FuncType(0)
+	if err != nil || len(ft.Params) != 3 || len(ft.Results) != 1 {
+		t.Fatalf("type of the import: %+v %v", ft, err)
+	}
+	seg := m.AppendPassiveData([]byte("hello, passive world"))
+	body := appendUleb([]byte{0, 0x20, 0, 0x20, 1, 0x20, 2, 0xfc, 8}, uint64(seg))
+	body = append(body, 0, 0x41, 0, 0x0b)
+	read := m.AppendFunction(m.AddType(ft), body)
+	if read != 3 {
+		t.Fatalf("new function index %d, want 3", read)
+	}
+	wrapper, err := m.Body(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newBody, n, err := RedirectCalls(wrapper, 0, read)
+	if err != nil || n != 1 {
+		t.Fatalf("RedirectCalls: %d calls, %v", n, err)
+	}
+	if err := m.SetBody(1, newBody); err != nil {
+		t.Fatal(err)
+	}
+	out, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	validate(t, out)
+	again, err := Parse(out)
+	if err != nil || again.DataCount == nil || int(*again.DataCount) != len(again.Data) || !again.Data[seg].Passive {
+		t.Fatalf("re-parsed: data count %v, %v", again.DataCount, err)
+	}
+
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+	mod, err := rt.Instantiate(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// wrapper(dst=100, src=7, n=7) copies "passive" from the segment.
+	if res, err := mod.ExportedFunction("wrapper").Call(ctx, 100, 7, 7); err != nil || res[0] != 0 {
+		t.Fatalf("wrapper: %v %v", res, err)
+	}
+	if got, _ := mod.Memory().Read(100, 7); string(got) != "passive" {
+		t.Errorf("memory after the redirected call: %q", got)
+	}
+	// The other caller still calls the real import (fd 1 has no prestat:
+	// an errno, not the segment).
+	if res, err := mod.ExportedFunction("other").Call(ctx); err != nil || res[0] == 0 {
+		t.Errorf("other: %v %v: the unrelated call was redirected", res, err)
+	}
+	// memory.init out of the segment's bounds traps rather than reading
+	// past it.
+	if _, err := mod.ExportedFunction("wrapper").Call(ctx, 0, 15, 10); err == nil {
+		t.Error("a read past the segment did not trap")
+	}
+}
+
+func TestRedirectCallsRefusesUnknownInstructions(t *testing.T) {
+	// A SIMD instruction (0xfd prefix) after one local declaration.
+	if _, _, err := RedirectCalls([]byte{0, 0xfd, 12, 0x0b}, 0, 1); err == nil || !strings.Contains(err.Error(), "not supported") {
+		t.Errorf("SIMD: %v", err)
 	}
 }

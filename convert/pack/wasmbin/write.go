@@ -104,9 +104,60 @@ func (m *Module) appendDataPayload(b []byte) []byte {
 	return b
 }
 
+func (m *Module) typePayload() []byte {
+	b := appendUleb(nil, uint64(len(m.Types)))
+	for _, t := range m.Types {
+		b = append(appendUleb(append(b, 0x60), uint64(len(t.Params))), valTypeBytes(t.Params)...)
+		b = append(appendUleb(b, uint64(len(t.Results))), valTypeBytes(t.Results)...)
+	}
+	return b
+}
+
+func valTypeBytes(ts []ValType) []byte {
+	b := make([]byte, len(ts))
+	for i, t := range ts {
+		b[i] = byte(t)
+	}
+	return b
+}
+
+func (m *Module) functionPayload() []byte {
+	b := appendUleb(nil, uint64(len(m.Functions)))
+	for _, t := range m.Functions {
+		b = appendUleb(b, uint64(t))
+	}
+	return b
+}
+
+func (m *Module) codePayload() []byte {
+	n := 0
+	for _, c := range m.Code {
+		n += 5 + len(c.Body)
+	}
+	b := appendUleb(make([]byte, 0, n+5), uint64(len(m.Code)))
+	for _, c := range m.Code {
+		b = append(appendUleb(b, uint64(len(c.Body))), c.Body...)
+	}
+	return b
+}
+
+// hasPassiveData reports whether a data segment is passive, which needs the
+// data count section (memory.init and data.drop refer to segments by index
+// before the data section is read).
+func (m *Module) hasPassiveData() bool {
+	for _, d := range m.Data {
+		if d.Passive {
+			return true
+		}
+	}
+	return false
+}
+
 // Encode writes the module. Sections other than memory, data and data
-// count are copied unchanged; a data section is added after the code
-// section when segments were appended to a module that had none.
+// count (and type, function and code, once changed) are copied unchanged;
+// a data section is added after the code section when segments were
+// appended to a module that had none, and a data count section when
+// passive segments need one.
 func (m *Module) Encode() ([]byte, error) {
 	type part struct {
 		id      SectionID
@@ -114,9 +165,28 @@ func (m *Module) Encode() ([]byte, error) {
 		data    bool // the data section, streamed from m.Data
 	}
 	var parts []part
-	hasData := false
+	hasData, hasDataCount := false, false
 	for _, s := range m.Sections {
 		switch s.ID {
+		case SectionType:
+			if m.typesChanged {
+				parts = append(parts, part{id: s.ID, payload: m.typePayload()})
+				continue
+			}
+		case SectionFunction:
+			if m.codeChanged {
+				parts = append(parts, part{id: s.ID, payload: m.functionPayload()})
+				continue
+			}
+		case SectionCode:
+			if !hasDataCount && m.hasPassiveData() {
+				parts = append(parts, part{id: SectionDataCount, payload: appendUleb(nil, uint64(len(m.Data)))})
+				hasDataCount = true
+			}
+			if m.codeChanged {
+				parts = append(parts, part{id: s.ID, payload: m.codePayload()})
+				continue
+			}
 		case SectionMemory:
 			p, err := m.memoryPayload()
 			if err != nil {
@@ -126,6 +196,7 @@ func (m *Module) Encode() ([]byte, error) {
 			continue
 		case SectionDataCount:
 			parts = append(parts, part{id: s.ID, payload: appendUleb(nil, uint64(len(m.Data)))})
+			hasDataCount = true
 			continue
 		case SectionData:
 			hasData = true
@@ -134,17 +205,35 @@ func (m *Module) Encode() ([]byte, error) {
 		}
 		parts = append(parts, part{id: s.ID, payload: s.Payload})
 	}
-	if !hasData && len(m.Data) > 0 {
-		at := len(parts)
-		for i := len(parts) - 1; i >= 0; i-- {
-			if o, known := sectionOrder[parts[i].id]; known {
-				if o < sectionOrder[SectionData] {
-					at = i + 1
-				}
-				break
+	// insert adds a section the module lacks where the section order puts
+	// it: after the last known section that must precede it.
+	insert := func(p part) {
+		at := 0
+		for i, q := range parts {
+			if o, known := sectionOrder[q.id]; known && o < sectionOrder[p.id] {
+				at = i + 1
 			}
 		}
-		parts = append(parts[:at], append([]part{{id: SectionData, data: true}}, parts[at:]...)...)
+		parts = append(parts[:at], append([]part{p}, parts[at:]...)...)
+	}
+	present := map[SectionID]bool{}
+	for _, p := range parts {
+		present[p.id] = true
+	}
+	if m.typesChanged && !present[SectionType] {
+		insert(part{id: SectionType, payload: m.typePayload()})
+	}
+	if m.codeChanged && !present[SectionFunction] {
+		insert(part{id: SectionFunction, payload: m.functionPayload()})
+	}
+	if m.codeChanged && !present[SectionCode] {
+		insert(part{id: SectionCode, payload: m.codePayload()})
+	}
+	if !hasDataCount && m.hasPassiveData() {
+		insert(part{id: SectionDataCount, payload: appendUleb(nil, uint64(len(m.Data)))})
+	}
+	if !hasData && len(m.Data) > 0 {
+		insert(part{id: SectionData, data: true})
 	}
 	dataLen := m.dataPayloadLen()
 	if dataLen > math.MaxUint32 {
