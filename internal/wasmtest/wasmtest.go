@@ -52,8 +52,9 @@ func buildGo(t testing.TB, name string, flags ...string) string {
 	return out
 }
 
-// Wat compiles a module in the WebAssembly text format with wat2wasm and
-// returns its binary. It skips the test when wabt is not installed.
+// Wat compiles a module in the WebAssembly text format with wat2wasm
+// (keeping the names of functions and locals in a name section) and returns
+// its binary. It skips the test when wabt is not installed.
 func Wat(t testing.TB, src string) []byte {
 	t.Helper()
 	if _, err := exec.LookPath("wat2wasm"); err != nil {
@@ -64,7 +65,7 @@ func Wat(t testing.TB, src string) []byte {
 	if err := os.WriteFile(in, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if b, err := exec.Command("wat2wasm", in, "-o", out).CombinedOutput(); err != nil {
+	if b, err := exec.Command("wat2wasm", "--debug-names", in, "-o", out).CombinedOutput(); err != nil {
 		t.Fatalf("wat2wasm: %v\n%s", err, b)
 	}
 	b, err := os.ReadFile(out)

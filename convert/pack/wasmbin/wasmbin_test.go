@@ -14,6 +14,8 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/wasmrt/wasmrt/internal/wasmtest"
 )
 
 func TestLEB(t *testing.T) {
@@ -334,28 +336,6 @@ func TestAppendCustomSection(t *testing.T) {
 	}
 }
 
-// watBytes compiles a module in the text format with wabt's wat2wasm,
-// keeping names (--debug-names).
-func watBytes(t *testing.T, src string) []byte {
-	t.Helper()
-	if _, err := exec.LookPath("wat2wasm"); err != nil {
-		t.Skip("wat2wasm not found: install the Debian package wabt")
-	}
-	dir := t.TempDir()
-	in, out := filepath.Join(dir, "m.wat"), filepath.Join(dir, "m.wasm")
-	if err := os.WriteFile(in, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if b, err := exec.Command("wat2wasm", "--debug-names", in, "-o", out).CombinedOutput(); err != nil {
-		t.Fatalf("wat2wasm: %v\n%s", err, b)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 const redirectWat = `(module
   (type $rw (func (param i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_prestat_dir_name" (func $imp (type $rw)))
@@ -383,7 +363,7 @@ const redirectWat = `(module
 // memory.init, and one caller's call of an import redirected to that
 // function. The result must validate, and behave, under wazero.
 func TestImplementImportWithPassiveData(t *testing.T) {
-	m, err := Parse(watBytes(t, redirectWat))
+	m, err := Parse(wasmtest.Wat(t, redirectWat))
 	if err != nil {
 		t.Fatal(err)
 	}
