@@ -2,9 +2,11 @@ package wasi
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -23,8 +25,8 @@ const trimGrace = time.Minute
 
 // Cache is a directory of compiled code shared by every host that opens
 // it: one wazero compilation cache per module, in a subdirectory named by
-// the SHA-256 of the module's bytes (wazero keys its own entries by its
-// version, the CPU's features and the module again). Every use touches the
+// the module's CacheKey (wazero keys its own entries inside it by its
+// version, the CPU's features and the SHA-256 of the whole module). Every use touches the
 // subdirectory; Trim removes the least recently used ones until the cache
 // fits its size. Entries are written to a temporary file and renamed, so
 // hosts compiling the same module at once each leave a whole entry.
@@ -48,10 +50,45 @@ func OpenCache(dir string, maxSize int64) (*Cache, error) {
 // Dir is the cache's directory.
 func (c *Cache) Dir() string { return c.dir }
 
+// CacheKey names a module's entry in a Cache: the SHA-256 of the module
+// with its data section replaced by the data section's length and CRC-32C.
+// A converted module's data is its whole image, hundreds of MiB for large
+// ones: CRC-32C runs at memory speed (hardware instructions) where SHA-256
+// would add a second per GiB to every start. The key only groups a
+// module's compiled code for trimming; wazero's own keys inside the entry
+// are SHA-256 of the whole module, so two modules with the same key never
+// share code.
+func CacheKey(wasm []byte) string {
+	h := sha256.New()
+	pos := 8 // past the header (checkSections has validated the layout)
+	h.Write(wasm[:min(pos, len(wasm))])
+	for pos < len(wasm) {
+		id := wasm[pos]
+		size, n := binary.Uvarint(wasm[pos+1:])
+		if n <= 0 || size > uint64(len(wasm)-pos-1-n) {
+			h.Write(wasm[pos:])
+			break
+		}
+		end := pos + 1 + n + int(size)
+		if id == 11 { // data
+			h.Write(wasm[pos : pos+1+n])
+			var sum [12]byte
+			binary.LittleEndian.PutUint64(sum[:], size)
+			binary.LittleEndian.PutUint32(sum[8:], crc32.Checksum(wasm[pos+1+n:end], castagnoli))
+			h.Write(sum[:])
+		} else {
+			h.Write(wasm[pos:end])
+		}
+		pos = end
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
 // forModule returns the wazero cache for wasm, marking it used.
 func (c *Cache) forModule(wasm []byte) (wazero.CompilationCache, error) {
-	sum := sha256.Sum256(wasm)
-	dir := filepath.Join(c.dir, hex.EncodeToString(sum[:]))
+	dir := filepath.Join(c.dir, CacheKey(wasm))
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, err
 	}
@@ -64,7 +101,7 @@ func (c *Cache) forModule(wasm []byte) (wazero.CompilationCache, error) {
 
 // CacheEntry is one module's compiled code in a cache.
 type CacheEntry struct {
-	Digest   string // sha256:HEX of the module
+	Key      string // the module's CacheKey
 	Size     int64
 	LastUsed time.Time
 }
@@ -84,7 +121,7 @@ func (c *Cache) Entries() ([]CacheEntry, error) {
 		if err != nil {
 			continue
 		}
-		e := CacheEntry{Digest: "sha256:" + d.Name(), LastUsed: info.ModTime()}
+		e := CacheEntry{Key: d.Name(), LastUsed: info.ModTime()}
 		_ = filepath.WalkDir(filepath.Join(c.dir, d.Name()), func(_ string, f fs.DirEntry, err error) error {
 			if err == nil && f.Type().IsRegular() {
 				if fi, err := f.Info(); err == nil {
@@ -117,7 +154,7 @@ func (c *Cache) Trim() (int, error) {
 		if total <= c.maxSize || e.LastUsed.After(cutoff) {
 			break
 		}
-		if err := os.RemoveAll(filepath.Join(c.dir, e.Digest[len("sha256:"):])); err != nil {
+		if err := os.RemoveAll(filepath.Join(c.dir, e.Key)); err != nil {
 			return removed, fmt.Errorf("compilation cache %s: %w", c.dir, err)
 		}
 		total -= e.Size

@@ -392,15 +392,15 @@ func TestCacheTrimsLeastRecentlyUsed(t *testing.T) {
 	// Age both; the probe is older. A bound that fits one keeps the
 	// most recently used.
 	old, older := time.Now().Add(-time.Hour), time.Now().Add(-2*time.Hour)
-	byDigest := map[string]time.Time{}
+	byKey := map[string]time.Time{}
 	for _, e := range entries {
-		byDigest[e.Digest] = old
+		byKey[e.Key] = old
 		if e.Size >= int64(len(wasm)) {
-			byDigest[e.Digest] = older
+			byKey[e.Key] = older
 		}
 	}
-	for d, tm := range byDigest {
-		if err := os.Chtimes(filepath.Join(dir, strings.TrimPrefix(d, "sha256:")), tm, tm); err != nil {
+	for d, tm := range byKey {
+		if err := os.Chtimes(filepath.Join(dir, d), tm, tm); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -492,5 +492,24 @@ func TestExitOnSignal(t *testing.T) {
 		if out.String() != "spinning\n" {
 			t.Errorf("%v: output %q", sig, out.String())
 		}
+	}
+}
+
+func TestCacheKey(t *testing.T) {
+	a := wasmtest.Wat(t, `(module (memory 1) (data (i32.const 0) "image one") (func (export "_start")))`)
+	b := wasmtest.Wat(t, `(module (memory 1) (data (i32.const 0) "image two") (func (export "_start")))`)
+	c := wasmtest.Wat(t, `(module (memory 1) (data (i32.const 0) "image one") (func (export "_start") nop))`)
+	if wasi.CacheKey(a) != wasi.CacheKey(bytes.Clone(a)) {
+		t.Error("the same module has two keys")
+	}
+	if wasi.CacheKey(a) == wasi.CacheKey(b) {
+		t.Error("modules with different data share a key")
+	}
+	if wasi.CacheKey(a) == wasi.CacheKey(c) {
+		t.Error("modules with different code share a key")
+	}
+	// A module cut short still gets a key (compiling it will fail).
+	if len(wasi.CacheKey(a[:len(a)-3])) != 64 {
+		t.Error("no key for a truncated module")
 	}
 }

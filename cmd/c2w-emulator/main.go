@@ -28,17 +28,31 @@ import (
 
 	"github.com/wasmrt/wasmrt/emulator/container"
 	"github.com/wasmrt/wasmrt/emulator/embed"
+	"github.com/wasmrt/wasmrt/emulator/rootfs"
 )
 
 func main() {
-	rootfs, haveRootfs := embed.Blob(container.RootfsBlob)
+	img, haveRootfs := embeddedRootfs()
 	config, haveConfig := embed.Blob(container.ConfigBlob)
 	if haveRootfs && haveConfig {
 		os.Exit(moduleMain(moduleEnv{
-			rootfs: rootfs, config: config,
+			rootfs: img, config: config,
 			args: os.Args[1:], hostEnv: os.Environ(), mounts: preopenMounts(),
 			stdin: hostStdin(), stdout: os.Stdout, stderr: os.Stderr,
 		}))
 	}
 	os.Exit(nativeMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// embeddedRootfs opens the rootfs image: read on demand from the module's
+// passive blob segment (what c2w writes), or in place when it lies in the
+// initial memory.
+func embeddedRootfs() (func() (*rootfs.Image, error), bool) {
+	if seg, ok := embed.OpenSegment(container.RootfsBlob); ok {
+		return func() (*rootfs.Image, error) { return rootfs.OpenSource(seg) }, true
+	}
+	if b, ok := embed.Blob(container.RootfsBlob); ok {
+		return func() (*rootfs.Image, error) { return rootfs.Open(b) }, true
+	}
+	return nil, false
 }

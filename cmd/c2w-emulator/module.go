@@ -21,9 +21,11 @@ const (
 
 // moduleEnv is everything the module mode reads from its host.
 type moduleEnv struct {
-	rootfs, config []byte
-	args           []string
-	hostEnv        []string
+	// rootfs opens the container's file system image.
+	rootfs  func() (*rootfs.Image, error)
+	config  []byte
+	args    []string
+	hostEnv []string
 	// mounts are the host directories the WASI host preopened.
 	mounts         []linux.Mount
 	stdin          io.Reader
@@ -77,7 +79,7 @@ func moduleMain(m moduleEnv) int {
 	if err != nil {
 		return fail("%s: %v", imageName(cfg), err)
 	}
-	img, err := rootfs.Open(m.rootfs)
+	img, err := m.rootfs()
 	if err != nil {
 		return fail("embedded rootfs image: %v", err)
 	}

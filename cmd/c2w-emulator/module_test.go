@@ -10,6 +10,7 @@ import (
 
 	"github.com/wasmrt/wasmrt/emulator/container"
 	"github.com/wasmrt/wasmrt/emulator/linux"
+	"github.com/wasmrt/wasmrt/emulator/rootfs"
 )
 
 // TestModuleMain runs the module mode natively from the same blobs c2w
@@ -49,7 +50,7 @@ func TestModuleMain(t *testing.T) {
 	} {
 		var stdout, stderr bytes.Buffer
 		status := moduleMain(moduleEnv{
-			rootfs: fsImage, config: tc.config, args: tc.args, hostEnv: []string{"HOSTONLY=yes"},
+			rootfs: func() (*rootfs.Image, error) { return rootfs.Open(fsImage) }, config: tc.config, args: tc.args, hostEnv: []string{"HOSTONLY=yes"},
 			mounts: []linux.Mount{{Host: host, Guest: "/mnt"}},
 			stdin:  strings.NewReader(tc.stdin), stdout: &stdout, stderr: &stderr,
 		})

@@ -70,7 +70,9 @@ func convertImage(cmd *cobra.Command, f *convertFlags, arg string) (*convertedMo
 		return nil, fmt.Errorf("image %s: %w", im.Ref, err)
 	}
 	wasm, err := pack.Embed(emulator,
-		pack.Blob{Name: container.RootfsBlob, Data: fsImage.Bytes()},
+		// Passive: read as the guest touches it, never copied whole into
+		// memory at start-up.
+		pack.Blob{Name: container.RootfsBlob, Data: fsImage.Bytes(), Passive: true},
 		pack.Blob{Name: container.ConfigBlob, Data: cfgBlob})
 	if err != nil {
 		return nil, fmt.Errorf("packing image %s into the emulator module: %w", im.Ref, err)

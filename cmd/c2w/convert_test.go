@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,6 +16,7 @@ import (
 	"github.com/wasmrt/wasmrt/emulator/linux"
 	"github.com/wasmrt/wasmrt/emulator/rootfs"
 	"github.com/wasmrt/wasmrt/internal/fixtures"
+	"github.com/wasmrt/wasmrt/wasi"
 )
 
 var (
@@ -390,8 +389,7 @@ func TestConvertPrecompiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256(wasm)
-	entry := filepath.Join(cacheDir, hex.EncodeToString(sum[:]))
+	entry := filepath.Join(cacheDir, wasi.CacheKey(wasm))
 	before, err := os.ReadDir(entry)
 	if err != nil || len(before) == 0 {
 		t.Fatalf("no cache entry %s for the written module: %v", entry, err)

@@ -98,7 +98,7 @@ first.`,
 // WebAssembly file, otherwise the image arg converted in memory.
 func loadOrConvert(cmd *cobra.Command, f *convertFlags, arg string) ([]byte, string, error) {
 	if strings.HasSuffix(arg, ".wasm") {
-		b, err := os.ReadFile(arg)
+		b, err := readModule(arg)
 		return b, filepath.Base(arg), err
 	}
 	m, err := convertImage(cmd, f, arg)

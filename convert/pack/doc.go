@@ -17,6 +17,14 @@
 // the heap, so the collector neither scans nor reuses them, and the program
 // reads them in place.
 //
+// A blob marked Passive is instead appended to one passive data segment,
+// which hosts keep with the module's bytes and copy nothing from when they
+// instantiate it. Embed redirects the call inside emulator/embed's
+// segmentRead wrapper (found by name in the name section) to a function it
+// adds, which runs memory.init on that segment, so the program copies the
+// pieces it reads. Start-up and resident memory then stay independent of
+// the blob's size, in exchange for a copy on every read.
+//
 // # Finding the runtime
 //
 // The module carries no symbol table for data, so Embed finds
@@ -34,8 +42,8 @@
 //
 // Validated against Go 1.26.8 (the release go.mod names). The guard test
 // TestGuardEmbedLargeBlob builds internal/embedtest with the toolchain,
-// embeds more than 50 MB, and checks the blob's hash after heavy allocation
-// and forced collections under wazero and Node; TestGoReleasePinned fails
+// embeds more than 50 MB, active and passive, and checks the blob's hash
+// after heavy allocation and forced collections under wazero and Node; TestGoReleasePinned fails
 // when the toolchain is upgraded. Rerun both after any Go upgrade.
 //
 // Cost: Embed copies the module once and checksums each blob (CRC-32C);

@@ -1,10 +1,13 @@
 package pack
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math"
+	"strings"
 
 	"github.com/wasmrt/wasmrt/convert/pack/wasmbin"
 	"github.com/wasmrt/wasmrt/emulator/embed"
@@ -14,6 +17,10 @@ import (
 type Blob struct {
 	Name string
 	Data []byte
+	// Passive keeps the blob in the module's passive blob segment rather
+	// than in the initial memory: hosts then copy nothing at start-up, and
+	// the program reads it piece by piece (embed.OpenSegment).
+	Passive bool
 }
 
 // HeapHeadroom is the memory the module gets past the blobs at start-up,
@@ -73,15 +80,31 @@ func Embed(module []byte, blobs ...Blob) ([]byte, error) {
 		return nil, fmt.Errorf("pack: memory 0 is shared, which Go wasip1 modules never use")
 	}
 
-	// Lay the blobs out page by page above the Go image.
+	// Lay the active blobs out page by page above the Go image, and the
+	// passive ones one after another in the passive segment.
 	entries := make([]embed.Entry, len(blobs))
 	cursor := alignUp(rt.end, embed.BlobAlign)
+	var passive []byte
 	for i, b := range blobs {
-		entries[i] = embed.Entry{Name: b.Name, Addr: cursor, Len: uint64(len(b.Data)),
-			CRC32C: crc32.Checksum(b.Data, castagnoli)}
+		entries[i] = embed.Entry{Name: b.Name, Len: uint64(len(b.Data)),
+			CRC32C: crc32.Checksum(b.Data, castagnoli), Passive: b.Passive}
+		if b.Passive {
+			entries[i].Addr = uint64(len(passive))
+			passive = append(passive, b.Data...)
+			if len(passive) > math.MaxUint32 {
+				return nil, fmt.Errorf("pack: passive blobs of %d bytes exceed the 4 GiB a segment can address", len(passive))
+			}
+			continue
+		}
+		entries[i].Addr = cursor
 		cursor = alignUp(cursor+uint64(len(b.Data)), embed.BlobAlign)
 		if cursor > maxPages*wasmbin.PageSize {
 			return nil, fmt.Errorf("pack: blob %q ends at %#x, past the 4 GiB limit of a WebAssembly memory", b.Name, cursor)
+		}
+	}
+	if passive != nil {
+		if err := implementSegmentRead(m, m.AppendPassiveData(passive)); err != nil {
+			return nil, fmt.Errorf("pack: %w", err)
 		}
 	}
 	sealed, err := embed.Encode(entries)
@@ -101,7 +124,7 @@ func Embed(module []byte, blobs ...Blob) ([]byte, error) {
 		return nil, fmt.Errorf("pack: memory maximum of %d pages is below the %d pages the blobs need", mem.Max, mem.Min)
 	}
 	for i, b := range blobs {
-		if len(b.Data) == 0 {
+		if len(b.Data) == 0 || b.Passive {
 			continue
 		}
 		if err := m.AppendData(entries[i].Addr, b.Data); err != nil {
@@ -140,19 +163,33 @@ func Extract(module []byte) ([]Blob, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pack: embed table at %#x: %w", tableAddr, err)
 	}
+	var passive []byte
+	for _, d := range m.Data {
+		if d.Passive {
+			if passive != nil {
+				return nil, errors.New("pack: the module has more than one passive data segment")
+			}
+			passive = d.Init
+		}
+	}
 	blobs := make([]Blob, 0, len(entries))
 	for _, e := range entries {
 		if e.Len > 1<<32 {
 			return nil, fmt.Errorf("pack: blob %q: length %d exceeds a 32-bit memory", e.Name, e.Len)
 		}
-		data, err := m.ReadMemory(e.Addr, int(e.Len))
-		if err != nil {
+		var data []byte
+		if e.Passive {
+			if e.Addr > uint64(len(passive)) || e.Len > uint64(len(passive))-e.Addr {
+				return nil, fmt.Errorf("pack: passive blob %q: [%d, +%d) is outside the %d-byte passive segment", e.Name, e.Addr, e.Len, len(passive))
+			}
+			data = bytes.Clone(passive[e.Addr : e.Addr+e.Len])
+		} else if data, err = m.ReadMemory(e.Addr, int(e.Len)); err != nil {
 			return nil, fmt.Errorf("pack: blob %q: %w", e.Name, err)
 		}
 		if got := crc32.Checksum(data, castagnoli); got != e.CRC32C {
 			return nil, fmt.Errorf("pack: blob %q: CRC-32C %08x, the table records %08x", e.Name, got, e.CRC32C)
 		}
-		blobs = append(blobs, Blob{Name: e.Name, Data: data})
+		blobs = append(blobs, Blob{Name: e.Name, Data: data, Passive: e.Passive})
 	}
 	return blobs, nil
 }
@@ -185,3 +222,54 @@ func findTable(m *wasmbin.Module) (uint64, *[embed.TableWords]uint64, error) {
 }
 
 func alignUp(v, a uint64) uint64 { return (v + a - 1) &^ (a - 1) }
+
+// implementSegmentRead makes embed's segmentRead copy from the passive
+// segment seg: it adds a function that does so with memory.init and
+// redirects the call in segmentRead's wrapper (found by name) from its
+// placeholder WASI import to that function (see emulator/embed).
+func implementSegmentRead(m *wasmbin.Module, seg uint32) error {
+	names, err := m.FunctionNames()
+	if err != nil {
+		return fmt.Errorf("name section: %w", err)
+	}
+	// Go's linker writes "/" in package paths as "_" in the name section.
+	mangled := strings.ReplaceAll(embed.SegmentReadFunc, "/", "_")
+	wrapper, found := uint32(0), false
+	for idx, name := range names {
+		if name == embed.SegmentReadFunc || name == mangled {
+			wrapper, found = idx, true
+		}
+	}
+	if !found {
+		return fmt.Errorf("%w: the module has no function %s in its name section (build it without -ldflags=-s)", ErrUnsupportedGo, embed.SegmentReadFunc)
+	}
+	body, err := m.Body(wrapper)
+	if err != nil {
+		return err
+	}
+	// The wrapper calls one of the imports of that name (every
+	// go:wasmimport gets an import of its own).
+	i := uint32(0)
+	for _, im := range m.Imports {
+		if im.Kind != wasmbin.KindFunc {
+			continue
+		}
+		if im.Module == "wasi_snapshot_preview1" && im.Name == embed.SegmentReadImport {
+			ft, err := m.FuncType(i)
+			if err != nil {
+				return err
+			}
+			next := m.NumImportedFuncs() + uint32(len(m.Functions))
+			newBody, n, err := wasmbin.RedirectCalls(body, i, next)
+			if err != nil {
+				return fmt.Errorf("%s: %w", embed.SegmentReadFunc, err)
+			}
+			if n == 1 {
+				m.AppendFunction(m.AddType(ft), wasmbin.MemoryInitBody(seg))
+				return m.SetBody(wrapper, newBody)
+			}
+		}
+		i++
+	}
+	return fmt.Errorf("%w: %s does not call a %s import", ErrUnsupportedGo, embed.SegmentReadFunc, embed.SegmentReadImport)
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -174,6 +175,109 @@ func TestEmbedLayout(t *testing.T) {
 	if got, _ := m.ReadMemory(entries[0].Addr, len(blobs[0].Data)); !bytes.Equal(got, blobs[0].Data) {
 		t.Error("the memory image does not hold the rootfs blob at its address")
 	}
+}
+
+// TestEmbedPassiveLayout checks a passive blob's placement: it takes no
+// memory, sits at its offset in one appended passive segment, and the
+// segmentRead wrapper no longer calls its placeholder import.
+func TestEmbedPassiveLayout(t *testing.T) {
+	mod, _ := embedtestModule(t)
+	orig, _ := wasmbin.Parse(mod)
+	before, err := findGoRuntime(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, second := randomBlob(300_001, 3), randomBlob(5, 4)
+	blobs := []Blob{{Name: "rootfs", Data: first, Passive: true}, {Name: "config", Data: []byte("{}")}, {Name: "extra", Data: second, Passive: true}}
+	out, err := Embed(mod, blobs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := wasmbin.Parse(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, err := findTable(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, _, err := embed.Decode(table)
+	if err != nil || len(entries) != 3 {
+		t.Fatalf("table: %v, %d entries", err, len(entries))
+	}
+	if e := entries[0]; !e.Passive || e.Addr != 0 || e.Len != uint64(len(first)) {
+		t.Errorf("first passive entry = %+v, want offset 0", e)
+	}
+	if e := entries[2]; !e.Passive || e.Addr != uint64(len(first)) || e.Len != uint64(len(second)) {
+		t.Errorf("second passive entry = %+v, want offset %d", e, len(first))
+	}
+	if entries[1].Passive || entries[1].Addr < before.end {
+		t.Errorf("active entry = %+v, want it in memory above %#x", entries[1], before.end)
+	}
+	var passive []*wasmbin.DataSegment
+	for _, d := range m.Data {
+		if d.Passive {
+			passive = append(passive, d)
+		}
+	}
+	if len(passive) != 1 || !bytes.Equal(passive[0].Init, append(append([]byte{}, first...), second...)) {
+		t.Fatalf("%d passive segments, want one holding both blobs in order", len(passive))
+	}
+	if size := m.Memories[0].Min * wasmbin.PageSize; size > before.end+HeapHeadroom+2*embed.BlobAlign {
+		t.Errorf("memory of %d bytes: the passive blobs took room in it", size)
+	}
+	names, err := m.FunctionNames()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for idx, name := range names {
+		if name != strings.ReplaceAll(embed.SegmentReadFunc, "/", "_") {
+			continue
+		}
+		body, err := m.Body(idx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, im := range importedFuncs(m) {
+			if im.Name == embed.SegmentReadImport {
+				if _, n, err := wasmbin.RedirectCalls(body, uint32(i), uint32(i)); err != nil || n != 0 {
+					t.Errorf("the wrapper still calls import %d (%s): %d calls, %v", i, im.Name, n, err)
+				}
+			}
+		}
+		return
+	}
+	t.Fatalf("no function named %s", embed.SegmentReadFunc)
+}
+
+// TestEmbedPassiveNeedsNames checks that a module stripped of its name
+// section is refused for passive blobs, by name, and still packs active
+// ones.
+func TestEmbedPassiveNeedsNames(t *testing.T) {
+	mod, _ := embedtestModule(t)
+	stripped := rewrite(t, mod, func(m *wasmbin.Module) {
+		m.Sections = slices.DeleteFunc(m.Sections, func(s wasmbin.Section) bool {
+			return s.ID == wasmbin.SectionCustom && s.Name == "name"
+		})
+	})
+	_, err := Embed(stripped, Blob{Name: "rootfs", Data: []byte("x"), Passive: true})
+	if !errors.Is(err, ErrUnsupportedGo) || !strings.Contains(err.Error(), embed.SegmentReadFunc) {
+		t.Fatalf("Embed of a passive blob into a stripped module: %v, want ErrUnsupportedGo naming %s", err, embed.SegmentReadFunc)
+	}
+	if _, err := Embed(stripped, Blob{Name: "rootfs", Data: []byte("x")}); err != nil {
+		t.Fatalf("Embed of an active blob into a stripped module: %v", err)
+	}
+}
+
+// importedFuncs lists the module's function imports in index order.
+func importedFuncs(m *wasmbin.Module) []wasmbin.Import {
+	var out []wasmbin.Import
+	for _, im := range m.Imports {
+		if im.Kind == wasmbin.KindFunc {
+			out = append(out, im)
+		}
+	}
+	return out
 }
 
 func tableAddrOf(t *testing.T, m *wasmbin.Module) uint64 {

@@ -142,10 +142,18 @@ func runWazero(t testing.TB, cacheDir string, module []byte, args ...string) (st
 }
 
 func TestGuardEmbedLargeBlob(t *testing.T) {
+	t.Run("active", func(t *testing.T) { testGuardEmbed(t, false) })
+	t.Run("passive", func(t *testing.T) { testGuardEmbed(t, true) })
+}
+
+// testGuardEmbed packs a large rootfs blob, in linear memory or in the
+// passive blob segment, next to a small active one and runs the stress
+// program under wazero and Node.
+func testGuardEmbed(t *testing.T, passive bool) {
 	mod, _ := embedtestModule(t)
 	rootfs := randomBlob(56<<20+12345, 1) // ≥ 50 MB, not a whole number of pages
 	config := []byte(`{"Entrypoint":["/bin/sh"],"Env":["PATH=/usr/bin:/bin"]}`)
-	out, err := Embed(mod, Blob{Name: "rootfs", Data: rootfs}, Blob{Name: "config", Data: config})
+	out, err := Embed(mod, Blob{Name: "rootfs", Data: rootfs, Passive: passive}, Blob{Name: "config", Data: config})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,9 +167,33 @@ func TestGuardEmbedLargeBlob(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(blobs) != 2 || blobs[0].Name != "rootfs" || !bytes.Equal(blobs[0].Data, rootfs) ||
-			blobs[1].Name != "config" || !bytes.Equal(blobs[1].Data, config) {
+		if len(blobs) != 2 || blobs[0].Name != "rootfs" || !bytes.Equal(blobs[0].Data, rootfs) || blobs[0].Passive != passive ||
+			blobs[1].Name != "config" || !bytes.Equal(blobs[1].Data, config) || blobs[1].Passive {
 			t.Fatalf("Extract returned %d blobs that differ from the embedded ones", len(blobs))
+		}
+	})
+
+	t.Run("memory", func(t *testing.T) {
+		m, err := wasmbin.Parse(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		initial := m.Memories[0].Min * wasmbin.PageSize
+		if holds := initial >= HeapHeadroom+uint64(len(rootfs)); holds == passive {
+			t.Fatalf("passive=%v but the initial memory of %d bytes holds the %d-byte blob and the heap headroom: %v",
+				passive, initial, len(rootfs), holds)
+		}
+	})
+
+	t.Run("list", func(t *testing.T) {
+		kind := ""
+		if passive {
+			kind = " passive"
+		}
+		wantList := fmt.Sprintf("rootfs %d%s\nconfig %d\n", len(rootfs), kind, len(config))
+		stdout, stderr, code := runWazero(t, t.TempDir(), out, "list")
+		if code != 0 || stdout != wantList {
+			t.Fatalf("exit %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", code, stdout, wantList, stderr)
 		}
 	})
 
@@ -185,6 +217,9 @@ func TestGuardEmbedLargeBlob(t *testing.T) {
 		}
 	})
 
+	if passive {
+		return
+	}
 	// The control: the same module with the heap start left where the
 	// linker put it must fail, or the checks above prove nothing.
 	t.Run("unmoved heap fails", func(t *testing.T) {

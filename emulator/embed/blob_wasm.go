@@ -40,11 +40,12 @@ func lookup(name string) (Entry, bool) {
 
 // Blob returns the embedded blob called name. The slice aliases linear
 // memory and must not be modified. The second result is false when the
-// module has no such blob (including a module nobody packed, and a table
-// that fails validation: see Err).
+// module has no such active blob (including a module nobody packed, and a
+// table that fails validation: see Err); passive blobs are read through
+// OpenSegment.
 func Blob(name string) ([]byte, bool) {
 	e, ok := lookup(name)
-	if !ok {
+	if !ok || e.Passive {
 		return nil, false
 	}
 	if e.Len == 0 {
@@ -82,9 +83,67 @@ func Verify(name string) error {
 	if !ok {
 		return fmt.Errorf("embed: no blob named %q", name)
 	}
-	b, _ := Blob(name)
-	if got := crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)); got != e.CRC32C {
+	tab := crc32.MakeTable(crc32.Castagnoli)
+	var got uint32
+	if s, ok := OpenSegment(name); ok {
+		buf := make([]byte, 1<<20)
+		for off := int64(0); off < s.Size(); off += int64(len(buf)) {
+			piece := buf[:min(int64(len(buf)), s.Size()-off)]
+			if err := s.ReadAt(piece, off); err != nil {
+				return err
+			}
+			got = crc32.Update(got, tab, piece)
+		}
+	} else {
+		b, _ := Blob(name)
+		got = crc32.Checksum(b, tab)
+	}
+	if got != e.CRC32C {
 		return fmt.Errorf("embed: blob %q: CRC-32C %08x, the converter recorded %08x", name, got, e.CRC32C)
+	}
+	return nil
+}
+
+// segmentRead copies n bytes at offset off of the passive blob segment to
+// dst. Until the converter redirects it (see the package documentation) it
+// calls WASI's fd_prestat_dir_name, which has the same signature; it is
+// only called for passive blobs, which only a converter that redirects it
+// writes.
+//
+//go:wasmimport wasi_snapshot_preview1 fd_prestat_dir_name
+//go:noescape
+func segmentRead(dst unsafe.Pointer, off, n uint32) uint32
+
+// Segment reads a passive blob.
+type Segment struct {
+	e Entry
+}
+
+// OpenSegment returns the passive blob called name; the second result is
+// false when there is none (including an active blob of that name: read it
+// with Blob).
+func OpenSegment(name string) (*Segment, bool) {
+	e, ok := lookup(name)
+	if !ok || !e.Passive {
+		return nil, false
+	}
+	return &Segment{e: e}, true
+}
+
+// Size is the blob's length in bytes.
+func (s *Segment) Size() int64 { return int64(s.e.Len) }
+
+// ReadAt fills p with the blob's bytes at off.
+func (s *Segment) ReadAt(p []byte, off int64) error {
+	if off < 0 || off > int64(s.e.Len) || int64(len(p)) > int64(s.e.Len)-off {
+		return fmt.Errorf("embed: read of %d bytes at %d is outside blob %q (%d bytes)", len(p), off, s.e.Name, s.e.Len)
+	}
+	// memory.init takes 32-bit offsets and lengths; a segment is at most
+	// 4 GiB, and so is memory.
+	for len(p) > 0 {
+		n := min(len(p), 1<<30)
+		segmentRead(unsafe.Pointer(&p[0]), uint32(s.e.Addr+uint64(off)), uint32(n))
+		p, off = p[n:], off+int64(n)
 	}
 	return nil
 }

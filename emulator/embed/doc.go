@@ -23,6 +23,21 @@
 // Encode and Decode implement both directions so that the converter and the
 // program agree by construction.
 //
+// # Passive blobs
+//
+// A blob may instead stay in the module's passive blob segment, a passive
+// data segment the converter appends: the host keeps it with the module's
+// bytes and copies nothing into linear memory when it instantiates the
+// module, so start-up and resident memory do not grow with the blob. Its
+// slot has bit 32 of the checksum word set and Addr is its offset in that
+// segment. Segment reads such a blob piece by piece: the package declares
+// segmentRead as a WASI import with the signature (i32, i32, i32) → i32 of
+// fd_prestat_dir_name, so that a module nobody packed still links against
+// every host, and the converter redirects the one call in the import's
+// wrapper to a function it adds, which copies from the segment with
+// memory.init. The wrapper is found by its name in the module's name
+// section (SegmentReadFunc), so the module must keep that section.
+//
 // # Reading blobs
 //
 // Blob returns a slice that aliases linear memory: no copy, no allocation

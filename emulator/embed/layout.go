@@ -55,6 +55,15 @@ const (
 // Header is the value of the header word for this format version.
 const Header = uint64(Version) | uint64(MaxBlobs)<<32
 
+// SegmentReadFunc is the name (in the module's name section) of the Go
+// wrapper of segmentRead's import, and SegmentReadImport the WASI function
+// that import names until the converter redirects the wrapper's call (see
+// the package documentation).
+const (
+	SegmentReadFunc   = "github.com/wasmrt/wasmrt/emulator/embed.segmentRead"
+	SegmentReadImport = "fd_prestat_dir_name"
+)
+
 // State says whether a table has been filled in by the converter.
 type State int
 
@@ -67,11 +76,19 @@ const (
 
 // Entry describes one embedded blob.
 type Entry struct {
-	Name   string
-	Addr   uint64 // linear-memory address of the first byte
+	Name string
+	// Addr is the linear-memory address of the first byte, or for a
+	// Passive blob its offset in the module's passive blob segment.
+	Addr   uint64
 	Len    uint64
 	CRC32C uint32 // of the blob's contents (Castagnoli polynomial)
+	// Passive blobs stay in a passive data segment of the module and are
+	// copied into memory only as they are read (see Segment).
+	Passive bool
 }
+
+// passiveBit marks a passive blob in the high half of its checksum word.
+const passiveBit = 1 << 32
 
 // ErrCorrupt reports a table that is neither unfilled nor validly sealed.
 var ErrCorrupt = errors.New("embed table is corrupt")
@@ -165,7 +182,11 @@ func Encode(entries []Entry) ([TableWords]uint64, error) {
 			return t, fmt.Errorf("embed: blob %q: address %#x + length %d overflows", e.Name, e.Addr, e.Len)
 		}
 		s := t[HeaderWords+i*SlotWords:]
-		s[SlotName], s[SlotAddr], s[SlotLen], s[SlotCRC32C] = packName(e.Name), e.Addr, e.Len, uint64(e.CRC32C)
+		crc := uint64(e.CRC32C)
+		if e.Passive {
+			crc |= passiveBit
+		}
+		s[SlotName], s[SlotAddr], s[SlotLen], s[SlotCRC32C] = packName(e.Name), e.Addr, e.Len, crc
 	}
 	t[WordSeal] = Seal(&t)
 	return t, nil
@@ -202,7 +223,7 @@ func Decode(t *[TableWords]uint64) ([]Entry, State, error) {
 		if !ok {
 			return nil, 0, fmt.Errorf("%w: slot %d has an invalid name %#x", ErrCorrupt, i, s[SlotName])
 		}
-		if s[SlotAddr]+s[SlotLen] < s[SlotAddr] || s[SlotCRC32C]>>32 != 0 {
+		if s[SlotAddr]+s[SlotLen] < s[SlotAddr] || s[SlotCRC32C]&^(passiveBit|0xffffffff) != 0 {
 			return nil, 0, fmt.Errorf("%w: slot %d (%q) has an invalid range or checksum", ErrCorrupt, i, name)
 		}
 		for _, prev := range entries {
@@ -210,7 +231,8 @@ func Decode(t *[TableWords]uint64) ([]Entry, State, error) {
 				return nil, 0, fmt.Errorf("%w: blob name %q appears twice", ErrCorrupt, name)
 			}
 		}
-		entries = append(entries, Entry{Name: name, Addr: s[SlotAddr], Len: s[SlotLen], CRC32C: uint32(s[SlotCRC32C])})
+		entries = append(entries, Entry{Name: name, Addr: s[SlotAddr], Len: s[SlotLen],
+			CRC32C: uint32(s[SlotCRC32C]), Passive: s[SlotCRC32C]&passiveBit != 0})
 	}
 	return entries, Sealed, nil
 }

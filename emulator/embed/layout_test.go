@@ -18,7 +18,8 @@ func TestPlaceholderHasNoZeroByte(t *testing.T) {
 }
 
 func TestEncodeDecode(t *testing.T) {
-	in := []Entry{{Name: "rootfs", Addr: 0x190000, Len: 100 << 20, CRC32C: 0xdeadbeef}, {Name: "config", Addr: 0x6590000, Len: 2, CRC32C: 1}}
+	in := []Entry{{Name: "rootfs", Addr: 0x190000, Len: 100 << 20, CRC32C: 0xdeadbeef}, {Name: "config", Addr: 0x6590000, Len: 2, CRC32C: 1},
+		{Name: "segment", Addr: 12, Len: 1 << 32, CRC32C: 0xffffffff, Passive: true}}
 	table, err := Encode(in)
 	if err != nil {
 		t.Fatal(err)
@@ -28,7 +29,7 @@ func TestEncodeDecode(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, state, err := Decode(parsed)
-	if err != nil || state != Sealed || len(out) != 2 || out[0] != in[0] || out[1] != in[1] {
+	if err != nil || state != Sealed || len(out) != 3 || out[0] != in[0] || out[1] != in[1] || out[2] != in[2] {
 		t.Fatalf("Decode = %+v, %v, %v", out, state, err)
 	}
 	unfilled := UnfilledTable()
@@ -41,6 +42,16 @@ func TestEncodeDecode(t *testing.T) {
 		bad[i] ^= 1 << (i % 64)
 		if _, _, err := Decode(&bad); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("word %d changed: Decode error %v, want ErrCorrupt", i, err)
+		}
+	}
+	// A resealed checksum word with a high bit other than the passive
+	// one set is rejected.
+	for _, bit := range []uint{33, 63} {
+		bad := table
+		bad[HeaderWords+SlotWords+SlotCRC32C] |= 1 << bit
+		bad[WordSeal] = Seal(&bad)
+		if _, _, err := Decode(&bad); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("checksum word bit %d set: Decode error %v, want ErrCorrupt", bit, err)
 		}
 	}
 	// A resealed table with a hole between slots is still rejected.

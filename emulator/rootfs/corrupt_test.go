@@ -75,7 +75,7 @@ func TestCorruptionNeverYieldsWrongData(t *testing.T) {
 					copy(img, orig)
 					img[pos] ^= mask
 					tb := posTB{t, fmt.Sprintf("byte %d ^ %#02x", pos, mask)}
-					if im, err := Open(img); err != nil {
+					if im, err := openBoth(tb, img); err != nil {
 						if !errors.Is(err, ErrCorrupt) {
 							tb.Fatalf("Open error %v is not ErrCorrupt", err)
 						}
@@ -87,7 +87,7 @@ func TestCorruptionNeverYieldsWrongData(t *testing.T) {
 						continue // one forged variant per byte is enough
 					}
 					reseal(img)
-					if im, err := Open(img); err == nil {
+					if im, err := openBoth(tb, img); err == nil {
 						forgedOpened++
 						exercise(tb, im)
 					} else if !errors.Is(err, ErrCorrupt) {

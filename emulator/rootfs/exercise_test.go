@@ -201,3 +201,47 @@ func readFile(t testing.TB, im *Image, path string, ino Ino, size int64, budget 
 	}
 	return content, nil
 }
+
+// sliceSource is a Source over bytes in memory, for checking OpenSource
+// against Open on the same images.
+type sliceSource []byte
+
+func (s sliceSource) Size() int64 { return int64(len(s)) }
+
+func (s sliceSource) ReadAt(p []byte, off int64) error {
+	if off < 0 || off > int64(len(s)) || int64(len(p)) > int64(len(s))-off {
+		return fmt.Errorf("read of %d bytes at %d outside %d", len(p), off, len(s))
+	}
+	copy(p, s[off:])
+	return nil
+}
+
+// openBoth opens b with Open and with OpenSource, requires both to agree
+// (both refuse it as corrupt, or both accept it and every accessor answers
+// the same), and returns Open's result.
+func openBoth(t testing.TB, b []byte) (*Image, error) {
+	t.Helper()
+	im, err := Open(b)
+	sim, serr := OpenSource(sliceSource(b))
+	if (err == nil) != (serr == nil) {
+		t.Fatalf("Open error %v but OpenSource error %v", err, serr)
+	}
+	if err != nil {
+		if !errors.Is(serr, ErrCorrupt) {
+			t.Fatalf("OpenSource error %v is not ErrCorrupt", serr)
+		}
+		return nil, err
+	}
+	a, s := exercise(t, im), exercise(t, sim)
+	if len(a) != len(s) {
+		t.Fatalf("Open sees %d paths, OpenSource %d", len(a), len(s))
+	}
+	for path, v := range a {
+		w := s[path]
+		if w == nil || v.stat != w.stat || v.target != w.target || v.xattrs != w.xattrs ||
+			!bytes.Equal(v.content, w.content) || (v.readErr == nil) != (w.readErr == nil) {
+			t.Fatalf("%s: Open sees %+v, OpenSource %+v", path, v, w)
+		}
+	}
+	return im, nil
+}

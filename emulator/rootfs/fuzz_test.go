@@ -24,7 +24,7 @@ func FuzzOpen(f *testing.F) {
 }
 
 func fuzzImage(t *testing.T, b []byte) {
-	im, err := Open(b)
+	im, err := openBoth(t, b)
 	if err != nil {
 		if !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("Open error %v is not ErrCorrupt", err)

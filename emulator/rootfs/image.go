@@ -17,7 +17,11 @@ type Ino uint32
 // passed to Open must not be modified while the Image is in use; strings and
 // byte slices returned by accessors alias it.
 type Image struct {
+	// b is the whole image when it is in memory (Open); src reads it
+	// otherwise (OpenSource).
 	b         []byte
+	src       Source
+	size      uint64
 	sb        Superblock
 	inodes    []byte // inode table
 	dirents   []byte
@@ -32,6 +36,7 @@ type Image struct {
 	// bytes matched their checksum, so each chunk is checked only once.
 	verified []atomic.Uint32
 	cache    chunkCache
+	bufs     bufferList // for chunks read from src
 }
 
 // Open validates an image and returns a reader over it. It checks the
@@ -45,13 +50,80 @@ func Open(b []byte) (*Image, error) {
 	if len(b) < PreambleSize+SuperblockSize {
 		return nil, corrupt("image is %d bytes, shorter than a preamble and a superblock", len(b))
 	}
-	if string(b[:len(PreambleMagic)]) != PreambleMagic {
-		return nil, corrupt("bad preamble magic %q", b[:len(PreambleMagic)])
+	get := func(off, n uint64) []byte { return b[off : off+n] }
+	im, err := open(uint64(len(b)), b[:PreambleSize], b[len(b)-SuperblockSize:], get)
+	if err != nil {
+		return nil, err
 	}
-	if major := le.Uint16(b[8:]); major != VersionMajor {
-		return nil, corrupt("format version %d.%d is not supported (this reader reads %d.x)", major, le.Uint16(b[10:]), VersionMajor)
+	im.b = b
+	return im, nil
+}
+
+// Source holds an image that is read as needed rather than held in memory:
+// the passive data segment of a module (emulator/embed's Segment). ReadAt
+// fills p with the bytes at off; Size bounds every offset the reader asks
+// for.
+type Source interface {
+	Size() int64
+	ReadAt(p []byte, off int64) error
+}
+
+// OpenSource is Open for an image read through src: it reads the preamble,
+// the superblock and the metadata sections (inodes to strings, which the
+// format puts after the data) into memory, validates them as Open does, and
+// reads file data from src chunk by chunk as it is used. src must not
+// change while the Image is in use.
+func OpenSource(src Source) (*Image, error) {
+	size := src.Size()
+	if size < PreambleSize+SuperblockSize {
+		return nil, corrupt("image is %d bytes, shorter than a preamble and a superblock", size)
 	}
-	sbb := b[len(b)-SuperblockSize:]
+	pre := make([]byte, PreambleSize)
+	sbb := make([]byte, SuperblockSize)
+	if err := src.ReadAt(pre, 0); err != nil {
+		return nil, err
+	}
+	if err := src.ReadAt(sbb, size-SuperblockSize); err != nil {
+		return nil, err
+	}
+	var meta []byte
+	var metaOff uint64
+	readMeta := func(sb *Superblock) error {
+		// The layout is checked by now: the metadata sections follow the
+		// data section and end before the superblock.
+		metaOff = sb.Sections[SectionInodes].Offset
+		meta = make([]byte, uint64(size)-SuperblockSize-metaOff)
+		return src.ReadAt(meta, int64(metaOff))
+	}
+	get := func(off, n uint64) []byte {
+		if off < metaOff {
+			return nil // the data section: read chunk by chunk
+		}
+		return meta[off-metaOff : off-metaOff+n]
+	}
+	im, err := openWith(uint64(size), pre, sbb, get, readMeta)
+	if err != nil {
+		return nil, err
+	}
+	im.src = src
+	return im, nil
+}
+
+func open(size uint64, pre, sbb []byte, get func(off, n uint64) []byte) (*Image, error) {
+	return openWith(size, pre, sbb, get, nil)
+}
+
+// openWith checks the preamble pre and the superblock sbb of an image of
+// size bytes, then the layout; loadMeta, when set, brings the metadata
+// sections into reach of get before their checksums and records are
+// checked.
+func openWith(size uint64, pre, sbb []byte, get func(off, n uint64) []byte, loadMeta func(*Superblock) error) (*Image, error) {
+	if string(pre[:len(PreambleMagic)]) != PreambleMagic {
+		return nil, corrupt("bad preamble magic %q", pre[:len(PreambleMagic)])
+	}
+	if major := le.Uint16(pre[8:]); major != VersionMajor {
+		return nil, corrupt("format version %d.%d is not supported (this reader reads %d.x)", major, le.Uint16(pre[10:]), VersionMajor)
+	}
 	if string(sbb[:len(SuperblockMagic)]) != SuperblockMagic {
 		return nil, corrupt("bad superblock magic %q (image truncated or padded?)", sbb[:len(SuperblockMagic)])
 	}
@@ -65,11 +137,11 @@ func Open(b []byte) (*Image, error) {
 	if unknown := sb.IncompatFeatures &^ knownIncompat; unknown != 0 {
 		return nil, corrupt("image requires features %#x that this reader does not implement", unknown)
 	}
-	if sb.ImageSize != uint64(len(b)) {
-		return nil, corrupt("superblock says the image is %d bytes but it is %d", sb.ImageSize, len(b))
+	if sb.ImageSize != size {
+		return nil, corrupt("superblock says the image is %d bytes but it is %d", sb.ImageSize, size)
 	}
-	if len(b)%8 != 0 {
-		return nil, corrupt("image size %d is not a multiple of 8", len(b))
+	if size%8 != 0 {
+		return nil, corrupt("image size %d is not a multiple of 8", size)
 	}
 	if !isPow2InRange(sb.ChunkSize, MinChunkSize, MaxChunkSize) {
 		return nil, corrupt("chunk size %d is not a power of two in [%d, %d]", sb.ChunkSize, MinChunkSize, MaxChunkSize)
@@ -77,9 +149,17 @@ func Open(b []byte) (*Image, error) {
 	if !isPow2InRange(sb.PageSize, 8, MaxChunkSize) {
 		return nil, corrupt("page size %d is not a power of two in [8, %d]", sb.PageSize, MaxChunkSize)
 	}
+	if err := checkLayout(size, &sb); err != nil {
+		return nil, err
+	}
+	if loadMeta != nil {
+		if err := loadMeta(&sb); err != nil {
+			return nil, err
+		}
+	}
 
-	im := &Image{b: b, sb: sb, chunkSize: sb.ChunkSize}
-	secs, err := sectionBytes(b, &sb)
+	im := &Image{size: size, sb: sb, chunkSize: sb.ChunkSize}
+	secs, err := sectionBytes(get, &sb)
 	if err != nil {
 		return nil, err
 	}
@@ -122,35 +202,42 @@ var recordSizes = [NumSections]uint64{
 	SectionStrings: 1,
 }
 
-// sectionBytes checks the section layout — sections in their fixed order
+// checkLayout checks the section layout: sections in their fixed order
 // between the preamble and the superblock, not overlapping, record sections
-// 8-aligned and a whole number of records long — and the metadata checksums,
-// and returns each section's bytes.
-func sectionBytes(b []byte, sb *Superblock) ([NumSections][]byte, error) {
-	var out [NumSections][]byte
+// 8-aligned and a whole number of records long.
+func checkLayout(size uint64, sb *Superblock) error {
 	pos := uint64(PreambleSize)
-	limit := uint64(len(b) - SuperblockSize)
+	limit := size - SuperblockSize
 	for i, s := range sb.Sections {
 		name := sectionNames[i]
 		if s.Offset < pos || s.Offset > limit || s.Size > limit-s.Offset {
-			return out, corrupt("%s section [%d, +%d) is outside [%d, %d) or overlaps the previous section", name, s.Offset, s.Size, pos, limit)
+			return corrupt("%s section [%d, +%d) is outside [%d, %d) or overlaps the previous section", name, s.Offset, s.Size, pos, limit)
 		}
 		if recordSizes[i] > 1 {
 			if s.Offset%8 != 0 {
-				return out, corrupt("%s section offset %d is not 8-byte aligned", name, s.Offset)
+				return corrupt("%s section offset %d is not 8-byte aligned", name, s.Offset)
 			}
 			if s.Size%recordSizes[i] != 0 {
-				return out, corrupt("%s section size %d is not a multiple of the %d-byte record", name, s.Size, recordSizes[i])
+				return corrupt("%s section size %d is not a multiple of the %d-byte record", name, s.Size, recordSizes[i])
 			}
 		}
-		sec := b[s.Offset : s.Offset+s.Size]
+		pos = s.Offset + s.Size
+	}
+	return nil
+}
+
+// sectionBytes checks the metadata checksums of a laid-out image and
+// returns each section's bytes (the data section's only when get holds it).
+func sectionBytes(get func(off, n uint64) []byte, sb *Superblock) ([NumSections][]byte, error) {
+	var out [NumSections][]byte
+	for i, s := range sb.Sections {
+		sec := get(s.Offset, s.Size)
 		if i != SectionData {
 			if got := Checksum(sec); got != s.CRC {
-				return out, corrupt("%s section checksum mismatch (stored %#08x, computed %#08x)", name, s.CRC, got)
+				return out, corrupt("%s section checksum mismatch (stored %#08x, computed %#08x)", sectionNames[i], s.CRC, got)
 			}
 		}
 		out[i] = sec
-		pos = s.Offset + s.Size
 	}
 	return out, nil
 }
@@ -444,4 +531,4 @@ func (im *Image) Version() (major, minor int) { return int(im.sb.Major), int(im.
 func (im *Image) Features() uint32 { return im.sb.IncompatFeatures }
 
 // Size returns the length of the image in bytes.
-func (im *Image) Size() int64 { return int64(len(im.b)) }
+func (im *Image) Size() int64 { return int64(im.size) }

@@ -5,8 +5,10 @@
 //
 //	embedtest list            print each blob's name and length
 //	embedtest stress NAME...  allocate and collect heavily, check that no
-//	                          heap object lies inside a blob, check each
-//	                          blob's CRC-32C, then print "NAME SHA256"
+//	                          heap object lies inside an active blob and
+//	                          that passive blobs read the same before and
+//	                          after, check each blob's CRC-32C, then print
+//	                          "NAME SHA256"
 //
 // It exits with status 1 and a message on stderr when a blob is missing,
 // the embed table is corrupt, or a heap object overlaps a blob.
@@ -38,6 +40,10 @@ func doMain(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "list":
 		for _, name := range embed.Names() {
+			if s, ok := embed.OpenSegment(name); ok {
+				fmt.Fprintf(stdout, "%s %d passive\n", name, s.Size())
+				continue
+			}
 			b, _ := embed.Blob(name)
 			fmt.Fprintf(stdout, "%s %d\n", name, len(b))
 		}
@@ -53,7 +59,17 @@ type span struct{ lo, hi uintptr }
 
 func stress(names []string, stdout, stderr io.Writer) int {
 	var blobs []span
+	before := map[string][32]byte{}
 	for _, name := range names {
+		if s, ok := embed.OpenSegment(name); ok {
+			sum, err := segmentSum(s)
+			if err != nil {
+				fmt.Fprintln(stderr, "embedtest:", err)
+				return 1
+			}
+			before[name] = sum
+			continue
+		}
 		b, ok := embed.Blob(name)
 		if !ok {
 			fmt.Fprintf(stderr, "embedtest: no blob named %q (have %q)\n", name, embed.Names())
@@ -132,9 +148,44 @@ func stress(names []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "embedtest:", err)
 			return 1
 		}
-		b, _ := embed.Blob(name)
-		sum := sha256.Sum256(b)
+		var sum [32]byte
+		if s, ok := embed.OpenSegment(name); ok {
+			var err error
+			if sum, err = segmentSum(s); err != nil {
+				fmt.Fprintln(stderr, "embedtest:", err)
+				return 1
+			}
+			if sum != before[name] {
+				fmt.Fprintf(stderr, "embedtest: passive blob %q read differently after the collections\n", name)
+				return 1
+			}
+		} else {
+			b, _ := embed.Blob(name)
+			sum = sha256.Sum256(b)
+		}
 		fmt.Fprintf(stdout, "%s %s\n", name, hex.EncodeToString(sum[:]))
 	}
 	return 0
+}
+
+// segmentSum hashes a passive blob read in pieces of varying sizes, so
+// that reads start and end at unaligned offsets.
+func segmentSum(s *embed.Segment) ([32]byte, error) {
+	h := sha256.New()
+	buf := make([]byte, 3<<20)
+	for off, i := int64(0), 0; off < s.Size(); i++ {
+		n := min(int64(1+(i*7919)%len(buf)), s.Size()-off)
+		if err := s.ReadAt(buf[:n], off); err != nil {
+			return [32]byte{}, err
+		}
+		h.Write(buf[:n])
+		off += n
+	}
+	// Reads past the end must fail without touching the buffer.
+	if err := s.ReadAt(buf[:1], s.Size()); err == nil {
+		return [32]byte{}, fmt.Errorf("a read past the end of a %d-byte passive blob succeeded", s.Size())
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum, nil
 }

@@ -224,3 +224,12 @@ func (m *Module) AppendPassiveData(init []byte) uint32 {
 	m.Data = append(m.Data, &DataSegment{Passive: true, Init: init})
 	return uint32(len(m.Data) - 1)
 }
+
+// MemoryInitBody is the body of a function (dst, off, n i32) → i32 that
+// copies n bytes at off of passive data segment seg to dst in memory 0 with
+// memory.init (trapping when either range is out of bounds) and returns 0.
+func MemoryInitBody(seg uint32) []byte {
+	b := []byte{0, 0x20, 0, 0x20, 1, 0x20, 2, 0xfc, 8} // no locals; local.get 0 1 2; memory.init
+	b = appendUleb(b, uint64(seg))
+	return append(b, 0, 0x41, 0, 0x0b) // memory 0; i32.const 0; end
+}

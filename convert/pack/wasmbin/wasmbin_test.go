@@ -376,9 +376,7 @@ func TestImplementImportWithPassiveData(t *testing.T) {
 		t.Fatalf("type of the import: %+v %v", ft, err)
 	}
 	seg := m.AppendPassiveData([]byte("hello, passive world"))
-	body := appendUleb([]byte{0, 0x20, 0, 0x20, 1, 0x20, 2, 0xfc, 8}, uint64(seg))
-	body = append(body, 0, 0x41, 0, 0x0b)
-	read := m.AppendFunction(m.AddType(ft), body)
+	read := m.AppendFunction(m.AddType(ft), MemoryInitBody(seg))
 	if read != 3 {
 		t.Fatalf("new function index %d, want 3", read)
 	}
