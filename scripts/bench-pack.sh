@@ -6,11 +6,14 @@
 #      running the same binaries from the same layers as the reference.
 #   3. The floor: a trivial Go wasip1 program (internal/wasmprobe) against
 #      `sh -c true`, warm, in c2w run and under the wazero CLI.
+#   4. Start-up against image size: busybox plus a layer of 0 to 300 MiB of
+#      incompressible data (internal/bigimage), `sh -c true` warm in c2w run
+#      and under the wazero CLI, with c2w run's peak RSS.
 # Needs bin/c2w (make build) and the fixtures (make fixtures). Results are
 # recorded by hand in docs/performance-pack.md with this command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-c2w=$PWD/bin/c2w
+c2w=${C2W:-$PWD/bin/c2w} # C2W=another build compares against it
 runs=${RUNS:-5}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -79,3 +82,18 @@ sw=$(floor "$work/wazero" run -cachedir "$work/wz" "$work/busybox.wasm" sh -c tr
 printf '%-14s %10s %14s %8s\n' host "Go floor" "sh -c true" ratio
 printf '%-14s %10s %14s %7.2fx\n' "c2w run" "$fc" "$sc" "$(awk -v a="$sc" -v b="$fc" 'BEGIN {print a / b}')"
 printf '%-14s %10s %14s %7.2fx\n' "wazero CLI" "$fw" "$sw" "$(awk -v a="$sw" -v b="$fw" 'BEGIN {print a / b}')"
+
+echo
+echo "== start-up against image size: busybox + N MiB of incompressible data, sh -c true warm (median of $runs) =="
+go build -o "$work/bigimage" ./internal/bigimage
+printf '%8s %12s %12s %12s %14s\n' "data-MiB" "out.wasm-MiB" "c2w-run-ms" "wazero-ms" "c2w-run-RSS-MiB"
+for n in ${SIZES:-0 10 100 300}; do
+	"$work/bigimage" .fixtures/oci/busybox "$work/big.tar" "$n"
+	"$c2w" -q "docker-archive:$work/big.tar" "$work/big.wasm"
+	rm -f "$work/big.tar"
+	out=$(stat -c %s "$work/big.wasm")
+	tc=$(XDG_CACHE_HOME=$work/warm floor "$c2w" run "$work/big.wasm" sh -c true)
+	tw=$(floor "$work/wazero" run -cachedir "$work/wz" "$work/big.wasm" sh -c true)
+	rss=$(XDG_CACHE_HOME=$work/warm /usr/bin/time -f %M "$c2w" run "$work/big.wasm" sh -c true 2>&1 >/dev/null | tail -1)
+	printf '%8s %12s %12s %12s %14s\n' "$n" "$(mib "$out")" "$tc" "$tw" "$(awk -v k="$rss" 'BEGIN { printf "%.0f", k / 1024 }')"
+done

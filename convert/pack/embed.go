@@ -90,7 +90,11 @@ func Embed(module []byte, blobs ...Blob) ([]byte, error) {
 			CRC32C: crc32.Checksum(b.Data, castagnoli), Passive: b.Passive}
 		if b.Passive {
 			entries[i].Addr = uint64(len(passive))
-			passive = append(passive, b.Data...)
+			if passive == nil {
+				passive = b.Data[:len(b.Data):len(b.Data)] // one passive blob is not copied
+			} else {
+				passive = append(passive, b.Data...)
+			}
 			if len(passive) > math.MaxUint32 {
 				return nil, fmt.Errorf("pack: passive blobs of %d bytes exceed the 4 GiB a segment can address", len(passive))
 			}
