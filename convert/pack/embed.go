@@ -232,20 +232,30 @@ func alignUp(v, a uint64) uint64 { return (v + a - 1) &^ (a - 1) }
 // redirects the call in segmentRead's wrapper (found by name) from its
 // placeholder WASI import to that function (see emulator/embed).
 func implementSegmentRead(m *wasmbin.Module, seg uint32) error {
+	return redirectImport(m, embed.SegmentReadFunc, embed.SegmentReadImport, func(ft wasmbin.FuncType) uint32 {
+		return m.AppendFunction(m.AddType(ft), wasmbin.MemoryInitBody(seg))
+	})
+}
+
+// redirectImport redirects the one call in the Go wrapper of a
+// go:wasmimport function (found by its Go name in the name section) from
+// its placeholder WASI import importName to the function that implement
+// appends, given the import's type.
+func redirectImport(m *wasmbin.Module, goName, importName string, implement func(wasmbin.FuncType) uint32) error {
 	names, err := m.FunctionNames()
 	if err != nil {
 		return fmt.Errorf("name section: %w", err)
 	}
 	// Go's linker writes "/" in package paths as "_" in the name section.
-	mangled := strings.ReplaceAll(embed.SegmentReadFunc, "/", "_")
+	mangled := strings.ReplaceAll(goName, "/", "_")
 	wrapper, found := uint32(0), false
 	for idx, name := range names {
-		if name == embed.SegmentReadFunc || name == mangled {
+		if name == goName || name == mangled {
 			wrapper, found = idx, true
 		}
 	}
 	if !found {
-		return fmt.Errorf("%w: the module has no function %s in its name section (build it without -ldflags=-s)", ErrUnsupportedGo, embed.SegmentReadFunc)
+		return fmt.Errorf("%w: the module has no function %s in its name section (build it without -ldflags=-s)", ErrUnsupportedGo, goName)
 	}
 	body, err := m.Body(wrapper)
 	if err != nil {
@@ -258,7 +268,7 @@ func implementSegmentRead(m *wasmbin.Module, seg uint32) error {
 		if im.Kind != wasmbin.KindFunc {
 			continue
 		}
-		if im.Module == "wasi_snapshot_preview1" && im.Name == embed.SegmentReadImport {
+		if im.Module == "wasi_snapshot_preview1" && im.Name == importName {
 			ft, err := m.FuncType(i)
 			if err != nil {
 				return err
@@ -266,14 +276,16 @@ func implementSegmentRead(m *wasmbin.Module, seg uint32) error {
 			next := m.NumImportedFuncs() + uint32(len(m.Functions))
 			newBody, n, err := wasmbin.RedirectCalls(body, i, next)
 			if err != nil {
-				return fmt.Errorf("%s: %w", embed.SegmentReadFunc, err)
+				return fmt.Errorf("%s: %w", goName, err)
 			}
 			if n == 1 {
-				m.AppendFunction(m.AddType(ft), wasmbin.MemoryInitBody(seg))
+				if got := implement(ft); got != next {
+					return fmt.Errorf("%s: the implementation is function %d, not the next one (%d)", goName, got, next)
+				}
 				return m.SetBody(wrapper, newBody)
 			}
 		}
 		i++
 	}
-	return fmt.Errorf("%w: %s does not call a %s import", ErrUnsupportedGo, embed.SegmentReadFunc, embed.SegmentReadImport)
+	return fmt.Errorf("%w: %s does not call a %s import", ErrUnsupportedGo, goName, importName)
 }

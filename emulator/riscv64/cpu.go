@@ -22,6 +22,8 @@ type CPU struct {
 	// Instret counts the instructions retired by this CPU; the cycle and
 	// instret CSRs read it.
 	Instret uint64
+	// TranslatedCalls counts the calls into translated code.
+	TranslatedCalls uint64
 	// Mem is the address space the CPU executes in.
 	Mem *Memory
 	// Time, when set, is the source of the time CSR (in ticks of the
@@ -39,6 +41,13 @@ type CPU struct {
 	// exit carries the details of a fault from the out-of-line helpers
 	// back to Run.
 	exit Exit
+
+	// frame is shared with translated code during a call into it.
+	frame Frame
+	// interpretAt is one more than the pc of an instruction in a marked
+	// slot that the interpreter must execute (translated code handed it
+	// back), or 0.
+	interpretAt uint64
 }
 
 // reservation is the LR/SC reservation: SC succeeds if it targets the
@@ -156,6 +165,9 @@ func (m *Memory) codePage(va uint64) (*codePage, FaultCause) {
 		pg.code.invalidate()
 	}
 	pg.code = &codePage{va: va, data: pg.data, valid: true}
+	if pg.translated != nil {
+		pg.code.markEntries(pg.translated)
+	}
 	m.flushTLBPage(va >> pageShift)
 	return pg.code, CauseNone
 }
@@ -165,26 +177,33 @@ func (m *Memory) codePage(va uint64) (*codePage, FaultCause) {
 // executable; otherwise decodeSlot records the fetch fault in c.exit and
 // returns false.
 func (c *CPU) decodeSlot(cp *codePage, idx uint64) bool {
+	in, ok := c.decodeAt(cp, idx)
+	if ok {
+		cp.insts[idx] = in
+	}
+	return ok
+}
+
+// decodeAt decodes the instruction in slot idx of cp, or records the fetch
+// fault of its second half (see decodeSlot).
+func (c *CPU) decodeAt(cp *codePage, idx uint64) (inst, bool) {
 	off := idx << 1
 	lo := uint32(binary.LittleEndian.Uint16(cp.data[off:]))
 	pc := cp.va + off
 	if lo&3 != 3 {
-		cp.insts[idx] = decode16(uint16(lo), pc)
-		return true
+		return decode16(uint16(lo), pc), true
 	}
 	if idx < slots-1 {
-		cp.insts[idx] = decode32(binary.LittleEndian.Uint32(cp.data[off:]), pc)
-		return true
+		return decode32(binary.LittleEndian.Uint32(cp.data[off:]), pc), true
 	}
 	next, cause := c.Mem.codePage(cp.va + PageSize)
 	if cause != CauseNone {
 		c.exit = Exit{Reason: ExitFault, PC: pc, Access: AccessExec, Cause: cause, Addr: cp.va + PageSize}
-		return false
+		return inst{}, false
 	}
 	hi := uint32(binary.LittleEndian.Uint16(next.data[0:]))
 	next.dependents = append(next.dependents, cp)
-	cp.insts[idx] = decode32(lo|hi<<16, pc)
-	return true
+	return decode32(lo|hi<<16, pc), true
 }
 
 // Little-endian accessors for aligned offsets within a page frame.

@@ -54,14 +54,21 @@ func pureOp(op uint8) bool {
 
 // decode32 decodes a 32-bit instruction located at pc.
 func decode32(raw uint32, pc uint64) inst {
+	in := decode32Plain(raw, pc)
+	if unifiedOps {
+		return unify(in)
+	}
+	return in
+}
+
+// decode32Plain decodes a 32-bit instruction into one operation per
+// instruction, never a branch-free form (the translator's view).
+func decode32Plain(raw uint32, pc uint64) inst {
 	in := decode32Op(raw, pc)
 	if in.rd == 0 && pureOp(in.op) {
 		in = inst{op: opNop}
 	}
 	in.halfword = 2
-	if unifiedOps {
-		return unify(in)
-	}
 	return in
 }
 
@@ -397,14 +404,20 @@ func decodeOpFP(raw uint32, rd, rs1, rs2 uint8, funct3, funct7 uint32) inst {
 // decode16 decodes a compressed instruction located at pc into the
 // operation of its 32-bit expansion.
 func decode16(raw uint16, pc uint64) inst {
+	in := decode16Plain(raw, pc)
+	if unifiedOps {
+		return unify(in)
+	}
+	return in
+}
+
+// decode16Plain is decode32Plain for compressed instructions.
+func decode16Plain(raw uint16, pc uint64) inst {
 	in := decode16Op(uint32(raw), pc)
 	if in.rd == 0 && pureOp(in.op) {
 		in = inst{op: opNop}
 	}
 	in.halfword = 1
-	if unifiedOps {
-		return unify(in)
-	}
 	return in
 }
 

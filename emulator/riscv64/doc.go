@@ -16,6 +16,12 @@
 //   - the decoded-instruction cache: every executed page gets an array of
 //     pre-decoded instructions, dropped when the page is written, unmapped,
 //     made non-executable, or on fence.i.
+//   - translated code (docs/translation.md): the translator (translate.go,
+//     translate_elf.go), which the converter runs natively to turn pages of
+//     the image's ELF files into WebAssembly functions, and the emulator's
+//     side of the contract (translated.go): the Frame shared with generated
+//     code, the index of translated pages, marked entry slots in the
+//     decoded-instruction cache, and the call into generated code.
 //
 // Floating point is emulated in integer arithmetic (softfloat.go) because
 // every RISC-V rounding mode and exception flag must match the hardware

@@ -57,6 +57,10 @@ type page struct {
 	// code is the decoded-instruction cache of this frame, nil when no
 	// instruction was fetched from it since it was last written.
 	code *codePage
+	// translated is the translated unit of the frame's bytes, set by the
+	// loader that filled the frame from an image file and dropped by the
+	// first write (translated.go).
+	translated *TranslatedPage
 }
 
 // pte is a page table entry of one address space.
@@ -318,6 +322,13 @@ func (m *Memory) makeWritable(e *pte, vpn uint64) {
 	if e.cow {
 		if e.pg.refs > 1 {
 			e.pg.refs--
+			if old := e.pg.code; old != nil {
+				// CPUs of this address space may still hold the shared
+				// frame's decoded code in their instruction TLBs: drop
+				// it (the other sharers decode the frame again).
+				old.invalidate()
+				e.pg.code = nil
+			}
 			cp := new([PageSize]byte)
 			*cp = *e.pg.data
 			e.pg = &page{data: cp, refs: 1}
@@ -326,6 +337,7 @@ func (m *Memory) makeWritable(e *pte, vpn uint64) {
 		}
 		e.cow = false
 	}
+	e.pg.translated = nil
 	if e.pg.code != nil {
 		e.pg.code.invalidate()
 		e.pg.code = nil

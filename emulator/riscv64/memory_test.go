@@ -130,3 +130,43 @@ func TestBrk(t *testing.T) {
 		t.Fatal("page still mapped after shrinking the break")
 	}
 }
+
+// TestCopyOnWriteDropsDecodedCode: a process that writes to a code page it
+// shares copy-on-write with another (after fork) must execute what it
+// wrote, not the decoded instructions its CPU cached for the shared frame;
+// the other process keeps executing the original.
+func TestCopyOnWriteDropsDecodedCode(t *testing.T) {
+	const addiA0One, addiA0Two, ecall = 0x00100513, 0x00200513, 0x00000073
+	m := NewMemory()
+	if err := m.Map(0x10000, PageSize, PermRead|PermWrite|PermExec); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Poke(0x10000, words(addiA0One, ecall)); err != nil {
+		t.Fatal(err)
+	}
+	run := func(c *CPU) uint64 {
+		t.Helper()
+		c.PC = 0x10000
+		if ex := c.Run(100); ex.Reason != ExitEcall {
+			t.Fatalf("exit %v, want ecall", ex)
+		}
+		return c.X[10]
+	}
+	parent := &CPU{Mem: m}
+	if got := run(parent); got != 1 {
+		t.Fatalf("a0 = %d before fork, want 1", got)
+	}
+	child := &CPU{Mem: m.Fork()}
+	if got := run(child); got != 1 {
+		t.Fatalf("child a0 = %d, want 1", got)
+	}
+	if err := m.WriteBytes(0x10000, words(addiA0Two)); err != nil {
+		t.Fatal(err)
+	}
+	if got := run(parent); got != 2 {
+		t.Fatalf("parent a0 = %d after rewriting its copy of the page, want 2", got)
+	}
+	if got := run(child); got != 1 {
+		t.Fatalf("child a0 = %d after the parent's write, want 1", got)
+	}
+}

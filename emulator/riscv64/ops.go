@@ -107,6 +107,9 @@ const (
 	opFenceI
 	opEcall
 	opEbreak
+	// opTranslated marks the entry of a translated block (translated.go);
+	// imm is the entry number to pass to translated code.
+	opTranslated
 )
 
 // opFirstCommon..opLastCommon are the operations (integer computation,

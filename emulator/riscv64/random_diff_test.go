@@ -149,6 +149,14 @@ func TestRandomInstructionsMatchQEMU(t *testing.T) {
 						seed, msg, n, ext, seed, n)
 				}
 			}
+			if ext == rvgen.ExtI || ext == rvgen.ExtM || ext == rvgen.ExtC {
+				// Every intermediate result, and divisions at their edges.
+				p := rvgen.GenerateLogged(ext, 1, perProgram)
+				total += p.Instructions
+				if msg := compareProgram(t, qemu, dir, ext, 1000, p); msg != "" {
+					t.Fatalf("rvgen.GenerateLogged(%v, 1, %d): %s", ext, perProgram, msg)
+				}
+			}
 			t.Logf("%d random instructions matched", total)
 		})
 	}

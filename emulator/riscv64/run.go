@@ -606,7 +606,19 @@ outer:
 		if idx >= slots {
 			continue // straight-line code ran off the page
 		}
-		next, retired, stop := c.step(in, cp, pc, c.budget-uint64(left))
+		if in.op == opTranslated && pc+1 != c.interpretAt {
+			// The entry of a translated block (not an instruction: the
+			// loop counted it, so give it back).
+			pc, left = c.runTranslated(uint32(in.imm), cp.va, left+1)
+			continue
+		}
+		var next uint64
+		var retired, stop bool
+		if in.op == opTranslated {
+			next, retired, stop = c.interpretMarked(cp, pc, c.budget-uint64(left))
+		} else {
+			next, retired, stop = c.step(in, cp, pc, c.budget-uint64(left))
+		}
 		if !retired {
 			left++
 		}

@@ -15,9 +15,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
+	"sync"
 	"time"
 
+	"github.com/wasmrt/wasmrt/emulator/embed"
 	"github.com/wasmrt/wasmrt/emulator/riscv64"
 )
 
@@ -116,6 +119,9 @@ func Load(image []byte, argv, envv []string) (*Process, error) {
 		}
 		if err := mem.Poke(p.Vaddr, data); err != nil {
 			return nil, fmt.Errorf("segment at %#x: %w", p.Vaddr, err)
+		}
+		if p.Flags&elf.PF_X != 0 && start == p.Vaddr {
+			markTranslated(mem, image, p.Vaddr, p.Off, p.Filesz)
 		}
 		if p.Off == 0 && phdr == 0 {
 			phdr = p.Vaddr + 64 // program headers follow the ELF header
@@ -242,6 +248,15 @@ func (p *Process) Instructions() uint64 {
 	var n uint64
 	for _, t := range p.threads {
 		n += t.cpu.Instret
+	}
+	return n
+}
+
+// TranslatedCalls counts the calls into translated code of all threads.
+func (p *Process) TranslatedCalls() uint64 {
+	var n uint64
+	for _, t := range p.threads {
+		n += t.cpu.TranslatedCalls
 	}
 	return n
 }
@@ -519,4 +534,50 @@ func (p *Process) allDone() bool {
 		}
 	}
 	return true
+}
+
+// ImageID is the identity of an executable in a translation index: the
+// FNV-1a hash of its bytes, so that translated code is only ever used
+// for the very file it was made from.
+func ImageID(image []byte) uint64 {
+	h := fnv.New64a()
+	h.Write(image)
+	return h.Sum64()
+}
+
+var (
+	indexOnce sync.Once
+	index     *riscv64.TranslationIndex
+)
+
+// translations returns the translation index embedded in the running
+// module, if any.
+func translations() *riscv64.TranslationIndex {
+	indexOnce.Do(func() {
+		b, ok := embed.Blob(riscv64.TranslationIndexBlob)
+		if !ok {
+			return
+		}
+		ix, err := riscv64.ParseTranslationIndex(b)
+		if err != nil {
+			panic(fmt.Sprintf("guestos: embedded %s: %v", riscv64.TranslationIndexBlob, err))
+		}
+		index = ix
+	})
+	return index
+}
+
+// markTranslated records the translated units of the pages of an
+// executable segment mapped at vaddr (page aligned) from offset off.
+func markTranslated(mem *riscv64.Memory, image []byte, vaddr, off, filesz uint64) {
+	ix := translations()
+	if ix.Len() == 0 {
+		return
+	}
+	id := ImageID(image)
+	for k := uint64(0); k < filesz; k += riscv64.PageSize {
+		if tp := ix.Lookup(id, off+k); tp != nil {
+			mem.SetTranslated(vaddr+k, tp)
+		}
+	}
 }

@@ -39,5 +39,8 @@ func doMain(args []string) int {
 	}
 	n := p.Instructions()
 	fmt.Fprintf(os.Stderr, "runelf: %d instructions in %.3f s: %.1f MIPS\n", n, elapsed.Seconds(), float64(n)/elapsed.Seconds()/1e6)
+	if calls := p.TranslatedCalls(); calls > 0 {
+		fmt.Fprintf(os.Stderr, "runelf: %d calls into translated code\n", calls)
+	}
 	return code
 }

@@ -85,12 +85,27 @@ type gen struct {
 	// bodyEnd is the index of the first epilogue item; forward branches
 	// never skip past it.
 	bodyEnd int
+	// logged: GenerateLogged, which also aims divisions at their edges.
+	logged bool
 }
 
 // Generate builds a program of n random instructions of extension ext from
 // seed.
 func Generate(ext Extension, seed uint64, n int) Program {
-	g := &gen{r: rand.New(rand.NewPCG(seed, uint64(ext)+0x9e3779b97f4a7c15)), ext: ext}
+	return generate(ext, seed, n, false)
+}
+
+// GenerateLogged is Generate with every instruction under test followed
+// by a store of the register its rd field names to the log, so that every
+// intermediate integer result is compared, not only the final state (the
+// translator's tests: a wrong value that a later instruction overwrites
+// still shows).
+func GenerateLogged(ext Extension, seed uint64, n int) Program {
+	return generate(ext, seed, n, true)
+}
+
+func generate(ext Extension, seed uint64, n int, logged bool) Program {
+	g := &gen{r: rand.New(rand.NewPCG(seed, uint64(ext)+0x9e3779b97f4a7c15)), ext: ext, logged: logged}
 	if n > MaxInstructions {
 		n = MaxInstructions
 	}
@@ -126,6 +141,15 @@ func Generate(ext Extension, seed uint64, n int) Program {
 	body := len(g.items)
 	for i := 0; i < n; i++ {
 		g.random()
+		if logged {
+			// Bits 7-11 are rd in every format that has one (others
+			// log whichever register they name: still deterministic).
+			rd := int(g.items[len(g.items)-1].bits >> 7 & 31)
+			start := len(g.items)
+			g.emit(sType(0x23, 3, regLog, rd, 0))
+			g.emit(iType(0x13, regLog, 0, regLog, 16))
+			g.group(start)
+		}
 	}
 	g.bodyEnd = len(g.items)
 
@@ -437,6 +461,22 @@ func (g *gen) align(size int) int {
 
 func (g *gen) randomM() {
 	rd, rs1, rs2 := g.rd(), g.rs(), g.rs()
+	if g.logged && g.r.IntN(6) == 0 {
+		// The cases that division defines specially: by zero, and the
+		// most negative value by -1 (64- or 32-bit).
+		rs1, rs2 = g.rd(), g.rd()
+		if rs1 != rs2 {
+			start := len(g.items)
+			g.emit(iType(0x13, rs2, 0, 0, int32(g.r.IntN(2))-1)) // li rs2, -1 or 0
+			if g.r.IntN(2) == 0 {
+				g.emit(iType(0x13, rs1, 0, 0, -1))   // li rs1, -1
+				g.emit(iType(0x13, rs1, 1, rs1, 63)) // slli rs1, rs1, 63
+			} else {
+				g.emit(0x37 | uint32(rs1)<<7 | 0x80000000) // lui rs1, 0x80000
+			}
+			defer g.group(start)
+		}
+	}
 	if g.r.IntN(4) == 0 {
 		f3 := []uint32{0, 4, 5, 6, 7}[g.r.IntN(5)]
 		g.emit(rType(0x3b, rd, f3, rs1, rs2, 1))

@@ -1,0 +1,795 @@
+package riscv64
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+)
+
+// The translator (docs/translation.md): it turns one 4 KiB page of guest
+// code into the body of a WebAssembly function of type
+// (frame i32, block i32) -> i32 that runs the page's basic blocks with the
+// guest's integer registers in locals. The converter runs it natively and
+// links the bodies into the emulator module; the emulator calls them
+// through translatedRun (translated.go). It lives in this package because
+// it must decode exactly as the interpreter does.
+
+// UnitType is the signature of a translated unit: (frame, block) -> exit.
+// The dispatcher that translatedRun is redirected to has the same shape,
+// with an entry number in place of the block.
+const unitParams, unitResults = 2, 1
+
+// TranslatePage translates the page of guest code page (PageSize bytes or
+// fewer, read as zeros past its end) given the slots where blocks are
+// known to start (from a sweep of the file's code: see CodeLeaders). It
+// returns the function body and the slots of its blocks, block i starting
+// at slots[i]; leaders that cannot start a block (an instruction the
+// translator leaves to the interpreter, or one that crosses the page end)
+// are dropped. A page with no translatable block yields a nil body.
+func TranslatePage(page []byte, leaders []uint16) (body []byte, slots []uint16) {
+	var code [PageSize]byte
+	copy(code[:], page)
+	t := &pageTranslator{code: &code, block: make(map[uint16]int)}
+	t.findBlocks(leaders)
+	if len(t.blocks) == 0 {
+		return nil, nil
+	}
+	for _, b := range t.blocks {
+		slots = append(slots, b.slot)
+	}
+	return t.emit(), slots
+}
+
+// tinst is a decoded instruction with its offset in the page.
+type tinst struct {
+	inst
+	off uint64
+}
+
+// tblock is a basic block: instructions from slot to a control transfer,
+// an untranslated instruction, the page end or the next block.
+type tblock struct {
+	slot  uint16
+	insts []tinst
+	// end says how control leaves after the last instruction of insts.
+	end blockEnd
+	// endOff is the offset of the instruction or pc the end refers to:
+	// the untranslated instruction (endInterpret) or the next pc
+	// (endNext, endFall).
+	endOff uint64
+}
+
+type blockEnd uint8
+
+const (
+	// endControl: the last instruction is a branch or jump that decides.
+	endControl blockEnd = iota
+	// endFall: continue with the block starting at endOff.
+	endFall
+	// endNext: leave the page at pc base+endOff.
+	endNext
+	// endInterpret: the instruction at endOff is the interpreter's.
+	endInterpret
+)
+
+type pageTranslator struct {
+	code   *[PageSize]byte
+	blocks []*tblock
+	block  map[uint16]int // slot -> index in blocks, once sorted
+	used   [32]bool       // registers read or written
+	dirty  [32]bool       // registers written
+	w      wasmWriter
+}
+
+// decodePage decodes the instruction at off, reporting false when it
+// crosses the page end.
+func (t *pageTranslator) decodeAt(off uint64) (inst, bool) {
+	lo := binary.LittleEndian.Uint16(t.code[off:])
+	if lo&3 != 3 {
+		return decode16Plain(lo, off), true
+	}
+	if off+4 > PageSize {
+		return inst{}, false
+	}
+	return decode32Plain(binary.LittleEndian.Uint32(t.code[off:]), off), true
+}
+
+// translatable reports whether the translator emits code for op; the
+// others end a block with an exit to the interpreter.
+func translatable(op uint8) bool {
+	switch {
+	case op >= opAddi && op <= opSraw, op >= opBeq && op <= opBgeu,
+		op >= opLb && op <= opSd, op >= opJal && op <= opJr,
+		op >= opMul && op <= opRemuw, op == opNop, op == opFence:
+		return true
+	}
+	return false
+}
+
+func isControl(op uint8) bool {
+	return op >= opBeq && op <= opBgeu || op >= opJal && op <= opJr
+}
+
+// findBlocks decodes a block from every leader, adding the in-page
+// targets of direct branches and jumps as leaders too.
+func (t *pageTranslator) findBlocks(leaders []uint16) {
+	isLeader := make(map[uint16]bool)
+	work := slices.Clone(leaders)
+	for _, s := range leaders {
+		isLeader[s] = true
+	}
+	var found []*tblock
+	for len(work) > 0 {
+		s := work[len(work)-1]
+		work = work[:len(work)-1]
+		if int(s) >= slots {
+			continue
+		}
+		b := &tblock{slot: s}
+		addTarget := func(target uint64) {
+			if target < PageSize {
+				ts := uint16(target >> 1)
+				if !isLeader[ts] {
+					isLeader[ts] = true
+					work = append(work, ts)
+				}
+			}
+		}
+		off := uint64(s) << 1
+		for {
+			if off >= PageSize {
+				b.end, b.endOff = endNext, off
+				break
+			}
+			if len(b.insts) > 0 && isLeader[uint16(off>>1)] {
+				b.end, b.endOff = endFall, off
+				break
+			}
+			in, ok := t.decodeAt(off)
+			if !ok {
+				b.end, b.endOff = endNext, off
+				break
+			}
+			if !translatable(in.op) {
+				b.end, b.endOff = endInterpret, off
+				break
+			}
+			b.insts = append(b.insts, tinst{inst: in, off: off})
+			next := off + uint64(in.halfword)<<1
+			if in.op >= opLb && in.op <= opSd {
+				// A load or store may hand itself to the interpreter
+				// (a TLB miss); the next instruction starts a block, so
+				// that the interpreter comes back right after it.
+				addTarget(next)
+			}
+			if isControl(in.op) {
+				b.end = endControl
+				if in.op >= opBeq && in.op <= opBgeu {
+					addTarget(in.imm)
+					addTarget(next)
+				} else if in.op == opJal || in.op == opJ {
+					addTarget(in.imm)
+				}
+				if in.op == opJal || in.op == opJalr {
+					addTarget(next) // the return address
+				}
+				break
+			}
+			off = next
+		}
+		if len(b.insts) > 0 {
+			found = append(found, b)
+		}
+	}
+	// A block cut short by a leader found later keeps its longer form:
+	// both are correct (each decodes from its own start), the longer one
+	// merely duplicates a few instructions.
+	slices.SortFunc(found, func(a, b *tblock) int { return int(a.slot) - int(b.slot) })
+	t.blocks = found
+	for i, b := range found {
+		t.block[b.slot] = i
+		for _, in := range b.insts {
+			for _, r := range [...]uint8{in.rs1, in.rs2} {
+				t.used[r] = true
+			}
+			if writesRd(in.op) {
+				t.used[in.rd], t.dirty[in.rd] = true, true
+			}
+		}
+	}
+	t.used[0], t.dirty[0] = false, false
+}
+
+// writesRd reports whether op writes x[rd].
+func writesRd(op uint8) bool {
+	return op >= opAddi && op <= opSraw || op >= opLb && op <= opLwu ||
+		op == opJal || op == opJalr || op >= opMul && op <= opRemuw
+}
+
+// Locals of a unit function.
+const (
+	lFrame = 0
+	lBlock = 1
+	// x1..x31 are locals 1+r.
+	lBase  = 33
+	lLeft  = 34
+	lT0    = 35
+	lT1    = 36
+	lT2    = 37
+	lT3    = 38
+	lCode  = 39 // i32
+	lX     = 40 // i32: address of CPU.X
+	lRTLB  = 41 // i32
+	lWTLB  = 42 // i32
+	lHost  = 43 // i32
+	nI64   = lT3 - 1
+	nI32   = lHost - lCode + 1
+	xLocal = 1
+)
+
+func regLocal(r uint8) uint32 { return xLocal + uint32(r) }
+
+// emit writes the function body.
+func (t *pageTranslator) emit() []byte {
+	w := &t.w
+	// Locals: 37 i64 (x1..x31, base, left, t0..t3), then 5 i32.
+	w.u32(2)
+	w.u32(nI64)
+	w.byte(valI64)
+	w.u32(nI32)
+	w.byte(valI32)
+
+	// Prologue.
+	w.frameLoad(FrameX)
+	w.op(opI32WrapI64)
+	w.set(lX)
+	w.frameLoad(FrameRTLB)
+	w.op(opI32WrapI64)
+	w.set(lRTLB)
+	w.frameLoad(FrameWTLB)
+	w.op(opI32WrapI64)
+	w.set(lWTLB)
+	w.frameLoad(FrameBase)
+	w.set(lBase)
+	w.frameLoad(FrameLeft)
+	w.set(lLeft)
+	for r := uint8(1); r < 32; r++ {
+		if t.used[r] {
+			w.get(lX)
+			w.mem(opI64Load, 3, uint32(r)*8)
+			w.set(regLocal(r))
+		}
+	}
+
+	n := len(t.blocks)
+	w.block() // $abs: leave with the pc in t3 and the code in lCode
+	absDepth := w.depth
+	w.block() // $rel: leave with a packed exit in lCode (exits.leave)
+	relDepth := w.depth
+	w.loop() // $dispatch
+	loopDepth := w.depth
+	for range n {
+		w.block()
+	}
+	w.block() // $bad: an entry number no block has
+	w.get(lBlock)
+	w.op(opBrTable)
+	w.u32(uint32(n))
+	for i := range n {
+		w.u32(uint32(i + 1))
+	}
+	w.u32(0)
+	w.end() // $bad
+	w.op(opUnreachable)
+	e := &exits{w: w, absDepth: absDepth, relDepth: relDepth}
+	for i, b := range t.blocks {
+		w.end() // the block label whose target is block i
+		t.emitBlock(i, b, e, loopDepth)
+	}
+	w.end() // loop
+	w.end() // $rel
+	// Unpack: pc = base + offset, give back the unretired instructions.
+	w.get(lBase)
+	w.get(lCode)
+	w.i32Const(packOffMask)
+	w.op(opI32And)
+	w.op(opI64ExtendI32U)
+	w.op(opI64Add)
+	w.set(lT3)
+	w.get(lLeft)
+	w.get(lCode)
+	w.i32Const(packUnretiredShift)
+	w.op(opI32ShrU)
+	w.op(opI64ExtendI32U)
+	w.op(opI64Add)
+	w.set(lLeft)
+	w.get(lCode)
+	w.i32Const(packCodeShift)
+	w.op(opI32ShrU)
+	w.i32Const(3)
+	w.op(opI32And)
+	w.set(lCode)
+	w.end() // $abs
+
+	// Epilogue: store the pc, the registers the unit wrote and the
+	// budget, and return the exit code.
+	w.get(lFrame)
+	w.get(lT3)
+	w.mem(opI64Store, 3, FramePC)
+	for r := uint8(1); r < 32; r++ {
+		if t.dirty[r] {
+			w.get(lX)
+			w.get(regLocal(r))
+			w.mem(opI64Store, 3, uint32(r)*8)
+		}
+	}
+	w.get(lFrame)
+	w.get(lLeft)
+	w.mem(opI64Store, 3, FrameLeft)
+	w.get(lCode)
+	w.end()
+	return w.b
+}
+
+// A packed exit: the pc's offset in the page (0 to PageSize inclusive),
+// the exit code and the instructions of the block to give back.
+const (
+	packOffMask        = 1<<13 - 1
+	packCodeShift      = 13
+	packUnretiredShift = 15
+)
+
+// emitBlock writes block i. On entry the writer's depth is that of the
+// block's code: inside the labels of the blocks after it, the loop and
+// $exit.
+func (t *pageTranslator) emitBlock(i int, b *tblock, e *exits, loopDepth int) {
+	w := &t.w
+	count := int64(len(b.insts))
+	w.get(lLeft)
+	w.i64Const(count)
+	w.op(opI64Sub)
+	w.set(lLeft)
+
+	// jumpTo continues at guest offset target: a block of this unit, or
+	// out of the page. At the top level of the block's code, the next
+	// block is reached by falling through. Every cycle inside the unit
+	// goes through a jump back to the same or an earlier block, where
+	// the budget is checked, so that the Linux layer gets its
+	// preemption points.
+	jumpTo := func(target uint64, topLevel bool) {
+		if bi, ok := t.block[uint16(target>>1)]; ok && target < PageSize {
+			if topLevel && bi == i+1 {
+				return
+			}
+			if bi <= i {
+				w.get(lLeft)
+				w.i64Const(0)
+				w.op(opI64LeS)
+				w.ifThen()
+				e.leave(TranslatedBudget, target, 0)
+				w.end()
+			}
+			w.i32Const(int32(bi))
+			w.set(lBlock)
+			w.br(w.depth - loopDepth)
+			return
+		}
+		e.leave(TranslatedNext, target, 0)
+	}
+
+	for k, in := range b.insts {
+		unretired := count - int64(k)
+		next := in.off + uint64(in.halfword)<<1
+		switch op := in.op; {
+		case op == opNop || op == opFence:
+		case op >= opAddi && op <= opSraw, op >= opMul && op <= opRemuw:
+			t.emitALU(in)
+		case op >= opLb && op <= opLwu:
+			t.emitLoad(in, e, unretired)
+		case op >= opSb && op <= opSd:
+			t.emitStore(in, e, unretired)
+		case op >= opBeq && op <= opBgeu:
+			w.getReg(in.rs1)
+			w.getReg(in.rs2)
+			w.op([...]byte{opI64Eq, opI64Ne, opI64LtS, opI64GeS, opI64LtU, opI64GeU}[op-opBeq])
+			w.ifThen()
+			jumpTo(in.imm, false)
+			w.end()
+			jumpTo(next, true)
+		case op == opJal || op == opJ:
+			if op == opJal {
+				t.setLink(in.rd, next)
+			}
+			jumpTo(in.imm, true)
+		case op == opJalr || op == opJr:
+			w.getReg(in.rs1)
+			w.i64Const(int64(in.imm))
+			w.op(opI64Add)
+			w.i64Const(-2)
+			w.op(opI64And)
+			w.set(lT0)
+			if op == opJalr {
+				t.setLink(in.rd, next)
+			}
+			w.get(lT0)
+			e.leaveAbs(TranslatedNext)
+		default:
+			panic(fmt.Sprintf("riscv64: translator has no code for op %d", op))
+		}
+	}
+	switch b.end {
+	case endFall, endNext:
+		jumpTo(b.endOff, true)
+	case endInterpret:
+		e.leave(TranslatedInterpret, b.endOff, 0)
+	}
+}
+
+// setLink writes the return address base+next to rd.
+func (t *pageTranslator) setLink(rd uint8, next uint64) {
+	if rd == 0 {
+		return
+	}
+	w := &t.w
+	w.get(lBase)
+	w.i64Const(int64(next))
+	w.op(opI64Add)
+	w.set(regLocal(rd))
+}
+
+// exits writes the ways out of a unit.
+type exits struct {
+	w                  *wasmWriter
+	absDepth, relDepth int
+}
+
+// leave leaves the unit with code at pc base+off, giving back unretired
+// instructions of the block's budget.
+func (e *exits) leave(code int32, off uint64, unretired int64) {
+	w := e.w
+	if off > PageSize || unretired >= 1<<(31-packUnretiredShift) {
+		// A target outside the page (a jump to another page).
+		w.get(lBase)
+		w.i64Const(int64(off))
+		w.op(opI64Add)
+		if unretired != 0 {
+			w.get(lLeft)
+			w.i64Const(unretired)
+			w.op(opI64Add)
+			w.set(lLeft)
+		}
+		e.leaveAbs(code)
+		return
+	}
+	w.i32Const(int32(off) | code<<packCodeShift | int32(unretired)<<packUnretiredShift)
+	w.set(lCode)
+	w.br(w.depth - e.relDepth)
+}
+
+// leaveAbs leaves the unit with code at the pc on the stack.
+func (e *exits) leaveAbs(code int32) {
+	w := e.w
+	w.set(lT3)
+	w.i32Const(code)
+	w.set(lCode)
+	w.br(w.depth - e.absDepth)
+}
+
+// emitAddress leaves the host address of a size-byte access at
+// x[rs1]+imm in lHost, or leaves the unit for the interpreter when the
+// TLB misses (or the access is misaligned, which the interpreter
+// emulates).
+func (t *pageTranslator) emitAddress(in tinst, size uint64, tlb uint32, e *exits, unretired int64) {
+	w := &t.w
+	w.getReg(in.rs1)
+	if in.imm != 0 {
+		w.i64Const(int64(in.imm))
+		w.op(opI64Add)
+	}
+	w.set(lT0)
+	// &tlb[(addr >> 12) & 255], an entry being 16 bytes.
+	w.get(tlb)
+	w.get(lT0)
+	w.i64Const(pageShift - 4)
+	w.op(opI64ShrU)
+	w.op(opI32WrapI64)
+	w.i32Const((TLBEntries - 1) << 4)
+	w.op(opI32And)
+	w.op(opI32Add)
+	w.tee(lHost)
+	w.mem(opI64Load, 3, 0)
+	w.get(lT0)
+	w.i64Const(int64(^uint64(pageMask &^ (size - 1))))
+	w.op(opI64And)
+	w.op(opI64Ne)
+	w.ifThen()
+	e.leave(TranslatedInterpret, in.off, unretired)
+	w.end()
+	w.get(lHost)
+	w.mem(opI64Load, 3, 8)
+	w.op(opI32WrapI64)
+	w.get(lT0)
+	w.op(opI32WrapI64)
+	w.i32Const(pageMask)
+	w.op(opI32And)
+	w.op(opI32Add)
+	w.set(lHost)
+}
+
+func (t *pageTranslator) emitLoad(in tinst, e *exits, unretired int64) {
+	w := &t.w
+	k := in.op - opLb
+	size := [...]uint64{1, 2, 4, 8, 1, 2, 4}[k]
+	t.emitAddress(in, size, lRTLB, e, unretired)
+	w.get(lHost)
+	op := [...]byte{opI64Load8S, opI64Load16S, opI64Load32S, opI64Load, opI64Load8U, opI64Load16U, opI64Load32U}[k]
+	w.mem(op, 0, 0)
+	if in.rd == 0 {
+		w.op(opDrop)
+		return
+	}
+	w.set(regLocal(in.rd))
+}
+
+func (t *pageTranslator) emitStore(in tinst, e *exits, unretired int64) {
+	w := &t.w
+	k := in.op - opSb
+	t.emitAddress(in, 1<<k, lWTLB, e, unretired)
+	w.get(lHost)
+	w.getReg(in.rs2)
+	w.mem([...]byte{opI64Store8, opI64Store16, opI64Store32, opI64Store}[k], 0, 0)
+}
+
+// emitALU writes an integer computation into x[rd].
+func (t *pageTranslator) emitALU(in tinst) {
+	w := &t.w
+	a := func() { w.getReg(in.rs1) }
+	b := func() { w.getReg(in.rs2) }
+	imm := func() { w.i64Const(int64(in.imm)) }
+	shamt := func(mask uint64) { w.i64Const(int64(in.imm & mask)) }
+	sext32 := func() { w.op(opI64Extend32S) }
+	bin := func(x, y func(), op byte) {
+		x()
+		y()
+		w.op(op)
+	}
+	switch in.op {
+	case opAddi:
+		bin(a, imm, opI64Add)
+	case opLui:
+		imm()
+	case opAuipc:
+		bin(func() { w.get(lBase) }, imm, opI64Add)
+	case opSlti:
+		bin(a, imm, opI64LtS)
+		w.op(opI64ExtendI32U)
+	case opSltiu:
+		bin(a, imm, opI64LtU)
+		w.op(opI64ExtendI32U)
+	case opXori:
+		bin(a, imm, opI64Xor)
+	case opOri:
+		bin(a, imm, opI64Or)
+	case opAndi:
+		bin(a, imm, opI64And)
+	case opSlli:
+		bin(a, func() { shamt(63) }, opI64Shl)
+	case opSrli:
+		bin(a, func() { shamt(63) }, opI64ShrU)
+	case opSrai:
+		bin(a, func() { shamt(63) }, opI64ShrS)
+	case opAddiw:
+		bin(a, imm, opI64Add)
+		sext32()
+	case opSlliw:
+		bin(a, func() { shamt(31) }, opI64Shl)
+		sext32()
+	case opSrliw:
+		a()
+		w.i64Const(0xffffffff)
+		w.op(opI64And)
+		shamt(31)
+		w.op(opI64ShrU)
+		sext32()
+	case opSraiw:
+		a()
+		sext32()
+		shamt(31)
+		w.op(opI64ShrS)
+		sext32()
+	case opAdd:
+		bin(a, b, opI64Add)
+	case opSub:
+		bin(a, b, opI64Sub)
+	case opSll:
+		bin(a, b, opI64Shl) // wasm takes the shift amount mod 64, as RISC-V
+	case opSlt:
+		bin(a, b, opI64LtS)
+		w.op(opI64ExtendI32U)
+	case opSltu:
+		bin(a, b, opI64LtU)
+		w.op(opI64ExtendI32U)
+	case opXor:
+		bin(a, b, opI64Xor)
+	case opSrl:
+		bin(a, b, opI64ShrU)
+	case opSra:
+		bin(a, b, opI64ShrS)
+	case opOr:
+		bin(a, b, opI64Or)
+	case opAnd:
+		bin(a, b, opI64And)
+	case opAddw:
+		bin(a, b, opI64Add)
+		sext32()
+	case opSubw:
+		bin(a, b, opI64Sub)
+		sext32()
+	case opSllw:
+		a()
+		b()
+		w.i64Const(31)
+		w.op(opI64And)
+		w.op(opI64Shl)
+		sext32()
+	case opSrlw:
+		a()
+		w.i64Const(0xffffffff)
+		w.op(opI64And)
+		b()
+		w.i64Const(31)
+		w.op(opI64And)
+		w.op(opI64ShrU)
+		sext32()
+	case opSraw:
+		a()
+		sext32()
+		b()
+		w.i64Const(31)
+		w.op(opI64And)
+		w.op(opI64ShrS)
+		sext32()
+	case opMul:
+		bin(a, b, opI64Mul)
+	case opMulw:
+		bin(a, b, opI64Mul)
+		sext32()
+	case opMulhu, opMulh, opMulhsu:
+		t.emitMulh(in)
+	case opDiv, opDivu, opRem, opRemu:
+		t.emitDiv(in, false)
+	case opDivw, opDivuw, opRemw, opRemuw:
+		t.emitDiv(in, true)
+	default:
+		panic(fmt.Sprintf("riscv64: no ALU translation for op %d", in.op))
+	}
+	w.set(regLocal(in.rd))
+}
+
+// emitMulh leaves the high 64 bits of the 128-bit product on the stack:
+// the unsigned product from 32-bit halves, then the signed corrections
+// (as the interpreter does with bits.Mul64).
+func (t *pageTranslator) emitMulh(in tinst) {
+	w := &t.w
+	w.getReg(in.rs1)
+	w.set(lT0)
+	w.getReg(in.rs2)
+	w.set(lT1)
+	lo := func(l uint32) { w.get(l); w.i64Const(0xffffffff); w.op(opI64And) }
+	hi := func(l uint32) { w.get(l); w.i64Const(32); w.op(opI64ShrU) }
+	// t2 = (aHi*bLo) + (aLo*bLo >> 32)
+	hi(lT0)
+	lo(lT1)
+	w.op(opI64Mul)
+	lo(lT0)
+	lo(lT1)
+	w.op(opI64Mul)
+	w.i64Const(32)
+	w.op(opI64ShrU)
+	w.op(opI64Add)
+	w.set(lT2)
+	// t3 = aLo*bHi + (t2 & 0xffffffff)
+	lo(lT0)
+	hi(lT1)
+	w.op(opI64Mul)
+	lo(lT2)
+	w.op(opI64Add)
+	w.set(lT3)
+	// aHi*bHi + (t2 >> 32) + (t3 >> 32)
+	hi(lT0)
+	hi(lT1)
+	w.op(opI64Mul)
+	hi(lT2)
+	w.op(opI64Add)
+	hi(lT3)
+	w.op(opI64Add)
+	// Signed corrections: subtract b if a < 0 (mulh, mulhsu), a if b < 0
+	// (mulh).
+	if in.op == opMulh || in.op == opMulhsu {
+		w.get(lT1)
+		w.get(lT0)
+		w.i64Const(63)
+		w.op(opI64ShrS)
+		w.op(opI64And)
+		w.op(opI64Sub)
+	}
+	if in.op == opMulh {
+		w.get(lT0)
+		w.get(lT1)
+		w.i64Const(63)
+		w.op(opI64ShrS)
+		w.op(opI64And)
+		w.op(opI64Sub)
+	}
+}
+
+// emitDiv leaves a RISC-V division or remainder on the stack. WebAssembly
+// traps on division by zero and on signed overflow, where RISC-V defines
+// results, so those cases are selected first.
+func (t *pageTranslator) emitDiv(in tinst, word bool) {
+	w := &t.w
+	signed := in.op == opDiv || in.op == opRem || in.op == opDivw || in.op == opRemw
+	rem := in.op == opRem || in.op == opRemu || in.op == opRemw || in.op == opRemuw
+	// Operands in t0, t1: the W forms work on sign- or zero-extended low
+	// words, so that the 64-bit operation gives the 32-bit result.
+	for i, r := range [...]uint8{in.rs1, in.rs2} {
+		w.getReg(r)
+		if word {
+			if signed {
+				w.op(opI64Extend32S)
+			} else {
+				w.i64Const(0xffffffff)
+				w.op(opI64And)
+			}
+		}
+		w.set(uint32(lT0 + i))
+	}
+	w.get(lT1)
+	w.op(opI64Eqz)
+	w.ifResult(valI64)
+	// Division by zero: the quotient is all ones, the remainder the
+	// dividend.
+	if rem {
+		w.get(lT0)
+	} else {
+		w.i64Const(-1)
+	}
+	w.op(opElse)
+	if signed && !word {
+		// Overflow: MinInt64 / -1 is MinInt64, remainder 0.
+		w.get(lT1)
+		w.i64Const(-1)
+		w.op(opI64Eq)
+		w.get(lT0)
+		w.i64Const(-1 << 63)
+		w.op(opI64Eq)
+		w.op(opI32And)
+		w.ifResult(valI64)
+		if rem {
+			w.i64Const(0)
+		} else {
+			w.get(lT0)
+		}
+		w.op(opElse)
+	}
+	// (For the W forms the 64-bit operation cannot overflow.)
+	w.get(lT0)
+	w.get(lT1)
+	switch {
+	case signed && rem:
+		w.op(opI64RemS)
+	case signed:
+		w.op(opI64DivS)
+	case rem:
+		w.op(opI64RemU)
+	default:
+		w.op(opI64DivU)
+	}
+	if signed && !word {
+		w.end()
+	}
+	w.end()
+	if word {
+		w.op(opI64Extend32S)
+	}
+}

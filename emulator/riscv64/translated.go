@@ -1,0 +1,254 @@
+package riscv64
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"unsafe"
+)
+
+// Translated code (docs/translation.md): the converter translates pages of
+// the image's ELF files into WebAssembly functions linked into the module.
+// This file is the emulator's side of that contract: the frame shared with
+// generated code, the index of translated pages, the marking of their
+// entries in the decoded-instruction cache, and the call into them.
+
+// Frame is the state shared with translated code. Every field is a 64-bit
+// word, so its layout is the same for the converter (native) and the
+// emulator (wasm); the Frame* offsets below are part of the contract.
+type Frame struct {
+	// X is the linear-memory address of CPU.X.
+	X uint64
+	// RTLB and WTLB are the addresses of the read and write TLBs:
+	// TLBEntries entries of TLBEntrySize bytes, a tag word and a frame
+	// address word.
+	RTLB, WTLB uint64
+	// Base is the guest address of the translated page.
+	Base uint64
+	// Left is the instruction budget left (may go negative by one block).
+	Left int64
+	// PC is set by translated code: the next instruction, or the one the
+	// interpreter must execute.
+	PC uint64
+}
+
+// Offsets of Frame's fields and the TLB geometry, for the translator.
+const (
+	FrameX    = 0
+	FrameRTLB = 8
+	FrameWTLB = 16
+	FrameBase = 24
+	FrameLeft = 32
+	FramePC   = 40
+
+	TLBEntries   = tlbSize
+	TLBEntrySize = 16
+)
+
+// Exit codes of translated code.
+const (
+	// TranslatedNext: control left the unit; continue at Frame.PC.
+	TranslatedNext = 0
+	// TranslatedInterpret: the interpreter must execute the instruction
+	// at Frame.PC (a TLB miss, a system call, an instruction not
+	// translated).
+	TranslatedInterpret = 1
+	// TranslatedBudget: the budget ran out at the block at Frame.PC.
+	TranslatedBudget = 2
+)
+
+// TranslatedPage describes the unit translated from one page of an image
+// file: the page at Offset in file File (an identity the loader and the
+// converter agree on: the rootfs inode number), the unit's number, and the
+// 2-byte slots of the page where its blocks start; block i starts at
+// Slots[i].
+type TranslatedPage struct {
+	File, Offset uint64
+	Unit         uint32
+	Slots        []uint16
+}
+
+// TranslationIndex finds the translated unit of a page of an image file.
+type TranslationIndex struct {
+	pages map[[2]uint64]*TranslatedPage
+}
+
+// TranslationIndexBlob is the name of the embedded blob (emulator/embed)
+// that holds the encoded index of a module's translated pages.
+const TranslationIndexBlob = "rvxlate"
+
+// indexMagic starts an encoded TranslationIndex.
+const indexMagic = "RV64TX01"
+
+// MaxUnits is the number of units an index may describe (entry numbers
+// are unit << 16 | block).
+const MaxUnits = 1 << 16
+
+// ErrBadIndex reports a malformed translation index.
+var ErrBadIndex = errors.New("malformed translation index")
+
+// EncodeTranslationIndex encodes pages for ParseTranslationIndex.
+func EncodeTranslationIndex(pages []TranslatedPage) []byte {
+	b := []byte(indexMagic)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(pages)))
+	for _, p := range pages {
+		b = binary.LittleEndian.AppendUint64(b, p.File)
+		b = binary.LittleEndian.AppendUint64(b, p.Offset)
+		b = binary.LittleEndian.AppendUint32(b, p.Unit)
+		b = binary.LittleEndian.AppendUint16(b, uint16(len(p.Slots)))
+		for _, s := range p.Slots {
+			b = binary.LittleEndian.AppendUint16(b, s)
+		}
+	}
+	return b
+}
+
+// ParseTranslationIndex decodes an index written by EncodeTranslationIndex,
+// checking every field the emulator relies on.
+func ParseTranslationIndex(b []byte) (*TranslationIndex, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrBadIndex, fmt.Sprintf(format, args...))
+	}
+	if len(b) < len(indexMagic)+4 || string(b[:len(indexMagic)]) != indexMagic {
+		return nil, bad("no %q header", indexMagic)
+	}
+	n := binary.LittleEndian.Uint32(b[len(indexMagic):])
+	b = b[len(indexMagic)+4:]
+	ix := &TranslationIndex{pages: make(map[[2]uint64]*TranslatedPage, min(n, 1<<16))}
+	for i := uint32(0); i < n; i++ {
+		if len(b) < 22 {
+			return nil, bad("page %d of %d: truncated", i, n)
+		}
+		p := &TranslatedPage{
+			File:   binary.LittleEndian.Uint64(b),
+			Offset: binary.LittleEndian.Uint64(b[8:]),
+			Unit:   binary.LittleEndian.Uint32(b[16:]),
+		}
+		k := int(binary.LittleEndian.Uint16(b[20:]))
+		b = b[22:]
+		switch {
+		case p.Offset%PageSize != 0:
+			return nil, bad("page %d: offset %#x is not page aligned", i, p.Offset)
+		case p.Unit >= MaxUnits:
+			return nil, bad("page %d: unit %d out of range", i, p.Unit)
+		case len(b) < 2*k:
+			return nil, bad("page %d: truncated slot list", i)
+		}
+		p.Slots = make([]uint16, k)
+		for j := range p.Slots {
+			p.Slots[j] = binary.LittleEndian.Uint16(b[2*j:])
+			if p.Slots[j] >= slots {
+				return nil, bad("page %d: slot %d out of range", i, p.Slots[j])
+			}
+		}
+		b = b[2*k:]
+		key := [2]uint64{p.File, p.Offset}
+		if ix.pages[key] != nil {
+			return nil, bad("page %d: file %d offset %#x listed twice", i, p.File, p.Offset)
+		}
+		ix.pages[key] = p
+	}
+	if len(b) != 0 {
+		return nil, bad("%d bytes after the last page", len(b))
+	}
+	return ix, nil
+}
+
+// Lookup returns the translated unit of the page at offset of file, or
+// nil.
+func (ix *TranslationIndex) Lookup(file, offset uint64) *TranslatedPage {
+	if ix == nil {
+		return nil
+	}
+	return ix.pages[[2]uint64{file, offset}]
+}
+
+// Len is the number of translated pages.
+func (ix *TranslationIndex) Len() int {
+	if ix == nil {
+		return 0
+	}
+	return len(ix.pages)
+}
+
+// SetTranslated records that the frame mapped at addr holds exactly the
+// bytes tp was translated from: the loader calls it after filling the page
+// from the file (every later write to the frame forgets it). Natively,
+// where no translated code exists, it does nothing.
+func (m *Memory) SetTranslated(addr uint64, tp *TranslatedPage) {
+	if !translationsSupported {
+		return
+	}
+	e := m.lookup(addr)
+	if e == nil {
+		return
+	}
+	e.pg.translated = tp
+	if e.pg.code != nil {
+		// Decoded before the origin was known: decode again, marked.
+		e.pg.code.invalidate()
+		e.pg.code = nil
+	}
+}
+
+// markEntries writes the entries of tp into the decoded-instruction cache
+// of a page.
+func (cp *codePage) markEntries(tp *TranslatedPage) {
+	for i, s := range tp.Slots {
+		cp.insts[s] = inst{op: opTranslated, imm: uint64(tp.Unit)<<16 | uint64(i)}
+	}
+}
+
+// runTranslated runs translated code from the entry in a marked slot of
+// the page at va, with left instructions of budget, and returns where to
+// continue and the budget left.
+func (c *CPU) runTranslated(entry uint32, va uint64, left int64) (uint64, int64) {
+	f := &c.frame
+	f.X = uint64(uintptr(unsafe.Pointer(&c.X)))
+	f.RTLB = uint64(uintptr(unsafe.Pointer(&c.Mem.rtlb)))
+	f.WTLB = uint64(uintptr(unsafe.Pointer(&c.Mem.wtlb)))
+	f.Base = va
+	f.Left = left
+	c.TranslatedCalls++
+	if translatedRun(unsafe.Pointer(f), entry) == TranslatedInterpret {
+		c.interpretAt = f.PC + 1
+	}
+	return f.PC, f.Left
+}
+
+// interpretMarked executes, in the interpreter, the instruction in a marked
+// slot that translated code handed back (TranslatedInterpret). It returns
+// what step returns.
+func (c *CPU) interpretMarked(cp *codePage, pc, instret uint64) (next uint64, retired, stop bool) {
+	c.interpretAt = 0
+	idx := (pc & pageMask) >> 1
+	real, ok := c.decodeAt(cp, idx)
+	if !ok {
+		return pc, false, true
+	}
+	if stepExecutes(real.op) {
+		return c.step(&real, cp, pc, instret)
+	}
+	// An instruction Run executes inline (translated code never hands
+	// those back, but a slot must never be stuck): unmark the slot.
+	cp.insts[idx] = real
+	return pc, false, false
+}
+
+// stepExecutes reports whether step can execute op.
+func stepExecutes(op uint8) bool {
+	switch op {
+	case opLoad, opLb, opLh, opLw, opLd, opLbu, opLhu, opLwu, opFlw, opFld,
+		opStore, opSb, opSh, opSw, opSd, opFsw, opFsd,
+		opAtomic, opFP, opCSR, opFenceI, opEcall, opEbreak, opIllegal:
+		return true
+	}
+	return false
+}
+
+// The converter finds translatedRun's wrapper by this name and redirects
+// its call of the TranslatedRunImport placeholder to the dispatcher.
+const (
+	TranslatedRunFunc   = "github.com/wasmrt/wasmrt/emulator/riscv64.translatedRun"
+	TranslatedRunImport = "fd_prestat_get"
+)

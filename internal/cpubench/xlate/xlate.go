@@ -1,0 +1,36 @@
+// Package xlate links the translated code of a static riscv64 executable
+// into runelf's module (internal/cpubench/runelf), for the CPU benchmark
+// and the differential tests of the translator: guestos finds the pages
+// by the executable's ImageID.
+package xlate
+
+import (
+	"github.com/wasmrt/wasmrt/convert/pack"
+	"github.com/wasmrt/wasmrt/emulator/riscv64"
+	"github.com/wasmrt/wasmrt/internal/cpubench/guestos"
+)
+
+// Module returns module with the executable pages of program translated
+// and linked in, and the number of pages translated.
+func Module(module, program []byte) ([]byte, int, error) {
+	units, err := riscv64.TranslateELF(program, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	id := guestos.ImageID(program)
+	bodies := make([][]byte, len(units))
+	pages := make([]riscv64.TranslatedPage, len(units))
+	for i, u := range units {
+		bodies[i] = u.Body
+		pages[i] = riscv64.TranslatedPage{File: id, Offset: u.Offset, Unit: uint32(i), Slots: u.Slots}
+	}
+	linked, err := pack.LinkTranslated(module, bodies)
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := pack.Embed(linked, pack.Blob{Name: riscv64.TranslationIndexBlob, Data: riscv64.EncodeTranslationIndex(pages)})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, len(units), nil
+}
