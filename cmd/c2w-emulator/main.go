@@ -28,6 +28,7 @@ import (
 
 	"github.com/wasmrt/wasmrt/emulator/container"
 	"github.com/wasmrt/wasmrt/emulator/embed"
+	"github.com/wasmrt/wasmrt/emulator/riscv64"
 	"github.com/wasmrt/wasmrt/emulator/rootfs"
 )
 
@@ -36,12 +37,19 @@ func main() {
 	config, haveConfig := embed.Blob(container.ConfigBlob)
 	if haveRootfs && haveConfig {
 		os.Exit(moduleMain(moduleEnv{
-			rootfs: img, config: config,
+			rootfs: img, config: config, translations: embeddedTranslations(),
 			args: os.Args[1:], hostEnv: os.Environ(), mounts: preopenMounts(),
 			stdin: hostStdin(), stdout: os.Stdout, stderr: os.Stderr,
 		}))
 	}
 	os.Exit(nativeMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// embeddedTranslations returns the index of the translated pages the
+// converter embedded (docs/translation.md), or nil.
+func embeddedTranslations() []byte {
+	b, _ := embed.Blob(riscv64.TranslationIndexBlob)
+	return b
 }
 
 // embeddedRootfs opens the rootfs image: read on demand from the module's

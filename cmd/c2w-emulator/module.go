@@ -10,6 +10,7 @@ import (
 
 	"github.com/wasmrt/wasmrt/emulator/container"
 	"github.com/wasmrt/wasmrt/emulator/linux"
+	"github.com/wasmrt/wasmrt/emulator/riscv64"
 	"github.com/wasmrt/wasmrt/emulator/rootfs"
 )
 
@@ -22,10 +23,12 @@ const (
 // moduleEnv is everything the module mode reads from its host.
 type moduleEnv struct {
 	// rootfs opens the container's file system image.
-	rootfs  func() (*rootfs.Image, error)
-	config  []byte
-	args    []string
-	hostEnv []string
+	rootfs func() (*rootfs.Image, error)
+	// translations is the encoded index of translated pages, or nil.
+	translations []byte
+	config       []byte
+	args         []string
+	hostEnv      []string
 	// mounts are the host directories the WASI host preopened.
 	mounts         []linux.Mount
 	stdin          io.Reader
@@ -90,6 +93,13 @@ func moduleMain(m moduleEnv) int {
 	}
 	if *noStdin {
 		kcfg.Stdin = nil
+	}
+	if len(m.translations) > 0 {
+		ix, err := riscv64.ParseTranslationIndex(m.translations)
+		if err != nil {
+			return fail("embedded translation index: %v", err)
+		}
+		kcfg.Translations = ix
 	}
 	if proc.User != "" {
 		// Resolved against the image's /etc/passwd and /etc/group as

@@ -23,6 +23,7 @@ import (
 // convertFlags are the flags of the commands that build a module.
 type convertFlags struct {
 	flattenFlags
+	translate      translateFlags
 	rawExecutables bool
 	// precompile compiles the written module into c2w run's cache
 	// (`c2w IMAGE OUT.wasm` only).
@@ -31,6 +32,7 @@ type convertFlags struct {
 
 func (f *convertFlags) register(cmd *cobra.Command) {
 	f.flattenFlags.register(cmd)
+	f.translate.register(cmd)
 	cmd.Flags().BoolVar(&f.rawExecutables, "raw-executables", false, "store programs and shared libraries uncompressed whatever --compression says: no decoding of them at start-up, larger module")
 }
 
@@ -65,11 +67,16 @@ func convertImage(cmd *cobra.Command, f *convertFlags, arg string) (*convertedMo
 	if err := rootfs.Write(&fsImage, tree, wopts); err != nil {
 		return nil, fmt.Errorf("image %s: writing the rootfs image: %w", im.Ref, err)
 	}
-	cfgBlob, err := imageConfig(im, plat).Marshal()
+	ccfg := imageConfig(im, plat)
+	cfgBlob, err := ccfg.Marshal()
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", im.Ref, err)
 	}
-	wasm, err := pack.Embed(emulator,
+	translated, err := f.translate.translate(cmd, fsImage.Bytes(), ccfg, f.intake.quiet)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: translating its code: %w", im.Ref, err)
+	}
+	wasm, err := translated.Link(emulator,
 		// Passive: read as the guest touches it, never copied whole into
 		// memory at start-up.
 		pack.Blob{Name: container.RootfsBlob, Data: fsImage.Bytes(), Passive: true},

@@ -59,6 +59,21 @@ type Config struct {
 	// Mounts are host directories to show in the guest, read and written
 	// in place (on wasip1: the runtime's preopened directories).
 	Mounts []Mount
+	// Translations indexes the pages of image files whose code the
+	// converter translated to WebAssembly (docs/translation.md); nil when
+	// none were.
+	Translations *arch.TranslationIndex
+	// Profile, when set, receives where the guest executes code of image
+	// files: the file's rootfs inode number, the page's offset in it and
+	// a weight, the number of instructions retired since the previous
+	// sample (about ProfileInterval), attributed to the page of the pc
+	// where the guest stopped; weight 0 reports a page's first execution
+	// by an address space. It is the profile that chooses which pages to
+	// translate (docs/translation.md).
+	Profile func(ino, offset, weight uint64)
+	// ProfileInterval is the sampling interval in instructions (default
+	// 1000).
+	ProfileInterval uint64
 	// UID, GID and Groups are the credentials of the first process
 	// (default root, no supplementary groups). LookupUser resolves an
 	// image's USER into them.
@@ -289,6 +304,13 @@ func (k *Kernel) Instructions() uint64 {
 // how often, for diagnostics.
 func (k *Kernel) Unsupported() map[string]int { return k.unsupported }
 
+func (k *Kernel) profileInterval() uint64 {
+	if k.cfg.ProfileInterval == 0 {
+		return 1000
+	}
+	return k.cfg.ProfileInterval
+}
+
 // sliceBudget is the number of instructions a task runs before the
 // scheduler moves on to the next runnable one.
 const sliceBudget = 100_000
@@ -383,7 +405,15 @@ func (k *Kernel) runSlice(t *Task) {
 		if used >= sliceBudget {
 			return
 		}
-		ev := t.ctx.Run(sliceBudget - used)
+		budget := sliceBudget - used
+		if k.cfg.Profile != nil {
+			budget = min(budget, k.profileInterval())
+		}
+		before := t.ctx.Instret()
+		ev := t.ctx.Run(budget)
+		if k.cfg.Profile != nil {
+			t.proc.mm.sample(t.ctx.PC(), t.ctx.Instret()-before)
+		}
 		switch ev.Kind {
 		case arch.EventBudget:
 			return

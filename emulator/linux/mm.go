@@ -75,7 +75,49 @@ type MM struct {
 }
 
 func newMM(k *Kernel) *MM {
-	return &MM{k: k, mem: arch.NewMemory(), users: 1}
+	m := &MM{k: k, users: 1}
+	m.setMem(arch.NewMemory())
+	return m
+}
+
+// setMem makes mem the address space, reporting its executed image pages
+// when the configuration asks for a profile.
+func (m *MM) setMem(mem *arch.Memory) {
+	m.mem = mem
+	if m.k.cfg.Profile != nil {
+		mem.OnNewCode = func(va uint64) { m.sample(va, 0) }
+	}
+}
+
+// sample reports weight instructions at pc to Config.Profile when pc is
+// in a page holding an image file's bytes.
+func (m *MM) sample(pc, weight uint64) {
+	va := pc &^ pageMask
+	i := m.find(va)
+	if i < 0 {
+		return
+	}
+	if ino, off, ok := m.vmas[i].imagePage(va); ok {
+		m.k.cfg.Profile(ino, off, weight)
+	}
+}
+
+// imagePage reports the image file and the offset in it of the page at va
+// (page aligned) of v, when the whole page is that file's bytes: the
+// identity of translated code (docs/translation.md).
+func (v *vma) imagePage(va uint64) (ino, off uint64, ok bool) {
+	if v.file == nil || va < v.start || va+pageSize > v.fileEnd {
+		return 0, 0, false
+	}
+	ino, ok = v.file.ImageIno()
+	if !ok {
+		return 0, 0, false
+	}
+	o := v.fileOff + int64(va-v.start)
+	if o < 0 || o%pageSize != 0 {
+		return 0, 0, false
+	}
+	return ino, uint64(o), true
 }
 
 // fork returns a copy-on-write copy.
@@ -83,7 +125,8 @@ func (m *MM) fork() (*MM, error) {
 	if err := m.k.charge(m.resident); err != nil {
 		return nil, err
 	}
-	c := &MM{k: m.k, mem: m.mem.Fork(), vmas: append([]vma(nil), m.vmas...), brkStart: m.brkStart, brk: m.brk, resident: m.resident, users: 1}
+	c := &MM{k: m.k, vmas: append([]vma(nil), m.vmas...), brkStart: m.brkStart, brk: m.brk, resident: m.resident, users: 1}
+	c.setMem(m.mem.Fork())
 	return c, nil
 }
 
@@ -266,6 +309,11 @@ func (m *MM) populate(addr uint64) error {
 		}
 		if err := m.mem.Poke(lo, buf[:k]); err != nil {
 			return err
+		}
+		if ino, off, ok := v.imagePage(page); ok && k == len(buf) {
+			if tp := m.k.cfg.Translations.Lookup(ino, off); tp != nil {
+				m.mem.SetTranslated(page, tp)
+			}
 		}
 	}
 	return nil

@@ -164,6 +164,9 @@ func (m *Memory) codePage(va uint64) (*codePage, FaultCause) {
 	if pg.code != nil {
 		pg.code.invalidate()
 	}
+	if m.OnNewCode != nil {
+		m.OnNewCode(va)
+	}
 	pg.code = &codePage{va: va, data: pg.data, valid: true}
 	if pg.translated != nil {
 		pg.code.markEntries(pg.translated)

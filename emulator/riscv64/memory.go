@@ -96,6 +96,10 @@ type Memory struct {
 	wtlb [tlbSize]tlbEntry
 
 	brkBase, brk uint64
+
+	// OnNewCode, when set, is called with the page address whenever the
+	// CPU starts executing a page it has no decoded instructions for.
+	OnNewCode func(va uint64)
 }
 
 // NewMemory returns an empty address space.

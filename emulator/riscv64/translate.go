@@ -21,23 +21,24 @@ const unitParams, unitResults = 2, 1
 
 // TranslatePage translates the page of guest code page (PageSize bytes or
 // fewer, read as zeros past its end) given the slots where blocks are
-// known to start (from a sweep of the file's code: see CodeLeaders). It
-// returns the function body and the slots of its blocks, block i starting
-// at slots[i]; leaders that cannot start a block (an instruction the
+// known to start (from a sweep of the file's code: see codeLeaders). It
+// returns the function body, the slots of its blocks, block i starting
+// at slots[i], and the body's calls of TranslationHelpers; leaders that cannot start a block (an instruction the
 // translator leaves to the interpreter, or one that crosses the page end)
 // are dropped. A page with no translatable block yields a nil body.
-func TranslatePage(page []byte, leaders []uint16) (body []byte, slots []uint16) {
+func TranslatePage(page []byte, leaders []uint16) (body []byte, slots []uint16, relocs []Reloc) {
 	var code [PageSize]byte
 	copy(code[:], page)
 	t := &pageTranslator{code: &code, block: make(map[uint16]int)}
 	t.findBlocks(leaders)
 	if len(t.blocks) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	for _, b := range t.blocks {
 		slots = append(slots, b.slot)
 	}
-	return t.emit(), slots
+	body = t.emit()
+	return body, slots, t.relocs
 }
 
 // tinst is a decoded instruction with its offset in the page.
@@ -79,6 +80,7 @@ type pageTranslator struct {
 	used   [32]bool       // registers read or written
 	dirty  [32]bool       // registers written
 	w      wasmWriter
+	relocs []Reloc
 }
 
 // decodePage decodes the instruction at off, reporting false when it
@@ -109,6 +111,10 @@ func translatable(op uint8) bool {
 func isControl(op uint8) bool {
 	return op >= opBeq && op <= opBgeu || op >= opJal && op <= opJr
 }
+
+// maxBlock bounds a block's instructions, so that every exit from it
+// packs (packMaxUnretired).
+const maxBlock = 256
 
 // findBlocks decodes a block from every leader, adding the in-page
 // targets of direct branches and jumps as leaders too.
@@ -141,8 +147,9 @@ func (t *pageTranslator) findBlocks(leaders []uint16) {
 				b.end, b.endOff = endNext, off
 				break
 			}
-			if len(b.insts) > 0 && isLeader[uint16(off>>1)] {
+			if len(b.insts) > 0 && isLeader[uint16(off>>1)] || len(b.insts) == maxBlock {
 				b.end, b.endOff = endFall, off
+				addTarget(off)
 				break
 			}
 			in, ok := t.decodeAt(off)
@@ -156,12 +163,6 @@ func (t *pageTranslator) findBlocks(leaders []uint16) {
 			}
 			b.insts = append(b.insts, tinst{inst: in, off: off})
 			next := off + uint64(in.halfword)<<1
-			if in.op >= opLb && in.op <= opSd {
-				// A load or store may hand itself to the interpreter
-				// (a TLB miss); the next instruction starts a block, so
-				// that the interpreter comes back right after it.
-				addTarget(next)
-			}
 			if isControl(in.op) {
 				b.end = endControl
 				if in.op >= opBeq && in.op <= opBgeu {
@@ -291,9 +292,11 @@ func (t *pageTranslator) emit() []byte {
 	// Unpack: pc = base + offset, give back the unretired instructions.
 	w.get(lBase)
 	w.get(lCode)
-	w.i32Const(packOffMask)
-	w.op(opI32And)
-	w.op(opI64ExtendI32U)
+	w.i32Const(32 - packOffBits)
+	w.op(opI32Shl)
+	w.i32Const(32 - packOffBits)
+	w.op(opI32ShrS)
+	w.op(opI64ExtendI32S)
 	w.op(opI64Add)
 	w.set(lT3)
 	w.get(lLeft)
@@ -331,12 +334,14 @@ func (t *pageTranslator) emit() []byte {
 	return w.b
 }
 
-// A packed exit: the pc's offset in the page (0 to PageSize inclusive),
-// the exit code and the instructions of the block to give back.
+// A packed exit: the pc's offset from the page's base (signed, so that
+// calls to nearby pages fit), the exit code and the instructions of the
+// block to give back.
 const (
-	packOffMask        = 1<<13 - 1
-	packCodeShift      = 13
-	packUnretiredShift = 15
+	packOffBits        = 20
+	packCodeShift      = packOffBits
+	packUnretiredShift = packOffBits + 2
+	packMaxUnretired   = 1<<(31-packUnretiredShift) - 1
 )
 
 // emitBlock writes block i. On entry the writer's depth is that of the
@@ -447,7 +452,7 @@ type exits struct {
 // instructions of the block's budget.
 func (e *exits) leave(code int32, off uint64, unretired int64) {
 	w := e.w
-	if off > PageSize || unretired >= 1<<(31-packUnretiredShift) {
+	if rel := int64(off); rel < -1<<(packOffBits-1) || rel >= 1<<(packOffBits-1) || unretired > packMaxUnretired {
 		// A target outside the page (a jump to another page).
 		w.get(lBase)
 		w.i64Const(int64(off))
@@ -461,9 +466,14 @@ func (e *exits) leave(code int32, off uint64, unretired int64) {
 		e.leaveAbs(code)
 		return
 	}
-	w.i32Const(int32(off) | code<<packCodeShift | int32(unretired)<<packUnretiredShift)
+	w.i32Const(e.pack(code, off, unretired))
 	w.set(lCode)
 	w.br(w.depth - e.relDepth)
+}
+
+// pack encodes an exit for lCode (see leave for the limits).
+func (e *exits) pack(code int32, off uint64, unretired int64) int32 {
+	return int32(off)&(1<<packOffBits-1) | code<<packCodeShift | int32(unretired)<<packUnretiredShift
 }
 
 // leaveAbs leaves the unit with code at the pc on the stack.
@@ -478,42 +488,34 @@ func (e *exits) leaveAbs(code int32) {
 // emitAddress leaves the host address of a size-byte access at
 // x[rs1]+imm in lHost, or leaves the unit for the interpreter when the
 // TLB misses (or the access is misaligned, which the interpreter
-// emulates).
+// emulates). The TLB probe is a shared helper function (TranslationHelpers):
+// inline it would be most of a unit's code.
 func (t *pageTranslator) emitAddress(in tinst, size uint64, tlb uint32, e *exits, unretired int64) {
 	w := &t.w
+	if unretired > packMaxUnretired {
+		panic("riscv64: block too long for a packed exit") // findBlocks caps blocks
+	}
+	w.i32Const(e.pack(TranslatedInterpret, in.off, unretired))
+	w.set(lCode)
+	w.get(tlb)
 	w.getReg(in.rs1)
 	if in.imm != 0 {
 		w.i64Const(int64(in.imm))
 		w.op(opI64Add)
 	}
-	w.set(lT0)
-	// &tlb[(addr >> 12) & 255], an entry being 16 bytes.
-	w.get(tlb)
-	w.get(lT0)
-	w.i64Const(pageShift - 4)
-	w.op(opI64ShrU)
-	w.op(opI32WrapI64)
-	w.i32Const((TLBEntries - 1) << 4)
-	w.op(opI32And)
-	w.op(opI32Add)
+	t.callHelper(helperProbe1 + int(log2(uint8(size))))
 	w.tee(lHost)
-	w.mem(opI64Load, 3, 0)
-	w.get(lT0)
-	w.i64Const(int64(^uint64(pageMask &^ (size - 1))))
-	w.op(opI64And)
-	w.op(opI64Ne)
-	w.ifThen()
-	e.leave(TranslatedInterpret, in.off, unretired)
-	w.end()
-	w.get(lHost)
-	w.mem(opI64Load, 3, 8)
-	w.op(opI32WrapI64)
-	w.get(lT0)
-	w.op(opI32WrapI64)
-	w.i32Const(pageMask)
-	w.op(opI32And)
-	w.op(opI32Add)
-	w.set(lHost)
+	w.op(opI32Eqz)
+	w.brIf(w.depth - e.relDepth)
+}
+
+// callHelper calls helper k, leaving a relocation for the linker (the
+// helpers' function indexes are only known when linking).
+func (t *pageTranslator) callHelper(k int) {
+	w := &t.w
+	w.op(opCall)
+	t.relocs = append(t.relocs, Reloc{Offset: uint32(len(w.b)), Helper: uint32(k)})
+	w.b = append(w.b, 0x80, 0x80, 0x80, 0x80, 0x00) // a 5-byte placeholder index
 }
 
 func (t *pageTranslator) emitLoad(in tinst, e *exits, unretired int64) {
@@ -538,6 +540,73 @@ func (t *pageTranslator) emitStore(in tinst, e *exits, unretired int64) {
 	w.get(lHost)
 	w.getReg(in.rs2)
 	w.mem([...]byte{opI64Store8, opI64Store16, opI64Store32, opI64Store}[k], 0, 0)
+}
+
+// Reloc is a call of a translation helper in a unit's body: the 5-byte
+// function index at Offset must become the index of helper Helper.
+type Reloc struct {
+	Offset, Helper uint32
+}
+
+// The helpers: the TLB probes for accesses of 1, 2, 4 and 8 bytes.
+const (
+	helperProbe1 = iota
+	helperProbe2
+	helperProbe4
+	helperProbe8
+	numHelpers
+)
+
+// HelperParams and HelperResults are the helpers' signature:
+// (tlb i32, addr i64) -> host address i32, 0 on a miss.
+var (
+	HelperParams  = []byte{valI32, valI64}
+	HelperResults = []byte{valI32}
+)
+
+// TranslationHelpers returns the bodies of the helper functions that
+// translated units call (Reloc.Helper indexes them).
+func TranslationHelpers() [][]byte {
+	var out [][]byte
+	for k := range numHelpers {
+		size := uint64(1) << k
+		w := &wasmWriter{}
+		w.u32(1)
+		w.u32(1)
+		w.byte(valI32) // local 2: the entry's address
+		// &tlb[(addr >> 12) & 255], an entry being 16 bytes.
+		w.get(0)
+		w.get(1)
+		w.i64Const(pageShift - 4)
+		w.op(opI64ShrU)
+		w.op(opI32WrapI64)
+		w.i32Const((TLBEntries - 1) << 4)
+		w.op(opI32And)
+		w.op(opI32Add)
+		w.tee(2)
+		w.mem(opI64Load, 3, 0)
+		// The tag keeps the low bits of a misaligned address, which then
+		// misses.
+		w.get(1)
+		w.i64Const(int64(^uint64(pageMask &^ (size - 1))))
+		w.op(opI64And)
+		w.op(opI64Ne)
+		w.ifThen()
+		w.i32Const(0)
+		w.op(opReturn)
+		w.end()
+		w.get(2)
+		w.mem(opI64Load, 3, 8)
+		w.op(opI32WrapI64)
+		w.get(1)
+		w.op(opI32WrapI64)
+		w.i32Const(pageMask)
+		w.op(opI32And)
+		w.op(opI32Add)
+		w.end()
+		out = append(out, w.b)
+	}
+	return out
 }
 
 // emitALU writes an integer computation into x[rd].

@@ -14,6 +14,7 @@ type TranslatedUnit struct {
 	Offset uint64 // of the page in the file
 	Slots  []uint16
 	Body   []byte
+	Relocs []Reloc
 }
 
 // TranslateELF translates the executable pages of a riscv64 ELF file
@@ -28,17 +29,17 @@ func TranslateELF(image []byte, want func(offset uint64) bool) ([]TranslatedUnit
 		return nil, fmt.Errorf("ELF is %v %v, not 64-bit RISC-V", f.Class, f.Machine)
 	}
 	leaders := codeLeaders(f, image)
-	// A page is translated as the loader maps it from an executable
-	// segment: the file's bytes up to the end of the segment's file
-	// range, zeros after.
+	// A page is translated when all of it is file bytes of an
+	// executable segment's range: the loaders mark only such pages (a
+	// page partly filled from the file reads differently depending on
+	// who mapped it).
 	pageEnd := make(map[uint64]uint64)
 	for _, p := range f.Progs {
 		if p.Type != elf.PT_LOAD || p.Flags&elf.PF_X == 0 || p.Filesz == 0 {
 			continue
 		}
-		fileEnd := min(p.Off+p.Filesz, uint64(len(image)))
-		for off := p.Off &^ pageMask; off < fileEnd; off += PageSize {
-			pageEnd[off] = max(pageEnd[off], min(off+PageSize, fileEnd))
+		for off := p.Off &^ pageMask; off < p.Off+p.Filesz && off+PageSize <= uint64(len(image)); off += PageSize {
+			pageEnd[off] = off + PageSize
 		}
 	}
 	var pages []uint64
@@ -50,9 +51,9 @@ func TranslateELF(image []byte, want func(offset uint64) bool) ([]TranslatedUnit
 	slices.Sort(pages)
 	var units []TranslatedUnit
 	for _, off := range pages {
-		body, slots := TranslatePage(image[off:pageEnd[off]], leaders[off])
+		body, slots, relocs := TranslatePage(image[off:pageEnd[off]], leaders[off])
 		if body != nil {
-			units = append(units, TranslatedUnit{Offset: off, Slots: slots, Body: body})
+			units = append(units, TranslatedUnit{Offset: off, Slots: slots, Body: body, Relocs: relocs})
 		}
 	}
 	return units, nil

@@ -22,6 +22,7 @@ const (
 	opElse          = 0x05
 	opEnd           = 0x0b
 	opBr            = 0x0c
+	opBrIf          = 0x0d
 	opBrTable       = 0x0e
 	opDrop          = 0x1a
 	opLocalGet      = 0x20
@@ -67,6 +68,9 @@ const (
 	opI64ShrU       = 0x88
 	opI32WrapI64    = 0xa7
 	opI64ExtendI32U = 0xad
+	opI64ExtendI32S = 0xac
+	opI32Eqz        = 0x45
+	opI32ShrS       = 0x75
 	opI64Extend32S  = 0xc4
 	opCall          = 0x10
 	opReturn        = 0x0f
@@ -127,6 +131,10 @@ func (w *wasmWriter) ifThen() { w.op(opIf); w.byte(blockEmpty); w.depth++ }
 func (w *wasmWriter) ifResult(t byte) { w.op(opIf); w.byte(t); w.depth++ }
 
 func (w *wasmWriter) end() { w.op(opEnd); w.depth-- }
+
+// brIf branches to the label n levels out when the i32 on the stack is
+// not zero.
+func (w *wasmWriter) brIf(n int) { w.op(opBrIf); w.u32(uint32(n)) }
 
 // br branches to the label n levels out (0 is the innermost).
 func (w *wasmWriter) br(n int) { w.op(opBr); w.u32(uint32(n)) }

@@ -9,6 +9,10 @@ import (
 // specific to RISC-V beyond living in that package.
 type Memory = riscv64.Memory
 
+// TranslationIndex finds the translated code of a page of an image file
+// (docs/translation.md).
+type TranslationIndex = riscv64.TranslationIndex
+
 // EventKind says why Context.Run returned.
 type EventKind uint8
 
@@ -75,6 +79,8 @@ type Context interface {
 	Instret() uint64
 	// StackPointer returns the stack pointer.
 	StackPointer() uint64
+	// PC returns the address of the next instruction.
+	PC() uint64
 	// PushSignalFrame builds a signal frame on the thread's stack (or
 	// the alternate stack) and points the thread at the handler.
 	PushSignalFrame(f *SignalFrame) error

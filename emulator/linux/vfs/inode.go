@@ -141,6 +141,17 @@ func (n *Inode) Stat() abi.Stat {
 	return st
 }
 
+// ImageIno returns the rootfs inode number a regular file's content is
+// still read from, or false once the file was written (copied up), for
+// files created at run time and for host files. The converter names
+// translated pages by it (docs/translation.md).
+func (n *Inode) ImageIno() (uint64, bool) {
+	if !n.IsRegular() || n.host != "" || n.copied || n.image == 0 {
+		return 0, false
+	}
+	return uint64(n.image), true
+}
+
 // ReadAt reads a regular file's content at off.
 func (n *Inode) ReadAt(p []byte, off int64) (int, error) {
 	if !n.IsRegular() {

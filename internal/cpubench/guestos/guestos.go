@@ -575,7 +575,9 @@ func markTranslated(mem *riscv64.Memory, image []byte, vaddr, off, filesz uint64
 		return
 	}
 	id := ImageID(image)
-	for k := uint64(0); k < filesz; k += riscv64.PageSize {
+	// Only whole pages of file bytes: the rest of a partial page is
+	// zeros here, file bytes for the translator.
+	for k := uint64(0); k+riscv64.PageSize <= filesz; k += riscv64.PageSize {
 		if tp := ix.Lookup(id, off+k); tp != nil {
 			mem.SetTranslated(vaddr+k, tp)
 		}

@@ -18,13 +18,11 @@ func Module(module, program []byte) ([]byte, int, error) {
 		return nil, 0, err
 	}
 	id := guestos.ImageID(program)
-	bodies := make([][]byte, len(units))
 	pages := make([]riscv64.TranslatedPage, len(units))
 	for i, u := range units {
-		bodies[i] = u.Body
 		pages[i] = riscv64.TranslatedPage{File: id, Offset: u.Offset, Unit: uint32(i), Slots: u.Slots}
 	}
-	linked, err := pack.LinkTranslated(module, bodies)
+	linked, err := pack.LinkTranslated(module, units)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -148,6 +148,10 @@ func generate(ext Extension, seed uint64, n int, logged bool) Program {
 			start := len(g.items)
 			g.emit(sType(0x23, 3, regLog, rd, 0))
 			g.emit(iType(0x13, regLog, 0, regLog, 16))
+			// j .+4: the next instruction starts a basic block, so that
+			// a translator resumes right after a store the interpreter
+			// had to run.
+			g.emit(0x0040006f)
 			g.group(start)
 		}
 	}

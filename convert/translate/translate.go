@@ -1,0 +1,188 @@
+package translate
+
+import (
+	"bytes"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/wasmrt/wasmrt/convert/pack"
+	"github.com/wasmrt/wasmrt/emulator/container"
+	"github.com/wasmrt/wasmrt/emulator/linux"
+	"github.com/wasmrt/wasmrt/emulator/riscv64"
+	"github.com/wasmrt/wasmrt/emulator/rootfs"
+)
+
+// Mode says which code to translate.
+type Mode string
+
+// Modes.
+const (
+	// ModeNone translates nothing: every instruction is interpreted.
+	ModeNone Mode = "none"
+	// ModeAll translates every executable page of every riscv64 ELF
+	// file: the fastest code everywhere, the largest module and the
+	// longest compile on the host.
+	ModeAll Mode = "all"
+	// ModeTrained translates the pages that training runs executed.
+	ModeTrained Mode = "trained"
+)
+
+// ParseMode parses a --translate value.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case ModeNone, ModeAll, ModeTrained:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown translation mode %q (want %s, %s or %s)", s, ModeNone, ModeAll, ModeTrained)
+}
+
+// Page names a page of an image file: its rootfs inode and offset.
+type Page struct {
+	Ino    uint64
+	Offset uint64
+}
+
+// Result is the translated code of an image.
+type Result struct {
+	// Units are the translated pages, unit i at index i.
+	Units []riscv64.TranslatedUnit
+	// Index is the encoded index (riscv64.EncodeTranslationIndex).
+	Index []byte
+	// Files and Pages count the ELF files and pages translated.
+	Files, Pages int
+}
+
+// Link returns module with the result linked in and its index embedded
+// next to blobs (pack.Embed), or pack.Embed of blobs alone when nothing
+// was translated.
+func (r *Result) Link(module []byte, blobs ...pack.Blob) ([]byte, error) {
+	if r == nil || len(r.Units) == 0 {
+		return pack.Embed(module, blobs...)
+	}
+	linked, err := pack.LinkTranslated(module, r.Units)
+	if err != nil {
+		return nil, err
+	}
+	return pack.Embed(linked, append(blobs, pack.Blob{Name: riscv64.TranslationIndexBlob, Data: r.Index})...)
+}
+
+// Image translates the code of img's riscv64 ELF files: the pages for
+// which want returns true (nil: all of them).
+func Image(img *rootfs.Image, want func(Page) bool) (*Result, error) {
+	res := &Result{}
+	var pages []riscv64.TranslatedPage
+	for i := 1; i <= img.NumInodes(); i++ {
+		ino := rootfs.Ino(i)
+		st, err := img.Stat(ino)
+		if err != nil || !st.IsRegular() || st.Size < 64 {
+			continue
+		}
+		var head [20]byte
+		if _, err := img.ReadAt(ino, head[:], 0); err != nil {
+			return nil, fmt.Errorf("rootfs inode %d: %w", ino, err)
+		}
+		// 64-bit ELF for machine 243 (RISC-V).
+		if !bytes.Equal(head[:4], []byte(elf.ELFMAG)) || head[4] != byte(elf.ELFCLASS64) || head[18] != byte(elf.EM_RISCV) || head[19] != 0 {
+			continue
+		}
+		content := make([]byte, st.Size)
+		if n, err := img.ReadAt(ino, content, 0); err != nil && !(errors.Is(err, io.EOF) && int64(n) == st.Size) {
+			return nil, fmt.Errorf("rootfs inode %d: %w", ino, err)
+		}
+		var filter func(uint64) bool
+		if want != nil {
+			filter = func(off uint64) bool { return want(Page{uint64(ino), off}) }
+		}
+		units, err := riscv64.TranslateELF(content, filter)
+		if err != nil {
+			// Not a file the emulator could load either: leave it to
+			// the interpreter, which reports what is wrong if it runs.
+			continue
+		}
+		if len(units) == 0 {
+			continue
+		}
+		res.Files++
+		for _, u := range units {
+			if len(res.Units) >= riscv64.MaxUnits {
+				return nil, fmt.Errorf("more than %d pages to translate: train on fewer commands or translate less", riscv64.MaxUnits)
+			}
+			pages = append(pages, riscv64.TranslatedPage{File: uint64(ino), Offset: u.Offset, Unit: uint32(len(res.Units)), Slots: u.Slots})
+			res.Units = append(res.Units, u)
+		}
+	}
+	res.Pages = len(res.Units)
+	res.Index = riscv64.EncodeTranslationIndex(pages)
+	return res, nil
+}
+
+// TrainingRun is one command to run at conversion, with what it got.
+type TrainingRun struct {
+	// Args replace the image's CMD, like the arguments of `c2w run`.
+	Args []string
+	// Status is the exit status; Err a failure to run at all.
+	Status int
+	Err    error
+	// Instructions is the number of guest instructions it executed.
+	Instructions uint64
+	Elapsed      time.Duration
+}
+
+// Profile is what training runs executed: the sampled instructions per
+// page of an image file (a page executed too briefly to be sampled
+// weighs 0).
+type Profile map[Page]uint64
+
+// Train runs each command of runs in the image as `c2w run` would (the
+// image config's entrypoint, environment, working directory and user),
+// natively, with output discarded and empty stdin, and profiles the code
+// it executes. limit bounds each run's guest instructions (0: none).
+func Train(img *rootfs.Image, cfg *container.Config, runs []*TrainingRun, limit uint64) (Profile, error) {
+	prof := make(Profile)
+	for _, r := range runs {
+		proc, err := cfg.Process(container.Overrides{Args: r.Args})
+		if err != nil {
+			return nil, fmt.Errorf("training command %q: %w", r.Args, err)
+		}
+		kcfg := linux.Config{
+			Image: img, Args: proc.Args, Env: proc.Env, Dir: proc.Dir,
+			Stdout: io.Discard, Stderr: io.Discard, InstructionLimit: limit,
+			Profile: func(ino, off, weight uint64) { prof[Page{ino, off}] += weight },
+		}
+		if proc.User != "" {
+			u, err := linux.LookupUser(img, proc.User)
+			if err != nil {
+				return nil, fmt.Errorf("training command %q: %w", r.Args, err)
+			}
+			u.Apply(&kcfg)
+		}
+		start := time.Now()
+		k, err := linux.New(kcfg)
+		if err != nil {
+			r.Err = err
+			continue
+		}
+		r.Status, r.Err = k.Run()
+		r.Elapsed = time.Since(start)
+		r.Instructions = k.Instructions()
+	}
+	return prof, nil
+}
+
+// Hot returns the pages of p that weigh at least fraction of the total:
+// the code worth translating (translating a page costs module size and
+// host compile time whether or not it runs).
+func (p Profile) Hot(fraction float64) func(Page) bool {
+	var total uint64
+	for _, w := range p {
+		total += w
+	}
+	min := uint64(fraction * float64(total))
+	return func(pg Page) bool {
+		w, ok := p[pg]
+		return ok && w >= min && (w > 0 || fraction == 0)
+	}
+}
