@@ -1,7 +1,6 @@
 package pack
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"github.com/wasmrt/wasmrt/convert/pack/wasmbin"
@@ -33,7 +32,7 @@ func LinkTranslated(module []byte, units []riscv64.TranslatedUnit) ([]byte, erro
 	firstHelper := dispatcher + 1
 	firstUnit := firstHelper + uint32(len(helpers))
 	err = redirectImport(m, riscv64.TranslatedRunFunc, riscv64.TranslatedRunImport, func(ft wasmbin.FuncType) uint32 {
-		return m.AppendFunction(m.AddType(ft), dispatcherBody(firstUnit, len(units)))
+		return m.AppendFunction(m.AddType(ft), riscv64.DispatcherBody(firstUnit, len(units)))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pack: translated code: %w", err)
@@ -73,28 +72,4 @@ func putUleb5(b []byte, v uint32) {
 		b[i] = byte(v>>(7*i))&0x7f | 0x80
 	}
 	b[4] = byte(v >> 28)
-}
-
-// dispatcherBody is the body of (frame, entry i32) -> i32 that calls unit
-// function first+(entry>>16) with (frame, entry&0xffff) and returns its
-// result.
-func dispatcherBody(first uint32, n int) []byte {
-	uleb := func(b []byte, v uint32) []byte { return binary.AppendUvarint(b, uint64(v)) }
-	b := []byte{0} // no locals
-	for range n + 1 {
-		b = append(b, 0x02, 0x40) // block
-	}
-	b = append(b, 0x20, 1, 0x41, 16, 0x76, 0x0e) // local.get 1; i32.const 16; i32.shr_u; br_table
-	b = uleb(b, uint32(n))
-	for i := range n {
-		b = uleb(b, uint32(i+1))
-	}
-	b = append(b, 0, 0x0b, 0x00) // default: the innermost; end; unreachable
-	for i := range n {
-		b = append(b, 0x0b)                                                 // end of unit i's label
-		b = append(b, 0x20, 0, 0x20, 1, 0x41, 0xff, 0xff, 0x03, 0x71, 0x10) // frame, entry & 0xffff, call
-		b = uleb(b, first+uint32(i))
-		b = append(b, 0x0f) // return
-	}
-	return append(b, 0x0b)
 }

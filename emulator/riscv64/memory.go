@@ -18,7 +18,7 @@ const (
 
 // tlbSize is the number of entries of each software TLB. A power of two so
 // that the index is a mask.
-const tlbSize = 256
+const tlbSize = 1024
 
 // Perm is a set of page permissions.
 type Perm uint8
@@ -100,6 +100,11 @@ type Memory struct {
 	// OnNewCode, when set, is called with the page address whenever the
 	// CPU starts executing a page it has no decoded instructions for.
 	OnNewCode func(va uint64)
+
+	// jumps caches where translated code of this address space starts,
+	// for translated code's jumps between units (translated.go);
+	// allocated on the first call into translated code.
+	jumps *[jumpCacheSize]jumpEntry
 }
 
 // NewMemory returns an empty address space.

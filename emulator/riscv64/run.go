@@ -609,7 +609,7 @@ outer:
 		if in.op == opTranslated && pc+1 != c.interpretAt {
 			// The entry of a translated block (not an instruction: the
 			// loop counted it, so give it back).
-			pc, left = c.runTranslated(uint32(in.imm), cp.va, left+1)
+			pc, left = c.runTranslated(uint32(in.imm), cp, pc, left+1)
 			continue
 		}
 		var next uint64

@@ -862,3 +862,119 @@ func (t *pageTranslator) emitDiv(in tinst, word bool) {
 		w.op(opI64Extend32S)
 	}
 }
+
+// DispatcherBody is the body of the function that translatedRun calls:
+// (frame i32, entry i32) -> exit code. It calls unit entry>>16 (function
+// firstUnit+unit, of n) with block entry&0xffff and, when the unit leaves
+// for a pc the address space's jump cache knows (and budget is left),
+// goes on with that entry without returning to Go: calls, returns and
+// jumps between pages stay in WebAssembly.
+func DispatcherBody(firstUnit uint32, n int) []byte {
+	const (
+		pFrame = 0
+		pEntry = 1
+		lCode  = 2 // i32
+		lJump  = 3 // i32: the jump cache entry
+		lPC    = 4 // i64
+	)
+	w := &wasmWriter{}
+	w.u32(2)
+	w.u32(2)
+	w.byte(valI32)
+	w.u32(1)
+	w.byte(valI64)
+	w.loop() // $chain
+	chain := w.depth
+	w.block() // $called
+	called := w.depth
+	for range n {
+		w.block()
+	}
+	w.block() // $bad
+	w.get(pEntry)
+	w.i32Const(16)
+	w.op(opI32ShrU)
+	w.op(opBrTable)
+	w.u32(uint32(n))
+	for i := range n {
+		w.u32(uint32(i + 1))
+	}
+	w.u32(0)
+	w.end()
+	w.op(opUnreachable)
+	for i := range n {
+		w.end()
+		w.get(pFrame)
+		w.get(pEntry)
+		w.i32Const(0xffff)
+		w.op(opI32And)
+		w.op(opCall)
+		w.u32(firstUnit + uint32(i))
+		w.set(lCode)
+		w.br(w.depth - called)
+	}
+	w.end() // $called
+	// Anything but a plain jump goes back to Go, and so does a jump when
+	// the budget is spent.
+	w.get(lCode)
+	w.ifThen()
+	w.get(lCode)
+	w.op(opReturn)
+	w.end()
+	w.get(pFrame)
+	w.mem(opI64Load, 3, FrameLeft)
+	w.i64Const(0)
+	w.op(opI64LeS)
+	w.ifThen()
+	w.i32Const(TranslatedNext)
+	w.op(opReturn)
+	w.end()
+	// e = &jumps[(pc >> 1) & (size-1)]
+	w.get(pFrame)
+	w.mem(opI64Load, 3, FramePC)
+	w.tee(lPC)
+	w.i64Const(1)
+	w.op(opI64ShrU)
+	w.op(opI32WrapI64)
+	w.i32Const(JumpCacheSize - 1)
+	w.op(opI32And)
+	w.i32Const(5) // JumpEntrySize
+	w.op(opI32Shl)
+	w.get(pFrame)
+	w.mem(opI64Load, 3, FrameJumps)
+	w.op(opI32WrapI64)
+	w.op(opI32Add)
+	w.tee(lJump)
+	w.mem(opI64Load, 3, JumpEntryPC)
+	w.get(lPC)
+	w.op(opI64Ne)
+	w.ifThen()
+	w.i32Const(TranslatedNext)
+	w.op(opReturn)
+	w.end()
+	// The code page must still be valid (its frame unwritten, mapped
+	// and executable as when the entry was made).
+	w.get(lJump)
+	w.mem(opI64Load, 3, JumpEntryCode)
+	w.op(opI32WrapI64)
+	w.mem(opI32Load8U, 0, uint32(CodePageValid))
+	w.op(opI32Eqz)
+	w.ifThen()
+	w.i32Const(TranslatedNext)
+	w.op(opReturn)
+	w.end()
+	w.get(pFrame)
+	w.get(lPC)
+	w.i64Const(^int64(pageMask))
+	w.op(opI64And)
+	w.mem(opI64Store, 3, FrameBase)
+	w.get(lJump)
+	w.mem(opI64Load, 3, JumpEntryEntry)
+	w.op(opI32WrapI64)
+	w.set(pEntry)
+	w.br(w.depth - chain)
+	w.end() // $chain
+	w.op(opUnreachable)
+	w.end()
+	return w.b
+}

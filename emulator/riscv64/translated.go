@@ -30,6 +30,9 @@ type Frame struct {
 	// PC is set by translated code: the next instruction, or the one the
 	// interpreter must execute.
 	PC uint64
+	// Jumps is the address of the address space's jump cache:
+	// JumpCacheSize entries of JumpEntrySize bytes (jumpEntry).
+	Jumps uint64
 }
 
 // Offsets of Frame's fields and the TLB geometry, for the translator.
@@ -41,9 +44,38 @@ const (
 	FrameLeft = 32
 	FramePC   = 40
 
+	FrameJumps = 48
+
 	TLBEntries   = tlbSize
 	TLBEntrySize = 16
+
+	JumpCacheSize  = jumpCacheSize
+	JumpEntrySize  = 32
+	JumpEntryPC    = 0
+	JumpEntryEntry = 8
+	JumpEntryCode  = 16
+	// CodePageValid is the offset of codePage.valid, which translated
+	// code checks before following a jump cache entry.
+	CodePageValid = unsafe.Offsetof(codePage{}.valid)
 )
+
+// jumpCacheSize is the number of entries of an address space's jump cache.
+const jumpCacheSize = 512
+
+// jumpEntry says that translated code starts at pc with entry (unit << 16
+// | block), for as long as the decoded-instruction cache code of pc's
+// frame stays valid: the same life cycle as marked slots (any write to
+// the frame, unmapping, mprotect or fence.i ends it). The dispatcher
+// follows it when a unit leaves for pc, without returning to Go.
+type jumpEntry struct {
+	pc    uint64
+	entry uint64
+	code  *codePage
+	_     uint64
+}
+
+// noJump is a pc no instruction has (odd), for empty jump cache entries.
+const noJump = 1
 
 // Exit codes of translated code.
 const (
@@ -199,11 +231,23 @@ func (cp *codePage) markEntries(tp *TranslatedPage) {
 	}
 }
 
-// runTranslated runs translated code from the entry in a marked slot of
-// the page at va, with left instructions of budget, and returns where to
-// continue and the budget left.
-func (c *CPU) runTranslated(entry uint32, va uint64, left int64) (uint64, int64) {
+// runTranslated runs translated code from the entry in the marked slot
+// of cp at pc, with left instructions of budget, and returns where to
+// continue and the budget left. It records the entry in the jump cache
+// first, so that translated code that jumps to pc later goes there
+// directly.
+func (c *CPU) runTranslated(entry uint32, cp *codePage, pc uint64, left int64) (uint64, int64) {
+	m := c.Mem
+	if m.jumps == nil {
+		m.jumps = new([jumpCacheSize]jumpEntry)
+		for i := range m.jumps {
+			m.jumps[i].pc = noJump
+		}
+	}
+	m.jumps[(pc>>1)&(jumpCacheSize-1)] = jumpEntry{pc: pc, entry: uint64(entry), code: cp}
+	va := cp.va
 	f := &c.frame
+	f.Jumps = uint64(uintptr(unsafe.Pointer(m.jumps)))
 	f.X = uint64(uintptr(unsafe.Pointer(&c.X)))
 	f.RTLB = uint64(uintptr(unsafe.Pointer(&c.Mem.rtlb)))
 	f.WTLB = uint64(uintptr(unsafe.Pointer(&c.Mem.wtlb)))

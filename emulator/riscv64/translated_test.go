@@ -74,6 +74,18 @@ func TestFrameLayout(t *testing.T) {
 	if o := unsafeOffsetof(&e, &e.data); o != 8 {
 		t.Errorf("tlbEntry.data at %d, want 8", o)
 	}
+	if o := unsafeOffsetof(&f, &f.Jumps); o != FrameJumps {
+		t.Errorf("Frame.Jumps at %d, want %d", o, FrameJumps)
+	}
+	var j jumpEntry
+	if s := reflect.TypeOf(j).Size(); s != JumpEntrySize {
+		t.Errorf("jumpEntry is %d bytes, want %d", s, JumpEntrySize)
+	}
+	got = []uintptr{unsafeOffsetof(&j, &j.pc), unsafeOffsetof(&j, &j.entry), unsafeOffsetof(&j, &j.code)}
+	want = []uintptr{JumpEntryPC, JumpEntryEntry, JumpEntryCode}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("jumpEntry offsets %v, want %v", got, want)
+	}
 }
 
 func unsafeOffsetof[S, F any](s *S, f *F) uintptr {

@@ -70,6 +70,7 @@ const (
 	opI64ExtendI32U = 0xad
 	opI64ExtendI32S = 0xac
 	opI32Eqz        = 0x45
+	opI32Load8U     = 0x2d
 	opI32ShrS       = 0x75
 	opI64Extend32S  = 0xc4
 	opCall          = 0x10
