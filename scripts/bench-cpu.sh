@@ -9,7 +9,10 @@
 #   2. qemu-riscv64-static (JIT),
 #   3. our interpreter built natively (internal/cpubench/runelf),
 #   4. our interpreter compiled to wasip1 under wazero with a warm
-#      compilation cache (internal/cpubench/wazerorun).
+#      compilation cache (internal/cpubench/wazerorun),
+#   5. the same module with the program's code translated to WebAssembly
+#      (internal/cpubench/translateelf, docs/translation.md), warm cache;
+#      the module growth and the cold compile time are printed too.
 # Every runner is checked to print the same output. Last, BenchmarkRun of
 # emulator/riscv64 (a guest loop, no ELF loader) runs natively and as a
 # wasip1 test binary under wazero. Each measurement is
@@ -41,10 +44,20 @@ done
 (cd "$root" && go build -o "$work/runelf" ./internal/cpubench/runelf)
 (cd "$root" && GOOS=wasip1 GOARCH=wasm go build -o "$work/runelf.wasm" ./internal/cpubench/runelf)
 (cd "$root" && go build -o "$work/wazerorun" ./internal/cpubench/wazerorun)
+(cd "$root" && go build -o "$work/translateelf" ./internal/cpubench/translateelf)
 (cd "$root" && go test -c -o "$work/riscv64.test" ./emulator/riscv64)
 (cd "$root" && GOOS=wasip1 GOARCH=wasm go test -c -o "$work/riscv64.test.wasm" ./emulator/riscv64)
 mkdir -p "$work/cache"
 cd "$work"
+# runelf with each workload's code translated to WebAssembly
+# (docs/translation.md), and the time wazero takes to compile it cold.
+for w in sha256 mixed; do
+	./translateelf runelf.wasm "$w.rv" "runelf-$w.wasm" 2>"translate-$w.txt"
+	start=$(date +%s.%N)
+	./wazerorun cache "runelf-$w.wasm" "$w.rv" 0 >/dev/null 2>&1
+	secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+	echo "$(cat "translate-$w.txt"); cold compile and a short run $secs s" >"translate-$w.txt"
+done
 # Warm the compilation cache.
 ./wazerorun cache runelf.wasm sha256.rv 0 >/dev/null 2>&1
 ./wazerorun cache riscv64.test.wasm -test.run '^$' >/dev/null 2>&1
@@ -77,8 +90,10 @@ table() {
 	measure "qemu-riscv64-static" qemu-riscv64-static "$w.rv" "$arg"
 	measure "interpreter, native Go" ./runelf "$w.rv" "$arg"
 	measure "interpreter, wasip1 under wazero" ./wazerorun cache runelf.wasm "$w.rv" "$arg"
+	measure "translated to wasm, under wazero" ./wazerorun cache "runelf-$w.wasm" "$w.rv" "$arg"
 	insns=$(head -n1 instructions.txt)
 	echo "Workload: $3, $insns riscv64 instructions; best of $RUNS runs."
+	echo "Translation: $(sed 's/^translateelf: //' "translate-$w.txt")."
 	echo
 	echo "| runner | wall s | user s | guest MIPS (wall) | guest MIPS (user CPU) | slowdown vs native (wall) |"
 	echo "|---|---:|---:|---:|---:|---:|"

@@ -87,6 +87,12 @@ func TestUsageErrors(t *testing.T) {
 		{"no-such-command"},
 		{"inspect", "--no-such-flag", "x"},
 		{"inspect", "NOT/A:VALID:REF"},
+		{"--translate", "some", "x", "y.wasm"},
+		{"--translate", "none", "--train", "true", "x", "y.wasm"},
+		{"--translate", "trained", "x", "y.wasm"},
+		{"--train", "python3 'unclosed", "x", "y.wasm"},
+		{"--train", " ", "x", "y.wasm"},
+		{"--train", "true", "--train-hot", "2", "x", "y.wasm"},
 	} {
 		code, _, errOut := run(t, args...)
 		if code != 2 || !strings.HasPrefix(errOut, "c2w: ") {

@@ -50,6 +50,9 @@ type convertedModule struct {
 // convertImage pulls or loads arg, flattens it into a rootfs image and
 // packs that and the image config into the emulator module, in memory.
 func convertImage(cmd *cobra.Command, f *convertFlags, arg string) (*convertedModule, error) {
+	if _, _, err := f.translate.check(); err != nil {
+		return nil, err
+	}
 	emulator, err := emulatorModule()
 	if err != nil {
 		return nil, err

@@ -328,6 +328,40 @@ func TestConvertBashAndPython(t *testing.T) {
 	})
 }
 
+// TestTranslatedPython converts the python image with the code that a
+// training command runs translated to WebAssembly, and runs a different
+// program in it and in the untranslated module: the outputs must match.
+func TestTranslatedPython(t *testing.T) {
+	if testing.Short() {
+		t.Skip("converts the python image twice and compiles its translated code")
+	}
+	module := convertFixture(t, fixtures.ImagePython)
+	translated := filepath.Join(sharedDir(t), "python-translated.wasm")
+	mustRun(t, "--quiet", "--precompile=false", "--train", `python3 -c "import json; print(sum(x*x for x in range(20000)), json.dumps({'a': [1.5, None]}))"`,
+		layoutRef(t, fixtures.ImagePython), translated)
+	wasmValidate(t, translated)
+	program := `
+import hashlib, json, re, sys
+d = {str(i): i * 3.25 for i in range(3000)}
+s = sorted(d.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+h = hashlib.sha256(json.dumps(s).encode()).hexdigest()
+words = re.findall(r"[a-z]+", "the quick brown fox jumps over the lazy dog " * 50)
+print(s, h, len(words), sum(len(w) for w in words), 2**100 // 7, -7 // 2, 1e300 * 10)
+try:
+    [][1]
+except IndexError as e:
+    print("caught", e)
+sys.exit(7)
+`
+	want := wazeroRun(t, module, "", nil, nil, "python3", "-c", program)
+	if want.code != 7 || !strings.Contains(want.stdout, "caught list index out of range") {
+		t.Fatalf("untranslated: %v", want)
+	}
+	if got := wazeroRun(t, translated, "", nil, nil, "python3", "-c", program); got != want {
+		t.Errorf("translated: %v\nuntranslated: %v", got, want)
+	}
+}
+
 func TestConvertRefusesOtherPlatforms(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "amd64.wasm")
 	code, _, errOut := run(t, "--platform", "linux/amd64", layoutRef(t, fixtures.ImageBusybox), out)

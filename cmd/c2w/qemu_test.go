@@ -31,6 +31,12 @@ func TestConvertedMatchesQemu(t *testing.T) {
 		t.Skip("chroot for the qemu oracle needs root")
 	}
 	module := convertFixture(t, fixtures.ImageBusybox)
+	// The same image with every page of busybox translated to
+	// WebAssembly (docs/translation.md): it must not change what a guest
+	// sees.
+	translated := filepath.Join(sharedDir(t), "busybox-translated.wasm")
+	mustRun(t, "--quiet", "--precompile=false", "--translate=all", layoutRef(t, fixtures.ImageBusybox), translated)
+	wasmValidate(t, translated)
 
 	// The image's files, extracted from its single layer, plus qemu itself
 	// (a static binary) so it can run inside the chroot.
@@ -81,6 +87,9 @@ func TestConvertedMatchesQemu(t *testing.T) {
 		got := wazeroRun(t, module, "", nil, nil, "sh", "-c", script)
 		if got != want {
 			t.Errorf("sh -c %q:\n wasm: %v\n qemu: %v", script, got, want)
+		}
+		if got := wazeroRun(t, translated, "", nil, nil, "sh", "-c", script); got != want {
+			t.Errorf("sh -c %q:\n wasm, translated: %v\n qemu:             %v", script, got, want)
 		}
 	}
 }

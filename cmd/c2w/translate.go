@@ -29,9 +29,8 @@ func (f *translateFlags) register(cmd *cobra.Command) {
 	cmd.Flags().Uint64Var(&f.trainLimit, "train-limit", 20_000_000_000, "stop each training command after this many guest instructions (its code so far still counts)")
 }
 
-// translate translates the code of the packed rootfs fsImage as the flags
-// say; nil when nothing is to be translated.
-func (f *translateFlags) translate(cmd *cobra.Command, fsImage []byte, cfg *container.Config, quiet bool) (*translate.Result, error) {
+// check validates the flags, before any work: mistakes are usage errors.
+func (f *translateFlags) check() (translate.Mode, []*translate.TrainingRun, error) {
 	modeName := f.mode
 	if modeName == "" {
 		modeName = string(translate.ModeNone)
@@ -41,23 +40,39 @@ func (f *translateFlags) translate(cmd *cobra.Command, fsImage []byte, cfg *cont
 	}
 	mode, err := translate.ParseMode(modeName)
 	if err != nil {
-		return nil, usageError{fmt.Errorf("--translate: %w", err)}
+		return "", nil, usageError{fmt.Errorf("--translate: %w", err)}
 	}
 	switch {
-	case mode == translate.ModeNone && len(f.train) > 0:
-		return nil, usageError{fmt.Errorf("--train needs --translate=trained (or no --translate)")}
+	case mode != translate.ModeTrained && len(f.train) > 0:
+		return "", nil, usageError{fmt.Errorf("--train needs --translate=trained (or no --translate)")}
 	case mode == translate.ModeTrained && len(f.train) == 0:
-		return nil, usageError{fmt.Errorf("--translate=trained needs at least one --train command")}
-	case mode == translate.ModeNone:
-		return nil, nil
+		return "", nil, usageError{fmt.Errorf("--translate=trained needs at least one --train command")}
+	case f.hot < 0 || f.hot > 1:
+		return "", nil, usageError{fmt.Errorf("--train-hot %v: want a fraction between 0 and 1", f.hot)}
 	}
 	var runs []*translate.TrainingRun
 	for _, t := range f.train {
 		args, err := shlex.Split(t)
 		if err != nil {
-			return nil, usageError{fmt.Errorf("--train %q: %w", t, err)}
+			return "", nil, usageError{fmt.Errorf("--train %q: %w", t, err)}
+		}
+		if len(args) == 0 {
+			return "", nil, usageError{fmt.Errorf("--train %q: no command", t)}
 		}
 		runs = append(runs, &translate.TrainingRun{Args: args})
+	}
+	return mode, runs, nil
+}
+
+// translate translates the code of the packed rootfs fsImage as the flags
+// say; nil when nothing is to be translated.
+func (f *translateFlags) translate(cmd *cobra.Command, fsImage []byte, cfg *container.Config, quiet bool) (*translate.Result, error) {
+	mode, runs, err := f.check()
+	if err != nil {
+		return nil, err
+	}
+	if mode == translate.ModeNone {
+		return nil, nil
 	}
 	img, err := emrootfs.Open(fsImage)
 	if err != nil {
@@ -80,9 +95,6 @@ func (f *translateFlags) translate(cmd *cobra.Command, fsImage []byte, cfg *cont
 			if !quiet {
 				fmt.Fprintf(cmd.ErrOrStderr(), "c2w: training %q: %d instructions in %.1fs\n", r.Args, r.Instructions, r.Elapsed.Seconds())
 			}
-		}
-		if f.hot < 0 || f.hot > 1 {
-			return nil, usageError{fmt.Errorf("--train-hot %v: want a fraction between 0 and 1", f.hot)}
 		}
 		want = prof.Hot(f.hot)
 	}
