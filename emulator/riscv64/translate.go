@@ -201,6 +201,19 @@ func (t *pageTranslator) findBlocks(leaders []uint16) {
 	t.used[0], t.dirty[0] = false, false
 }
 
+// readsReg reports whether in reads register r (rs1 or rs2, for the
+// operations that have them).
+func readsReg(in tinst, r uint8) bool {
+	op := in.op
+	switch {
+	case op == opLui || op == opAuipc || op == opJal || op == opJ || op == opNop || op == opFence:
+		return false
+	case op >= opAddi && op <= opSraiw, op >= opLb && op <= opLwu, op == opJalr || op == opJr:
+		return in.rs1 == r
+	}
+	return in.rs1 == r || in.rs2 == r
+}
+
 // writesRd reports whether op writes x[rd].
 func writesRd(op uint8) bool {
 	return op >= opAddi && op <= opSraw || op >= opLb && op <= opLwu ||
@@ -255,7 +268,7 @@ func (t *pageTranslator) emit() []byte {
 	w.frameLoad(FrameLeft)
 	w.set(lLeft)
 	for r := uint8(1); r < 32; r++ {
-		if t.used[r] {
+		if t.used[r] && !writeThrough {
 			w.get(lX)
 			w.mem(opI64Load, 3, uint32(r)*8)
 			w.set(regLocal(r))
@@ -320,7 +333,7 @@ func (t *pageTranslator) emit() []byte {
 	w.get(lT3)
 	w.mem(opI64Store, 3, FramePC)
 	for r := uint8(1); r < 32; r++ {
-		if t.dirty[r] {
+		if t.dirty[r] && !writeThrough {
 			w.get(lX)
 			w.get(regLocal(r))
 			w.mem(opI64Store, 3, uint32(r)*8)
@@ -350,6 +363,23 @@ const (
 func (t *pageTranslator) emitBlock(i int, b *tblock, e *exits, loopDepth int) {
 	w := &t.w
 	count := int64(len(b.insts))
+	if writeThrough {
+		// Load what the block reads before it writes it.
+		var written, loaded [32]bool
+		for _, in := range b.insts {
+			for _, r := range [...]uint8{in.rs1, in.rs2} {
+				if r != 0 && !written[r] && !loaded[r] && readsReg(in, r) {
+					loaded[r] = true
+					w.get(lX)
+					w.mem(opI64Load, 3, uint32(r)*8)
+					w.set(regLocal(r))
+				}
+			}
+			if writesRd(in.op) {
+				written[in.rd] = true
+			}
+		}
+	}
 	w.get(lLeft)
 	w.i64Const(count)
 	w.op(opI64Sub)
@@ -439,7 +469,23 @@ func (t *pageTranslator) setLink(rd uint8, next uint64) {
 	w.get(lBase)
 	w.i64Const(int64(next))
 	w.op(opI64Add)
+	t.setReg(rd)
+}
+
+// writeThrough: every register write also goes to CPU.X, and each block
+// loads the registers it reads before writing them, so that entering and
+// leaving a unit costs nothing per register.
+const writeThrough = true
+
+// setReg pops the value on the stack into guest register rd.
+func (t *pageTranslator) setReg(rd uint8) {
+	w := &t.w
 	w.set(regLocal(rd))
+	if writeThrough {
+		w.get(lX)
+		w.get(regLocal(rd))
+		w.mem(opI64Store, 3, uint32(rd)*8)
+	}
 }
 
 // exits writes the ways out of a unit.
@@ -530,7 +576,7 @@ func (t *pageTranslator) emitLoad(in tinst, e *exits, unretired int64) {
 		w.op(opDrop)
 		return
 	}
-	w.set(regLocal(in.rd))
+	t.setReg(in.rd)
 }
 
 func (t *pageTranslator) emitStore(in tinst, e *exits, unretired int64) {
@@ -732,7 +778,7 @@ func (t *pageTranslator) emitALU(in tinst) {
 	default:
 		panic(fmt.Sprintf("riscv64: no ALU translation for op %d", in.op))
 	}
-	w.set(regLocal(in.rd))
+	t.setReg(in.rd)
 }
 
 // emitMulh leaves the high 64 bits of the 128-bit product on the stack:
