@@ -100,10 +100,17 @@ type codePage struct {
 	// dependents are code pages whose last slot holds an instruction that
 	// continues into this page; invalidating this page resets that slot.
 	dependents []*codePage
+	// alive mirrors valid for the jump cache of translated code, which
+	// holds it rather than the page (translated.go); nil on pages without
+	// translated code.
+	alive *liveness
 }
 
 func (cp *codePage) invalidate() {
 	cp.valid = false
+	if cp.alive != nil {
+		cp.alive.valid = false
+	}
 	for _, d := range cp.dependents {
 		d.insts[slots-1] = inst{}
 	}

@@ -1003,7 +1003,7 @@ func DispatcherBody(firstUnit uint32, n int) []byte {
 	w.get(lJump)
 	w.mem(opI64Load, 3, JumpEntryCode)
 	w.op(opI32WrapI64)
-	w.mem(opI32Load8U, 0, uint32(CodePageValid))
+	w.mem(opI32Load8U, 0, uint32(LivenessValid))
 	w.op(opI32Eqz)
 	w.ifThen()
 	w.i32Const(TranslatedNext)
