@@ -34,9 +34,7 @@ func TestConvertedMatchesQemu(t *testing.T) {
 	// The same image with every page of busybox translated to
 	// WebAssembly (docs/translation.md): it must not change what a guest
 	// sees.
-	translated := filepath.Join(sharedDir(t), "busybox-translated.wasm")
-	mustRun(t, "--quiet", "--precompile=false", "--translate=all", layoutRef(t, fixtures.ImageBusybox), translated)
-	wasmValidate(t, translated)
+	translated := translatedBusybox(t)
 
 	// The image's files, extracted from its single layer, plus qemu itself
 	// (a static binary) so it can run inside the chroot.
@@ -90,6 +88,37 @@ func TestConvertedMatchesQemu(t *testing.T) {
 		}
 		if got := wazeroRun(t, translated, "", nil, nil, "sh", "-c", script); got != want {
 			t.Errorf("sh -c %q:\n wasm, translated: %v\n qemu:             %v", script, got, want)
+		}
+	}
+}
+
+// translatedBusybox converts the busybox fixture with all of its code
+// translated (once per test binary).
+func translatedBusybox(t *testing.T) string {
+	t.Helper()
+	if p, ok := converted.Load("busybox-translated"); ok {
+		return p.(string)
+	}
+	out := filepath.Join(sharedDir(t), "busybox-translated.wasm")
+	mustRun(t, "--quiet", "--precompile=false", "--translate=all", layoutRef(t, fixtures.ImageBusybox), out)
+	wasmValidate(t, out)
+	converted.Store("busybox-translated", out)
+	return out
+}
+
+// TestTranslatedBusyLoopIsPreempted: a shell's busy loop in translated code
+// must still give the scheduler its preemption points, so that the parent
+// shell wakes from sleep and kills it (qemu-user cannot be the oracle here:
+// it cannot exec the sleep of a chroot without binfmt).
+func TestTranslatedBusyLoopIsPreempted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("converts busybox with all of its code translated")
+	}
+	script := `while :; do :; done & p=$!; sleep 0.2; kill $p; wait $p; echo "status $?"`
+	for _, module := range []string{convertFixture(t, fixtures.ImageBusybox), translatedBusybox(t)} {
+		got := wazeroRun(t, module, "", nil, nil, "sh", "-c", script)
+		if got.stdout != "status 143\n" || got.code != 0 {
+			t.Errorf("%s: %v, want status 143 (SIGTERM) and exit 0", filepath.Base(module), got)
 		}
 	}
 }
