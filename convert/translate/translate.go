@@ -131,9 +131,8 @@ type TrainingRun struct {
 	Elapsed      time.Duration
 }
 
-// Profile is what training runs executed: the sampled instructions per
-// page of an image file (a page executed too briefly to be sampled
-// weighs 0).
+// Profile is what training runs executed: the instructions retired in
+// each page of an image file.
 type Profile map[Page]uint64
 
 // Train runs each command of runs in the image as `c2w run` would (the
@@ -180,9 +179,8 @@ func (p Profile) Hot(fraction float64) func(Page) bool {
 	for _, w := range p {
 		total += w
 	}
-	min := uint64(fraction * float64(total))
+	min := max(uint64(fraction*float64(total)), 1)
 	return func(pg Page) bool {
-		w, ok := p[pg]
-		return ok && w >= min && (w > 0 || fraction == 0)
+		return p[pg] >= min
 	}
 }

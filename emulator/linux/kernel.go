@@ -65,15 +65,10 @@ type Config struct {
 	Translations *arch.TranslationIndex
 	// Profile, when set, receives where the guest executes code of image
 	// files: the file's rootfs inode number, the page's offset in it and
-	// a weight, the number of instructions retired since the previous
-	// sample (about ProfileInterval), attributed to the page of the pc
-	// where the guest stopped; weight 0 reports a page's first execution
-	// by an address space. It is the profile that chooses which pages to
-	// translate (docs/translation.md).
+	// the number of instructions retired there, reported each time the
+	// CPU leaves the page. It is the profile that chooses which pages to
+	// translate (docs/translation.md); it slows the interpreter down.
 	Profile func(ino, offset, weight uint64)
-	// ProfileInterval is the sampling interval in instructions (default
-	// 1000).
-	ProfileInterval uint64
 	// UID, GID and Groups are the credentials of the first process
 	// (default root, no supplementary groups). LookupUser resolves an
 	// image's USER into them.
@@ -304,13 +299,6 @@ func (k *Kernel) Instructions() uint64 {
 // how often, for diagnostics.
 func (k *Kernel) Unsupported() map[string]int { return k.unsupported }
 
-func (k *Kernel) profileInterval() uint64 {
-	if k.cfg.ProfileInterval == 0 {
-		return 1000
-	}
-	return k.cfg.ProfileInterval
-}
-
 // sliceBudget is the number of instructions a task runs before the
 // scheduler moves on to the next runnable one.
 const sliceBudget = 100_000
@@ -405,15 +393,7 @@ func (k *Kernel) runSlice(t *Task) {
 		if used >= sliceBudget {
 			return
 		}
-		budget := sliceBudget - used
-		if k.cfg.Profile != nil {
-			budget = min(budget, k.profileInterval())
-		}
-		before := t.ctx.Instret()
-		ev := t.ctx.Run(budget)
-		if k.cfg.Profile != nil {
-			t.proc.mm.sample(t.ctx.PC(), t.ctx.Instret()-before)
-		}
+		ev := t.ctx.Run(sliceBudget - used)
 		switch ev.Kind {
 		case arch.EventBudget:
 			return

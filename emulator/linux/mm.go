@@ -85,12 +85,12 @@ func newMM(k *Kernel) *MM {
 func (m *MM) setMem(mem *arch.Memory) {
 	m.mem = mem
 	if m.k.cfg.Profile != nil {
-		mem.OnNewCode = func(va uint64) { m.sample(va, 0) }
+		mem.OnExecuted = m.sample
 	}
 }
 
-// sample reports weight instructions at pc to Config.Profile when pc is
-// in a page holding an image file's bytes.
+// sample reports weight instructions retired in the page of pc to
+// Config.Profile when that page holds an image file's bytes.
 func (m *MM) sample(pc, weight uint64) {
 	va := pc &^ pageMask
 	i := m.find(va)

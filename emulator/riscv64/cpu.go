@@ -48,6 +48,23 @@ type CPU struct {
 	// slot that the interpreter must execute (translated code handed it
 	// back), or 0.
 	interpretAt uint64
+
+	// profVA and profLeft are the page Run is executing in and the
+	// budget left when it entered it, for Memory.OnExecuted.
+	profVA   uint64
+	profLeft int64
+}
+
+// noProfile is a profVA no page has.
+const noProfile = 1
+
+// profile reports the instructions retired in the page Run is leaving to
+// Memory.OnExecuted and notes the page at pc as the current one.
+func (c *CPU) profile(pc uint64, left int64) {
+	if c.profVA != noProfile && c.profLeft > left {
+		c.Mem.OnExecuted(c.profVA, uint64(c.profLeft-left))
+	}
+	c.profVA, c.profLeft = pc&^pageMask, left
 }
 
 // reservation is the LR/SC reservation: SC succeeds if it targets the
@@ -170,9 +187,6 @@ func (m *Memory) codePage(va uint64) (*codePage, FaultCause) {
 	}
 	if pg.code != nil {
 		pg.code.invalidate()
-	}
-	if m.OnNewCode != nil {
-		m.OnNewCode(va)
 	}
 	pg.code = &codePage{va: va, data: pg.data, valid: true}
 	if pg.translated != nil {

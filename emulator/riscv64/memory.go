@@ -97,9 +97,10 @@ type Memory struct {
 
 	brkBase, brk uint64
 
-	// OnNewCode, when set, is called with the page address whenever the
-	// CPU starts executing a page it has no decoded instructions for.
-	OnNewCode func(va uint64)
+	// OnExecuted, when set, receives how many instructions CPUs retired
+	// in the page at va each time they leave it (a profile; it costs a
+	// call per page transition).
+	OnExecuted func(va, instructions uint64)
 
 	// jumps caches where translated code of this address space starts,
 	// for translated code's jumps between units (translated.go);

@@ -39,10 +39,14 @@ func (c *CPU) Run(budget uint64) Exit {
 	// left is the budget still available; straight-line code may drive
 	// it below zero by at most one page of instructions.
 	left := int64(budget)
+	c.profVA = noProfile
 	// Every way out of the loop leaves the exit's details in c.exit and the
 	// faulting or next pc in pc.
 outer:
 	for {
+		if c.Mem.OnExecuted != nil {
+			c.profile(pc, left)
+		}
 		if left <= 0 {
 			c.exit = Exit{Reason: ExitBudget}
 			break
@@ -626,6 +630,9 @@ outer:
 			break
 		}
 		pc = next
+	}
+	if c.Mem.OnExecuted != nil {
+		c.profile(pc, left)
 	}
 	ex := c.exit
 	ex.PC = pc

@@ -79,8 +79,6 @@ type Context interface {
 	Instret() uint64
 	// StackPointer returns the stack pointer.
 	StackPointer() uint64
-	// PC returns the address of the next instruction.
-	PC() uint64
 	// PushSignalFrame builds a signal frame on the thread's stack (or
 	// the alternate stack) and points the thread at the handler.
 	PushSignalFrame(f *SignalFrame) error

@@ -96,9 +96,6 @@ func (c *Context) Instret() uint64 { return c.CPU.Instret }
 // StackPointer returns sp.
 func (c *Context) StackPointer() uint64 { return c.CPU.X[2] }
 
-// PC returns the address of the next instruction.
-func (c *Context) PC() uint64 { return c.CPU.PC }
-
 // Layout of struct rt_sigframe (arch/riscv/kernel/signal.c), checked
 // against the riscv64 kernel headers.
 const (
