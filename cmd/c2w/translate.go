@@ -107,8 +107,12 @@ func (f *translateFlags) translate(cmd *cobra.Command, fsImage []byte, cfg *cont
 		for _, u := range res.Units {
 			size += len(u.Body)
 		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "c2w: translated %d pages of %d programs and libraries to %s of WebAssembly in %.1fs\n",
-			res.Pages, res.Files, image.HumanSize(int64(size)), time.Since(start).Seconds())
+		files := "ELF files"
+		if res.Files == 1 {
+			files = "ELF file"
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "c2w: translated %d pages of %d %s to %s of WebAssembly in %.1fs\n",
+			res.Pages, res.Files, files, image.HumanSize(int64(size)), time.Since(start).Seconds())
 	}
 	return res, nil
 }
