@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"unsafe"
 )
 
 // The translator (docs/translation.md): it turns one 4 KiB page of guest
@@ -101,7 +102,7 @@ func (t *pageTranslator) decodeAt(off uint64) (inst, bool) {
 func translatable(op uint8) bool {
 	switch {
 	case op >= opAddi && op <= opSraw, op >= opBeq && op <= opBgeu,
-		op >= opLb && op <= opSd, op >= opJal && op <= opJr,
+		op >= opLb && op <= opSd, op >= opJal && op <= opJr, op >= opFlw && op <= opFsd,
 		op >= opMul && op <= opRemuw, op == opNop, op == opFence:
 		return true
 	}
@@ -208,7 +209,8 @@ func readsReg(in tinst, r uint8) bool {
 	switch {
 	case op == opLui || op == opAuipc || op == opJal || op == opJ || op == opNop || op == opFence:
 		return false
-	case op >= opAddi && op <= opSraiw, op >= opLb && op <= opLwu, op == opJalr || op == opJr:
+	case op >= opAddi && op <= opSraiw, op >= opLb && op <= opLwu, op == opJalr || op == opJr,
+		op >= opFlw && op <= opFsd: // rd and rs2 of these are f registers
 		return in.rs1 == r
 	}
 	return in.rs1 == r || in.rs2 == r
@@ -423,6 +425,8 @@ func (t *pageTranslator) emitBlock(i int, b *tblock, e *exits, loopDepth int) {
 			t.emitLoad(in, e, unretired)
 		case op >= opSb && op <= opSd:
 			t.emitStore(in, e, unretired)
+		case op >= opFlw && op <= opFsd:
+			t.emitFPMove(in, e, unretired)
 		case op >= opBeq && op <= opBgeu:
 			w.getReg(in.rs1)
 			w.getReg(in.rs2)
@@ -587,6 +591,49 @@ func (t *pageTranslator) emitStore(in tinst, e *exits, unretired int64) {
 	w.getReg(in.rs2)
 	w.mem([...]byte{opI64Store8, opI64Store16, opI64Store32, opI64Store}[k], 0, 0)
 }
+
+// emitFPMove translates a floating-point load or store: a move between
+// memory and CPU.F (which follows CPU.X), with single-precision values
+// NaN-boxed as the interpreter keeps them. The f registers stay in memory:
+// only the interpreter computes with them.
+func (t *pageTranslator) emitFPMove(in tinst, e *exits, unretired int64) {
+	w := &t.w
+	switch in.op {
+	case opFlw, opFld:
+		size := uint64(8)
+		if in.op == opFlw {
+			size = 4
+		}
+		t.emitAddress(in, size, lRTLB, e, unretired)
+		w.get(lX)
+		w.get(lHost)
+		if in.op == opFlw {
+			w.mem(opI64Load32U, 0, 0)
+			w.i64Const(-1 << 32)
+			w.op(opI64Or)
+		} else {
+			w.mem(opI64Load, 0, 0)
+		}
+		w.mem(opI64Store, 3, fOffset+uint32(in.rd&31)*8)
+	default:
+		size := uint64(8)
+		if in.op == opFsw {
+			size = 4
+		}
+		t.emitAddress(in, size, lWTLB, e, unretired)
+		w.get(lHost)
+		w.get(lX)
+		w.mem(opI64Load, 3, fOffset+uint32(in.rs2&31)*8)
+		if in.op == opFsw {
+			w.mem(opI64Store32, 0, 0)
+		} else {
+			w.mem(opI64Store, 0, 0)
+		}
+	}
+}
+
+// fOffset is where CPU.F is from CPU.X, the address translated code has.
+const fOffset = uint32(unsafe.Offsetof(CPU{}.F) - unsafe.Offsetof(CPU{}.X))
 
 // Reloc is a call of a translation helper in a unit's body: the 5-byte
 // function index at Offset must become the index of helper Helper.
