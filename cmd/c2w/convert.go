@@ -50,7 +50,8 @@ type convertedModule struct {
 // convertImage pulls or loads arg, flattens it into a rootfs image and
 // packs that and the image config into the emulator module, in memory.
 func convertImage(cmd *cobra.Command, f *convertFlags, arg string) (*convertedModule, error) {
-	if _, _, err := f.translate.check(); err != nil {
+	mode, runs, err := f.translate.check()
+	if err != nil {
 		return nil, err
 	}
 	emulator, err := emulatorModule()
@@ -75,7 +76,7 @@ func convertImage(cmd *cobra.Command, f *convertFlags, arg string) (*convertedMo
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", im.Ref, err)
 	}
-	translated, err := f.translate.translate(cmd, fsImage.Bytes(), ccfg, f.intake.quiet)
+	translated, err := f.translate.translate(cmd, mode, runs, fsImage.Bytes(), ccfg, f.intake.quiet)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: translating its code: %w", im.Ref, err)
 	}

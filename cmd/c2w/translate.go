@@ -64,13 +64,10 @@ func (f *translateFlags) check() (translate.Mode, []*translate.TrainingRun, erro
 	return mode, runs, nil
 }
 
-// translate translates the code of the packed rootfs fsImage as the flags
-// say; nil when nothing is to be translated.
-func (f *translateFlags) translate(cmd *cobra.Command, fsImage []byte, cfg *container.Config, quiet bool) (*translate.Result, error) {
-	mode, runs, err := f.check()
-	if err != nil {
-		return nil, err
-	}
+// translate translates the code of the packed rootfs fsImage in mode,
+// training on runs (what check returned); nil when nothing is to be
+// translated.
+func (f *translateFlags) translate(cmd *cobra.Command, mode translate.Mode, runs []*translate.TrainingRun, fsImage []byte, cfg *container.Config, quiet bool) (*translate.Result, error) {
 	if mode == translate.ModeNone {
 		return nil, nil
 	}

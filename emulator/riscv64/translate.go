@@ -9,16 +9,12 @@ import (
 
 // The translator (docs/translation.md): it turns one 4 KiB page of guest
 // code into the body of a WebAssembly function of type
-// (frame i32, block i32) -> i32 that runs the page's basic blocks with the
-// guest's integer registers in locals. The converter runs it natively and
+// (frame i32, block i32) -> i32 that runs the page's basic blocks, each
+// block keeping the guest registers it uses in locals and writing them
+// through to CPU.X. The converter runs it natively and
 // links the bodies into the emulator module; the emulator calls them
 // through translatedRun (translated.go). It lives in this package because
 // it must decode exactly as the interpreter does.
-
-// UnitType is the signature of a translated unit: (frame, block) -> exit.
-// The dispatcher that translatedRun is redirected to has the same shape,
-// with an entry number in place of the block.
-const unitParams, unitResults = 2, 1
 
 // TranslatePage translates the page of guest code page (PageSize bytes or
 // fewer, read as zeros past its end) given the slots where blocks are
@@ -78,23 +74,26 @@ type pageTranslator struct {
 	code   *[PageSize]byte
 	blocks []*tblock
 	block  map[uint16]int // slot -> index in blocks, once sorted
-	used   [32]bool       // registers read or written
-	dirty  [32]bool       // registers written
 	w      wasmWriter
 	relocs []Reloc
 }
 
-// decodePage decodes the instruction at off, reporting false when it
-// crosses the page end.
-func (t *pageTranslator) decodeAt(off uint64) (inst, bool) {
-	lo := binary.LittleEndian.Uint16(t.code[off:])
+// decodeCode decodes the instruction at offset off of code (a page, or a
+// whole file), reporting false when it runs past the end of code. It
+// decodes as if located at off, so that branch and jump targets are
+// offsets too.
+func decodeCode(code []byte, off uint64) (inst, bool) {
+	if off+2 > uint64(len(code)) {
+		return inst{}, false
+	}
+	lo := binary.LittleEndian.Uint16(code[off:])
 	if lo&3 != 3 {
 		return decode16Plain(lo, off), true
 	}
-	if off+4 > PageSize {
+	if off+4 > uint64(len(code)) {
 		return inst{}, false
 	}
-	return decode32Plain(binary.LittleEndian.Uint32(t.code[off:]), off), true
+	return decode32Plain(binary.LittleEndian.Uint32(code[off:]), off), true
 }
 
 // translatable reports whether the translator emits code for op; the
@@ -153,7 +152,7 @@ func (t *pageTranslator) findBlocks(leaders []uint16) {
 				addTarget(off)
 				break
 			}
-			in, ok := t.decodeAt(off)
+			in, ok := decodeCode(t.code[:], off)
 			if !ok {
 				b.end, b.endOff = endNext, off
 				break
@@ -190,16 +189,7 @@ func (t *pageTranslator) findBlocks(leaders []uint16) {
 	t.blocks = found
 	for i, b := range found {
 		t.block[b.slot] = i
-		for _, in := range b.insts {
-			for _, r := range [...]uint8{in.rs1, in.rs2} {
-				t.used[r] = true
-			}
-			if writesRd(in.op) {
-				t.used[in.rd], t.dirty[in.rd] = true, true
-			}
-		}
 	}
-	t.used[0], t.dirty[0] = false, false
 }
 
 // readsReg reports whether in reads register r (rs1 or rs2, for the
@@ -269,13 +259,6 @@ func (t *pageTranslator) emit() []byte {
 	w.set(lBase)
 	w.frameLoad(FrameLeft)
 	w.set(lLeft)
-	for r := uint8(1); r < 32; r++ {
-		if t.used[r] && !writeThrough {
-			w.get(lX)
-			w.mem(opI64Load, 3, uint32(r)*8)
-			w.set(regLocal(r))
-		}
-	}
 
 	n := len(t.blocks)
 	w.block() // $abs: leave with the pc in t3 and the code in lCode
@@ -329,18 +312,11 @@ func (t *pageTranslator) emit() []byte {
 	w.set(lCode)
 	w.end() // $abs
 
-	// Epilogue: store the pc, the registers the unit wrote and the
-	// budget, and return the exit code.
+	// Epilogue: store the pc and the budget (registers were written
+	// through), and return the exit code.
 	w.get(lFrame)
 	w.get(lT3)
 	w.mem(opI64Store, 3, FramePC)
-	for r := uint8(1); r < 32; r++ {
-		if t.dirty[r] && !writeThrough {
-			w.get(lX)
-			w.get(regLocal(r))
-			w.mem(opI64Store, 3, uint32(r)*8)
-		}
-	}
 	w.get(lFrame)
 	w.get(lLeft)
 	w.mem(opI64Store, 3, FrameLeft)
@@ -365,21 +341,21 @@ const (
 func (t *pageTranslator) emitBlock(i int, b *tblock, e *exits, loopDepth int) {
 	w := &t.w
 	count := int64(len(b.insts))
-	if writeThrough {
-		// Load what the block reads before it writes it.
-		var written, loaded [32]bool
-		for _, in := range b.insts {
-			for _, r := range [...]uint8{in.rs1, in.rs2} {
-				if r != 0 && !written[r] && !loaded[r] && readsReg(in, r) {
-					loaded[r] = true
-					w.get(lX)
-					w.mem(opI64Load, 3, uint32(r)*8)
-					w.set(regLocal(r))
-				}
+	// Load what the block reads before it writes it: registers live in
+	// locals only within a block, so that entering and leaving a unit
+	// costs nothing per register.
+	var written, loaded [32]bool
+	for _, in := range b.insts {
+		for _, r := range [...]uint8{in.rs1, in.rs2} {
+			if r != 0 && !written[r] && !loaded[r] && readsReg(in, r) {
+				loaded[r] = true
+				w.get(lX)
+				w.mem(opI64Load, 3, uint32(r)*8)
+				w.set(regLocal(r))
 			}
-			if writesRd(in.op) {
-				written[in.rd] = true
-			}
+		}
+		if writesRd(in.op) {
+			written[in.rd] = true
 		}
 	}
 	w.get(lLeft)
@@ -476,20 +452,14 @@ func (t *pageTranslator) setLink(rd uint8, next uint64) {
 	t.setReg(rd)
 }
 
-// writeThrough: every register write also goes to CPU.X, and each block
-// loads the registers it reads before writing them, so that entering and
-// leaving a unit costs nothing per register.
-const writeThrough = true
-
-// setReg pops the value on the stack into guest register rd.
+// setReg pops the value on the stack into guest register rd, writing it
+// through to CPU.X.
 func (t *pageTranslator) setReg(rd uint8) {
 	w := &t.w
 	w.set(regLocal(rd))
-	if writeThrough {
-		w.get(lX)
-		w.get(regLocal(rd))
-		w.mem(opI64Store, 3, uint32(rd)*8)
-	}
+	w.get(lX)
+	w.get(regLocal(rd))
+	w.mem(opI64Store, 3, uint32(rd)*8)
 }
 
 // exits writes the ways out of a unit.

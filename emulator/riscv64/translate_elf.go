@@ -3,7 +3,6 @@ package riscv64
 import (
 	"bytes"
 	"debug/elf"
-	"encoding/binary"
 	"fmt"
 	"slices"
 )
@@ -92,21 +91,6 @@ func codeLeaders(f *elf.File, image []byte) map[uint64][]uint16 {
 		}
 		set[page][uint16((off&pageMask)>>1)] = true
 	}
-	// decodeFile decodes the instruction at file offset off of a span
-	// ending at end.
-	decodeFile := func(off, end uint64) (inst, bool) {
-		if off+2 > end {
-			return inst{}, false
-		}
-		lo := binary.LittleEndian.Uint16(image[off:])
-		if lo&3 != 3 {
-			return decode16Plain(lo, off), true
-		}
-		if off+4 > end {
-			return inst{}, false
-		}
-		return decode32Plain(binary.LittleEndian.Uint32(image[off:]), off), true
-	}
 	spanEnd := func(off uint64) uint64 {
 		for _, s := range code {
 			if off >= s.off && off < s.off+s.size {
@@ -147,7 +131,7 @@ func codeLeaders(f *elf.File, image []byte) map[uint64][]uint16 {
 		addFile(off)
 		end := spanEnd(off)
 		for !visited[off] {
-			in, ok := decodeFile(off, end)
+			in, ok := decodeCode(image[:end], off)
 			if !ok {
 				break
 			}
@@ -178,7 +162,7 @@ func codeLeaders(f *elf.File, image []byte) map[uint64][]uint16 {
 	for _, s := range code {
 		end := min(s.off+s.size, uint64(len(image)))
 		for off := s.off; off+2 <= end; {
-			in, ok := decodeFile(off, end)
+			in, ok := decodeCode(image[:end], off)
 			if !ok {
 				break
 			}

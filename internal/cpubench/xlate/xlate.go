@@ -5,7 +5,7 @@
 package xlate
 
 import (
-	"github.com/wasmrt/wasmrt/convert/pack"
+	"github.com/wasmrt/wasmrt/convert/translate"
 	"github.com/wasmrt/wasmrt/emulator/riscv64"
 	"github.com/wasmrt/wasmrt/internal/cpubench/guestos"
 )
@@ -22,11 +22,8 @@ func Module(module, program []byte) ([]byte, int, error) {
 	for i, u := range units {
 		pages[i] = riscv64.TranslatedPage{File: id, Offset: u.Offset, Unit: uint32(i), Slots: u.Slots}
 	}
-	linked, err := pack.LinkTranslated(module, units)
-	if err != nil {
-		return nil, 0, err
-	}
-	out, err := pack.Embed(linked, pack.Blob{Name: riscv64.TranslationIndexBlob, Data: riscv64.EncodeTranslationIndex(pages)})
+	res := &translate.Result{Units: units, Index: riscv64.EncodeTranslationIndex(pages)}
+	out, err := res.Link(module)
 	if err != nil {
 		return nil, 0, err
 	}
