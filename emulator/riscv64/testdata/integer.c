@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static uint64_t rng = 88172645463325252ull;
 static uint64_t next(void) {
@@ -19,6 +20,21 @@ static uint64_t next(void) {
 static int cmp(const void *a, const void *b) {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 	return (x > y) - (x < y);
+}
+
+// Accesses that cross the boundary between two pages, made right after an
+// aligned access to the first page (translated code remembers the page an
+// access hit; a misaligned access must not reuse it).
+
+__attribute__((noinline)) static uint64_t crossing(uint8_t *p, int off) {
+	uint64_t sum = *(volatile uint64_t *)(p + 4088);
+	sum += *(volatile uint64_t *)(p + 4096 - off);
+	sum += *(volatile uint32_t *)(p + 4096 - off + 4);
+	sum += *(volatile uint16_t *)(p + 4095);
+	*(volatile uint64_t *)(p + 4080) = sum;
+	*(volatile uint64_t *)(p + 4096 - off) = sum * 3;
+	*(volatile uint32_t *)(p + 4094) = (uint32_t)sum;
+	return sum + *(volatile uint64_t *)(p + 4090);
 }
 
 static uint64_t fib(int n) { return n < 2 ? (uint64_t)n : fib(n - 1) + fib(n - 2); }
@@ -78,6 +94,14 @@ int main(void) {
 	}
 	printf("atomics %lld %d %lld\n", (long long)atomic_load(&counter), atomic_load(&small),
 	       (long long)atomic_exchange(&counter, -1));
+	// The second page is mapped again, so that the emulator's frames of
+	// the two pages are not next to each other in its own memory.
+	uint8_t *pages = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (pages == MAP_FAILED ||
+	    mmap(pages + 4096, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+		return 1;
+	for (int i = 0; i < 8192; i++) pages[i] = (uint8_t)(i * 7 + 1);
+	for (int off = 1; off < 8; off++) printf("crossing %d %016llx\n", off, (unsigned long long)crossing(pages, off));
 	printf("fib %llu\n", (unsigned long long)fib(27));
 	return 0;
 }
