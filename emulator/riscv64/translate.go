@@ -19,23 +19,23 @@ import (
 // TranslatePage translates the page of guest code page (PageSize bytes or
 // fewer, read as zeros past its end) given the slots where blocks are
 // known to start (from a sweep of the file's code: see codeLeaders). It
-// returns the function body, the slots of its blocks, block i starting
-// at slots[i], and the body's calls of TranslationHelpers; leaders that cannot start a block (an instruction the
+// returns the function body and the slots of its blocks, block i starting
+// at slots[i]; leaders that cannot start a block (an instruction the
 // translator leaves to the interpreter, or one that crosses the page end)
 // are dropped. A page with no translatable block yields a nil body.
-func TranslatePage(page []byte, leaders []uint16) (body []byte, slots []uint16, relocs []Reloc) {
+func TranslatePage(page []byte, leaders []uint16) (body []byte, slots []uint16) {
 	var code [PageSize]byte
 	copy(code[:], page)
 	t := &pageTranslator{code: &code, block: make(map[uint16]int)}
 	t.findBlocks(leaders)
 	if len(t.blocks) == 0 {
-		return nil, nil, nil
+		return nil, nil
 	}
 	for _, b := range t.blocks {
 		slots = append(slots, b.slot)
 	}
 	body = t.emit()
-	return body, slots, t.relocs
+	return body, slots
 }
 
 // tinst is a decoded instruction with its offset in the page.
@@ -75,7 +75,6 @@ type pageTranslator struct {
 	blocks []*tblock
 	block  map[uint16]int // slot -> index in blocks, once sorted
 	w      wasmWriter
-	relocs []Reloc
 }
 
 // decodeCode decodes the instruction at offset off of code (a page, or a
@@ -212,25 +211,36 @@ func writesRd(op uint8) bool {
 		op == opJal || op == opJalr || op >= opMul && op <= opRemuw
 }
 
-// Locals of a unit function.
+// Locals of a unit function: its parameters (UnitParams) first.
 const (
-	lFrame = 0
-	lBlock = 1
-	// x1..x31 are locals 1+r.
-	lBase  = 33
-	lLeft  = 34
-	lT0    = 35
-	lT1    = 36
-	lT2    = 37
-	lT3    = 38
-	lCode  = 39 // i32
-	lX     = 40 // i32: address of CPU.X
-	lRTLB  = 41 // i32
-	lWTLB  = 42 // i32
+	lBlock = 0 // i32: the block to start at
+	lX     = 1 // i32: address of CPU.X
+	lRTLB  = 2 // i32
+	lWTLB  = 3 // i32
+	lBase  = 4 // i64: guest address of the page
+	lLeft  = 5 // i64: budget left
+	// x1..x31 are locals xLocal+r.
+	lT0    = 37
+	lT1    = 38
+	lT2    = 39
+	lT3    = 40
+	lAddr  = 41 // i64: the address of an access
+	lCode  = 42 // i32
 	lHost  = 43 // i32
-	nI64   = lT3 - 1
-	nI32   = lHost - lCode + 1
-	xLocal = 1
+	lEntry = 44 // i32: a TLB entry
+	nI64   = lAddr - lLeft
+	nI32   = lEntry - lCode + 1
+	xLocal = lLeft
+)
+
+// UnitParams and UnitResults are the signature of a unit function:
+// (block, X, RTLB, WTLB, base, left) -> (exit code, pc, left).
+// The dispatcher passes what does not change from one unit to the next in
+// parameters and gets the pc and the budget back in results, so that a
+// jump from unit to unit goes through no memory.
+var (
+	UnitParams  = []byte{valI32, valI32, valI32, valI32, valI64, valI64}
+	UnitResults = []byte{valI32, valI64, valI64}
 )
 
 func regLocal(r uint8) uint32 { return xLocal + uint32(r) }
@@ -238,27 +248,12 @@ func regLocal(r uint8) uint32 { return xLocal + uint32(r) }
 // emit writes the function body.
 func (t *pageTranslator) emit() []byte {
 	w := &t.w
-	// Locals: 37 i64 (x1..x31, base, left, t0..t3), then 5 i32.
+	// Locals: 36 i64 (x1..x31, t0..t3, addr), then 3 i32.
 	w.u32(2)
 	w.u32(nI64)
 	w.byte(valI64)
 	w.u32(nI32)
 	w.byte(valI32)
-
-	// Prologue.
-	w.frameLoad(FrameX)
-	w.op(opI32WrapI64)
-	w.set(lX)
-	w.frameLoad(FrameRTLB)
-	w.op(opI32WrapI64)
-	w.set(lRTLB)
-	w.frameLoad(FrameWTLB)
-	w.op(opI32WrapI64)
-	w.set(lWTLB)
-	w.frameLoad(FrameBase)
-	w.set(lBase)
-	w.frameLoad(FrameLeft)
-	w.set(lLeft)
 
 	n := len(t.blocks)
 	w.block() // $abs: leave with the pc in t3 and the code in lCode
@@ -312,15 +307,11 @@ func (t *pageTranslator) emit() []byte {
 	w.set(lCode)
 	w.end() // $abs
 
-	// Epilogue: store the pc and the budget (registers were written
-	// through), and return the exit code.
-	w.get(lFrame)
-	w.get(lT3)
-	w.mem(opI64Store, 3, FramePC)
-	w.get(lFrame)
-	w.get(lLeft)
-	w.mem(opI64Store, 3, FrameLeft)
+	// Epilogue: return the exit code, the pc and the budget (registers
+	// were written through).
 	w.get(lCode)
+	w.get(lT3)
+	w.get(lLeft)
 	w.end()
 	return w.b
 }
@@ -341,6 +332,13 @@ const (
 func (t *pageTranslator) emitBlock(i int, b *tblock, e *exits, loopDepth int) {
 	w := &t.w
 	count := int64(len(b.insts))
+	// One access to the end of CPU.F first: the host's compiler then
+	// knows that every later access to CPU.X and CPU.F in the block is
+	// in bounds and drops their checks (wazero tracks the bounds known
+	// for an address value through a block's code).
+	w.get(lX)
+	w.mem(opI64Load, 3, fOffset+31*8)
+	w.op(opDrop)
 	// Load what the block reads before it writes it: registers live in
 	// locals only within a block, so that entering and leaving a unit
 	// costs nothing per register.
@@ -358,6 +356,15 @@ func (t *pageTranslator) emitBlock(i int, b *tblock, e *exits, loopDepth int) {
 			written[in.rd] = true
 		}
 	}
+	// A block that branches back to its own start runs as a wasm loop
+	// after its loads: its registers stay in locals from one iteration
+	// to the next, and the branch back is a direct one.
+	selfDepth := -1
+	if last := b.insts[len(b.insts)-1]; b.end == endControl && last.imm == uint64(b.slot)<<1 &&
+		(last.op >= opBeq && last.op <= opBgeu || last.op == opJal || last.op == opJ) {
+		w.loop()
+		selfDepth = w.depth
+	}
 	w.get(lLeft)
 	w.i64Const(count)
 	w.op(opI64Sub)
@@ -374,13 +381,22 @@ func (t *pageTranslator) emitBlock(i int, b *tblock, e *exits, loopDepth int) {
 			if topLevel && bi == i+1 {
 				return
 			}
-			if bi <= i {
-				w.get(lLeft)
-				w.i64Const(0)
-				w.op(opI64LeS)
-				w.ifThen()
-				e.leave(TranslatedBudget, target, 0)
-				w.end()
+			if bi > i {
+				// A later block: its label is still open (the
+				// label of block j, whose end precedes the code
+				// of block j, is at depth loopDepth+n-j).
+				w.br(w.depth - (loopDepth + len(t.blocks) - bi))
+				return
+			}
+			w.get(lLeft)
+			w.i64Const(0)
+			w.op(opI64LeS)
+			w.ifThen()
+			e.leave(TranslatedBudget, target, 0)
+			w.end()
+			if bi == i && selfDepth >= 0 {
+				w.br(w.depth - selfDepth)
+				return
 			}
 			w.i32Const(int32(bi))
 			w.set(lBlock)
@@ -437,6 +453,9 @@ func (t *pageTranslator) emitBlock(i int, b *tblock, e *exits, loopDepth int) {
 		jumpTo(b.endOff, true)
 	case endInterpret:
 		e.leave(TranslatedInterpret, b.endOff, 0)
+	}
+	if selfDepth >= 0 {
+		w.end()
 	}
 }
 
@@ -508,8 +527,10 @@ func (e *exits) leaveAbs(code int32) {
 // emitAddress leaves the host address of a size-byte access at
 // x[rs1]+imm in lHost, or leaves the unit for the interpreter when the
 // TLB misses (or the access is misaligned, which the interpreter
-// emulates). The TLB probe is a shared helper function (TranslationHelpers):
-// inline it would be most of a unit's code.
+// emulates). The probe is inline: a call of a shared helper costs wazero
+// a call sequence and the caller's live values spilled around it, more
+// than the probe itself (python's loop spent 30 % of its translated time
+// in the helper).
 func (t *pageTranslator) emitAddress(in tinst, size uint64, tlb uint32, e *exits, unretired int64) {
 	w := &t.w
 	if unretired > packMaxUnretired {
@@ -517,25 +538,42 @@ func (t *pageTranslator) emitAddress(in tinst, size uint64, tlb uint32, e *exits
 	}
 	w.i32Const(e.pack(TranslatedInterpret, in.off, unretired))
 	w.set(lCode)
-	w.get(tlb)
+	// &tlb[(addr >> 12) & (TLBEntries-1)], an entry being 16 bytes.
 	w.getReg(in.rs1)
 	if in.imm != 0 {
 		w.i64Const(int64(in.imm))
 		w.op(opI64Add)
 	}
-	t.callHelper(helperProbe1 + int(log2(uint8(size))))
-	w.tee(lHost)
-	w.op(opI32Eqz)
+	w.tee(lAddr)
+	w.i64Const(pageShift - 4)
+	w.op(opI64ShrU)
+	w.op(opI32WrapI64)
+	w.i32Const((TLBEntries - 1) << 4)
+	w.op(opI32And)
+	w.get(tlb)
+	w.op(opI32Add)
+	w.tee(lEntry)
+	// The frame word first: the host then knows that the tag word
+	// before it is in bounds too (see emitBlock).
+	w.mem(opI64Load, 3, 8)
+	w.op(opI32WrapI64)
+	w.set(lHost)
+	// The tag keeps the low bits of a misaligned address, which then
+	// misses.
+	w.get(lEntry)
+	w.mem(opI64Load, 3, 0)
+	w.get(lAddr)
+	w.i64Const(int64(^uint64(pageMask &^ (size - 1))))
+	w.op(opI64And)
+	w.op(opI64Ne)
 	w.brIf(w.depth - e.relDepth)
-}
-
-// callHelper calls helper k, leaving a relocation for the linker (the
-// helpers' function indexes are only known when linking).
-func (t *pageTranslator) callHelper(k int) {
-	w := &t.w
-	w.op(opCall)
-	t.relocs = append(t.relocs, Reloc{Offset: uint32(len(w.b)), Helper: uint32(k)})
-	w.b = append(w.b, 0x80, 0x80, 0x80, 0x80, 0x00) // a 5-byte placeholder index
+	w.get(lHost)
+	w.get(lAddr)
+	w.op(opI32WrapI64)
+	w.i32Const(pageMask)
+	w.op(opI32And)
+	w.op(opI32Add)
+	w.set(lHost)
 }
 
 func (t *pageTranslator) emitLoad(in tinst, e *exits, unretired int64) {
@@ -604,73 +642,6 @@ func (t *pageTranslator) emitFPMove(in tinst, e *exits, unretired int64) {
 
 // fOffset is where CPU.F is from CPU.X, the address translated code has.
 const fOffset = uint32(unsafe.Offsetof(CPU{}.F) - unsafe.Offsetof(CPU{}.X))
-
-// Reloc is a call of a translation helper in a unit's body: the 5-byte
-// function index at Offset must become the index of helper Helper.
-type Reloc struct {
-	Offset, Helper uint32
-}
-
-// The helpers: the TLB probes for accesses of 1, 2, 4 and 8 bytes.
-const (
-	helperProbe1 = iota
-	helperProbe2
-	helperProbe4
-	helperProbe8
-	numHelpers
-)
-
-// HelperParams and HelperResults are the helpers' signature:
-// (tlb i32, addr i64) -> host address i32, 0 on a miss.
-var (
-	HelperParams  = []byte{valI32, valI64}
-	HelperResults = []byte{valI32}
-)
-
-// TranslationHelpers returns the bodies of the helper functions that
-// translated units call (Reloc.Helper indexes them).
-func TranslationHelpers() [][]byte {
-	var out [][]byte
-	for k := range numHelpers {
-		size := uint64(1) << k
-		w := &wasmWriter{}
-		w.u32(1)
-		w.u32(1)
-		w.byte(valI32) // local 2: the entry's address
-		// &tlb[(addr >> 12) & 255], an entry being 16 bytes.
-		w.get(0)
-		w.get(1)
-		w.i64Const(pageShift - 4)
-		w.op(opI64ShrU)
-		w.op(opI32WrapI64)
-		w.i32Const((TLBEntries - 1) << 4)
-		w.op(opI32And)
-		w.op(opI32Add)
-		w.tee(2)
-		w.mem(opI64Load, 3, 0)
-		// The tag keeps the low bits of a misaligned address, which then
-		// misses.
-		w.get(1)
-		w.i64Const(int64(^uint64(pageMask &^ (size - 1))))
-		w.op(opI64And)
-		w.op(opI64Ne)
-		w.ifThen()
-		w.i32Const(0)
-		w.op(opReturn)
-		w.end()
-		w.get(2)
-		w.mem(opI64Load, 3, 8)
-		w.op(opI32WrapI64)
-		w.get(1)
-		w.op(opI32WrapI64)
-		w.i32Const(pageMask)
-		w.op(opI32And)
-		w.op(opI32Add)
-		w.end()
-		out = append(out, w.b)
-	}
-	return out
-}
 
 // emitALU writes an integer computation into x[rd].
 func (t *pageTranslator) emitALU(in tinst) {
@@ -931,23 +902,47 @@ func (t *pageTranslator) emitDiv(in tinst, word bool) {
 // firstUnit+unit, of n) with block entry&0xffff and, when the unit leaves
 // for a pc the address space's jump cache knows (and budget is left),
 // goes on with that entry without returning to Go: calls, returns and
-// jumps between pages stay in WebAssembly.
+// jumps between pages stay in WebAssembly. It reads the frame once and
+// writes the pc and the budget back to it when it returns.
 func DispatcherBody(firstUnit uint32, n int) []byte {
 	const (
 		pFrame = 0
 		pEntry = 1
-		lCode  = 2 // i32
-		lJump  = 3 // i32: the jump cache entry
-		lPC    = 4 // i64
+		lCode  = 2  // i32
+		lJump  = 3  // i32: the jump cache entry
+		lJumps = 4  // i32: the jump cache
+		lX     = 5  // i32
+		lRTLB  = 6  // i32
+		lWTLB  = 7  // i32
+		lPC    = 8  // i64
+		lBase  = 9  // i64
+		lLeft  = 10 // i64
 	)
 	w := &wasmWriter{}
 	w.u32(2)
-	w.u32(2)
+	w.u32(6)
 	w.byte(valI32)
-	w.u32(1)
+	w.u32(3)
 	w.byte(valI64)
+	// The frame word at the largest offset first: the host then checks
+	// the bounds of that access only.
+	for _, f := range [...]struct {
+		off   uint32
+		local uint32
+		wrap  bool
+	}{{FrameJumps, lJumps, true}, {FrameX, lX, true}, {FrameRTLB, lRTLB, true}, {FrameWTLB, lWTLB, true},
+		{FrameBase, lBase, false}, {FrameLeft, lLeft, false}} {
+		w.get(pFrame)
+		w.mem(opI64Load, 3, f.off)
+		if f.wrap {
+			w.op(opI32WrapI64)
+		}
+		w.set(f.local)
+	}
 	w.loop() // $chain
 	chain := w.depth
+	w.block() // $out: back to Go
+	out := w.depth
 	w.block() // $called
 	called := w.depth
 	for range n {
@@ -967,12 +962,18 @@ func DispatcherBody(firstUnit uint32, n int) []byte {
 	w.op(opUnreachable)
 	for i := range n {
 		w.end()
-		w.get(pFrame)
 		w.get(pEntry)
 		w.i32Const(0xffff)
 		w.op(opI32And)
+		w.get(lX)
+		w.get(lRTLB)
+		w.get(lWTLB)
+		w.get(lBase)
+		w.get(lLeft)
 		w.op(opCall)
 		w.u32(firstUnit + uint32(i))
+		w.set(lLeft)
+		w.set(lPC)
 		w.set(lCode)
 		w.br(w.depth - called)
 	}
@@ -980,22 +981,13 @@ func DispatcherBody(firstUnit uint32, n int) []byte {
 	// Anything but a plain jump goes back to Go, and so does a jump when
 	// the budget is spent.
 	w.get(lCode)
-	w.ifThen()
-	w.get(lCode)
-	w.op(opReturn)
-	w.end()
-	w.get(pFrame)
-	w.mem(opI64Load, 3, FrameLeft)
+	w.brIf(w.depth - out)
+	w.get(lLeft)
 	w.i64Const(0)
 	w.op(opI64LeS)
-	w.ifThen()
-	w.i32Const(TranslatedNext)
-	w.op(opReturn)
-	w.end()
+	w.brIf(w.depth - out)
 	// e = &jumps[(pc >> 1) & (size-1)]
-	w.get(pFrame)
-	w.mem(opI64Load, 3, FramePC)
-	w.tee(lPC)
+	w.get(lPC)
 	w.i64Const(1)
 	w.op(opI64ShrU)
 	w.op(opI32WrapI64)
@@ -1003,18 +995,13 @@ func DispatcherBody(firstUnit uint32, n int) []byte {
 	w.op(opI32And)
 	w.i32Const(5) // JumpEntrySize
 	w.op(opI32Shl)
-	w.get(pFrame)
-	w.mem(opI64Load, 3, FrameJumps)
-	w.op(opI32WrapI64)
+	w.get(lJumps)
 	w.op(opI32Add)
 	w.tee(lJump)
 	w.mem(opI64Load, 3, JumpEntryPC)
 	w.get(lPC)
 	w.op(opI64Ne)
-	w.ifThen()
-	w.i32Const(TranslatedNext)
-	w.op(opReturn)
-	w.end()
+	w.brIf(w.depth - out)
 	// The code page must still be valid (its frame unwritten, mapped
 	// and executable as when the entry was made).
 	w.get(lJump)
@@ -1022,20 +1009,25 @@ func DispatcherBody(firstUnit uint32, n int) []byte {
 	w.op(opI32WrapI64)
 	w.mem(opI32Load8U, 0, uint32(LivenessValid))
 	w.op(opI32Eqz)
-	w.ifThen()
-	w.i32Const(TranslatedNext)
-	w.op(opReturn)
-	w.end()
-	w.get(pFrame)
+	w.brIf(w.depth - out)
 	w.get(lPC)
 	w.i64Const(^int64(pageMask))
 	w.op(opI64And)
-	w.mem(opI64Store, 3, FrameBase)
+	w.set(lBase)
 	w.get(lJump)
 	w.mem(opI64Load, 3, JumpEntryEntry)
 	w.op(opI32WrapI64)
 	w.set(pEntry)
 	w.br(w.depth - chain)
+	w.end() // $out
+	w.get(pFrame)
+	w.get(lPC)
+	w.mem(opI64Store, 3, FramePC)
+	w.get(pFrame)
+	w.get(lLeft)
+	w.mem(opI64Store, 3, FrameLeft)
+	w.get(lCode)
+	w.op(opReturn)
 	w.end() // $chain
 	w.op(opUnreachable)
 	w.end()

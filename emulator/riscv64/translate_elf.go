@@ -13,7 +13,6 @@ type TranslatedUnit struct {
 	Offset uint64 // of the page in the file
 	Slots  []uint16
 	Body   []byte
-	Relocs []Reloc
 }
 
 // TranslateELF translates the executable pages of a riscv64 ELF file
@@ -50,9 +49,9 @@ func TranslateELF(image []byte, want func(offset uint64) bool) ([]TranslatedUnit
 	slices.Sort(pages)
 	var units []TranslatedUnit
 	for _, off := range pages {
-		body, slots, relocs := TranslatePage(image[off:pageEnd[off]], leaders[off])
+		body, slots := TranslatePage(image[off:pageEnd[off]], leaders[off])
 		if body != nil {
-			units = append(units, TranslatedUnit{Offset: off, Slots: slots, Body: body, Relocs: relocs})
+			units = append(units, TranslatedUnit{Offset: off, Slots: slots, Body: body})
 		}
 	}
 	return units, nil

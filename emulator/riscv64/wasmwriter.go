@@ -118,12 +118,6 @@ func (w *wasmWriter) getReg(r uint8) {
 	w.get(regLocal(r))
 }
 
-// frameLoad pushes the 64-bit frame word at off.
-func (w *wasmWriter) frameLoad(off uint32) {
-	w.get(lFrame)
-	w.mem(opI64Load, 3, off)
-}
-
 func (w *wasmWriter) block()  { w.op(opBlock); w.byte(blockEmpty); w.depth++ }
 func (w *wasmWriter) loop()   { w.op(opLoop); w.byte(blockEmpty); w.depth++ }
 func (w *wasmWriter) ifThen() { w.op(opIf); w.byte(blockEmpty); w.depth++ }
