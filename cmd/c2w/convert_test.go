@@ -362,6 +362,47 @@ sys.exit(7)
 	}
 }
 
+// TestTranslatedBashAndCoreutils converts the bash image with the code a
+// training script runs translated (bash, coreutils and glibc pages), and
+// runs other scripts in it and in the untranslated module: stdout, stderr
+// and exit status must match.
+func TestTranslatedBashAndCoreutils(t *testing.T) {
+	if testing.Short() {
+		t.Skip("converts the bash image twice and compiles its translated code")
+	}
+	module := convertFixture(t, fixtures.ImageBash)
+	translated := filepath.Join(sharedDir(t), "bash-translated.wasm")
+	mustRun(t, "--quiet", "--precompile=false",
+		"--train", `bash -c 'for i in $(seq 1 300); do echo $((i * i % 97)) line-$i; done | sort -n | uniq -c | sha256sum; ls -l /usr/bin | wc -l'`,
+		"--train", `bash -c 'x=; for i in {1..200}; do x+=$i; done; echo ${#x} ${x:5:10}; printf "%s\n" a b c | tr a-z A-Z | cut -c1 | head -2'`,
+		layoutRef(t, fixtures.ImageBash), translated)
+	wasmValidate(t, translated)
+	for _, script := range []string{
+		`fib() { if (($1 < 2)); then echo $1; else echo $(($(fib $(($1 - 1))) + $(fib $(($1 - 2))))); fi; }; fib 12`,
+		`declare -A m; for w in the quick brown fox jumps over the lazy dog the end; do m[$w]=$((${m[$w]:-0} + 1)); done; for k in "${!m[@]}"; do echo "$k ${m[$k]}"; done | sort`,
+		`seq 1 2000 | awk 'BEGIN{}' 2>/dev/null; seq 1 2000 | sort -r | head -3; seq 5 -1 1 | tr '
+' ,; echo`,
+		`printf '%s
+' banana apple cherry apple | sort | uniq -c | sort -k1,1nr -k2 | md5sum`,
+		`s=$(head -c 3000 /usr/bin/bash | sha256sum | cut -d' ' -f1); echo ${s:0:16}; wc -c < /usr/bin/bash`,
+		`ls -ln /etc | tail -n +2 | sort -k9 | head -5; stat -c '%n %s %a' /etc/hostname /usr/bin/ls 2>&1`,
+		`cat /no/such/file; echo "status $?"; trap 'echo trapped' EXIT; (exit 4); echo sub $?; exit 9`,
+		"while read -r a b; do echo \"$b-$a\"; done <<EOF\none two\nthree four\nEOF",
+		`date -d @0 -u +%Y-%m-%dT%H:%M:%S; expr 7 \* 6; echo $((2**62 / 3)) $((-7 / 2)) $((-7 % 3))`,
+	} {
+		want := wazeroRun(t, module, "", nil, nil, "bash", "-c", script)
+		if strings.HasPrefix(script, "fib") && want.stdout != "144\n" {
+			t.Fatalf("untranslated fib 12: %v", want)
+		}
+		if strings.Contains(want.stderr, "command not found") {
+			t.Fatalf("bash -c %q: the image lacks a command: %v", script, want)
+		}
+		if got := wazeroRun(t, translated, "", nil, nil, "bash", "-c", script); got != want {
+			t.Errorf("bash -c %q:\n translated:   %v\n untranslated: %v", script, got, want)
+		}
+	}
+}
+
 func TestConvertRefusesOtherPlatforms(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "amd64.wasm")
 	code, _, errOut := run(t, "--platform", "linux/amd64", layoutRef(t, fixtures.ImageBusybox), out)
