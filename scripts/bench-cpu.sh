@@ -12,7 +12,9 @@
 #      compilation cache (internal/cpubench/wazerorun),
 #   5. the same module with the program's code translated to WebAssembly
 #      (internal/cpubench/translateelf, docs/translation.md), warm cache;
-#      the module growth and the cold compile time are printed too.
+#      the module growth and the cold compile time are printed too,
+#   6. and 7. the modules of 4 and 5 under wasmtime (scripts/wasmtimerun,
+#      the wasmtime-go embedding from the Go module proxy), warm cache.
 # Every runner is checked to print the same output. Last, BenchmarkRun of
 # emulator/riscv64 (a guest loop, no ELF loader) runs natively and as a
 # wasip1 test binary under wazero. Each measurement is
@@ -45,6 +47,7 @@ done
 (cd "$root" && GOOS=wasip1 GOARCH=wasm go build -o "$work/runelf.wasm" ./internal/cpubench/runelf)
 (cd "$root" && go build -o "$work/wazerorun" ./internal/cpubench/wazerorun)
 (cd "$root" && go build -o "$work/translateelf" ./internal/cpubench/translateelf)
+(cd "$root/scripts/wasmtimerun" && go build -o "$work/wasmtimerun" .)
 (cd "$root" && go test -c -o "$work/riscv64.test" ./emulator/riscv64)
 (cd "$root" && GOOS=wasip1 GOARCH=wasm go test -c -o "$work/riscv64.test.wasm" ./emulator/riscv64)
 mkdir -p "$work/cache"
@@ -58,8 +61,11 @@ for w in sha256 mixed; do
 	secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 	echo "$(cat "translate-$w.txt"); cold compile and a short run $secs s" >"translate-$w.txt"
 done
-# Warm the compilation cache.
+# Warm the compilation caches.
 ./wazerorun cache runelf.wasm sha256.rv 0 >/dev/null 2>&1
+for m in runelf.wasm runelf-sha256.wasm runelf-mixed.wasm; do
+	./wasmtimerun "$m" sha256.rv 0 >/dev/null 2>&1
+done
 ./wazerorun cache riscv64.test.wasm -test.run '^$' >/dev/null 2>&1
 
 # measure NAME CMD... : runs CMD RUNS times, checks its output, records the
@@ -91,6 +97,8 @@ table() {
 	measure "interpreter, native Go" ./runelf "$w.rv" "$arg"
 	measure "interpreter, wasip1 under wazero" ./wazerorun cache runelf.wasm "$w.rv" "$arg"
 	measure "translated to wasm, under wazero" ./wazerorun cache "runelf-$w.wasm" "$w.rv" "$arg"
+	measure "interpreter, wasip1 under wasmtime" ./wasmtimerun runelf.wasm "$w.rv" "$arg"
+	measure "translated to wasm, under wasmtime" ./wasmtimerun "runelf-$w.wasm" "$w.rv" "$arg"
 	insns=$(head -n1 instructions.txt)
 	echo "Workload: $3, $insns riscv64 instructions; best of $RUNS runs."
 	echo "Translation: $(sed 's/^translateelf: //' "translate-$w.txt")."

@@ -108,7 +108,8 @@ func translatedBusybox(t *testing.T) string {
 
 // TestTranslatedBusyLoopIsPreempted: a shell's busy loop in translated code
 // must still give the scheduler its preemption points, so that the parent
-// shell wakes from sleep and kills it (qemu-user cannot be the oracle here:
+// shell wakes from sleep and kills it, and a signal with a handler (the
+// shell's trap) must reach the loop (qemu-user cannot be the oracle here:
 // it cannot exec the sleep of a chroot without binfmt).
 func TestTranslatedBusyLoopIsPreempted(t *testing.T) {
 	if testing.Short() {
@@ -119,6 +120,10 @@ func TestTranslatedBusyLoopIsPreempted(t *testing.T) {
 		got := wazeroRun(t, module, "", nil, nil, "sh", "-c", script)
 		if got.stdout != "status 143\n" || got.code != 0 {
 			t.Errorf("%s: %v, want status 143 (SIGTERM) and exit 0", filepath.Base(module), got)
+		}
+		trapped := `trap 'echo caught; exit 7' USR1; (sleep 0.2; kill -USR1 $$) & while :; do :; done`
+		if got := wazeroRun(t, module, "", nil, nil, "sh", "-c", trapped); got != (result{stdout: "caught\n", code: 7}) {
+			t.Errorf("%s: trap in a busy loop: %v, want caught and exit 7", filepath.Base(module), got)
 		}
 	}
 }
