@@ -24,6 +24,8 @@
 //	sys_*.go      the handlers, one file per family (files, memory,
 //	              processes, signals, epoll/eventfd, AF_UNIX sockets,
 //	              identity/time/misc)
+//	locks.go      advisory file locks: fcntl record locks, OFD locks,
+//	              flock, shared by all processes (EDEADLK detection)
 //	procfs.go     /proc, generated from the kernel's state
 //	abi/          ISA-neutral constants and record encodings
 //	arch/         the CPU boundary; arch/riscv64 the RISC-V half

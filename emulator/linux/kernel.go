@@ -99,6 +99,7 @@ type Kernel struct {
 	table    []syscallEntry
 	tasks    []*Task // every live task, in creation order (scheduling order)
 	procs    map[int]*Process
+	locks    *lockTable
 	nextPID  int
 	init     *Process
 	resident uint64 // populated guest pages of all address spaces
@@ -170,7 +171,7 @@ func New(cfg Config) (*Kernel, error) {
 	k := &Kernel{
 		cfg: cfg, abi: cfg.Arch, fs: fs, procs: make(map[int]*Process), nextPID: 1,
 		limit: cfg.MemoryLimit / pageSize, boot: cfg.Clock(), unsupported: make(map[string]int),
-		unixNames: make(map[string]*unixSocket),
+		unixNames: make(map[string]*unixSocket), locks: newLockTable(),
 	}
 	k.table = buildTable(k.abi)
 	fs.Special = k.procLookup
@@ -201,6 +202,7 @@ func New(cfg Config) (*Kernel, error) {
 	}
 	p.fsc = &fsContext{cwd: cwd, umask: 0o022, users: 1}
 	p.files = newFDTable()
+	p.files.locks = k.locks
 	for i, d := range k.stdio {
 		d.IncRef()
 		p.files.install(i, d, false)

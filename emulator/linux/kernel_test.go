@@ -104,6 +104,32 @@ func TestHostileStart(t *testing.T) {
 // sigreturn restoring FP state, SA_RESTART against EINTR, deaths by
 // signal) and compares its output in the emulator with qemu-riscv64.
 func TestSignalFrames(t *testing.T) {
+	prog, want, _ := cOracle(t, "testdata/signals.c", "-lm")
+	got, stderr := runCProgram(t, prog)
+	if got.stdout != want || got.status != 128+int(syscall.SIGTERM) {
+		t.Errorf("emulator: status %d, stdout:\n%s\nstderr:\n%s\nqemu:\n%s", got.status, got.stdout, stderr, want)
+	}
+}
+
+// TestFileLocks compiles testdata/locks.c (fcntl record locks between
+// processes: conflicts, F_GETLK, splitting, release on close, blocking and
+// EDEADLK; open file description locks; flock) and compares its output
+// with qemu-riscv64, whose locks are the host kernel's.
+func TestFileLocks(t *testing.T) {
+	prog, want, status := cOracle(t, "testdata/locks.c")
+	if status != 0 {
+		t.Fatalf("oracle: exit %d", status)
+	}
+	got, stderr := runCProgram(t, prog)
+	if got.stdout != want || got.status != 0 {
+		t.Errorf("emulator: status %d, stdout:\n%s\nstderr:\n%s\nqemu:\n%s", got.status, got.stdout, stderr, want)
+	}
+}
+
+// cOracle compiles a C program of testdata statically for riscv64 and runs
+// it under qemu-riscv64-static: the program, its stdout and exit status.
+func cOracle(t *testing.T, src string, flags ...string) (prog []byte, stdout string, status int) {
+	t.Helper()
 	gcc, err := exec.LookPath("riscv64-linux-gnu-gcc")
 	if err != nil {
 		t.Skip("riscv64-linux-gnu-gcc not installed (Debian gcc-riscv64-linux-gnu, libc6-dev-riscv64-cross)")
@@ -112,28 +138,38 @@ func TestSignalFrames(t *testing.T) {
 	if err != nil {
 		t.Skip("qemu-riscv64-static not installed (Debian qemu-user-static): no oracle")
 	}
-	bin := filepath.Join(t.TempDir(), "signals")
-	if out, err := exec.Command(gcc, "-static", "-O1", "-o", bin, "testdata/signals.c", "-lm").CombinedOutput(); err != nil {
-		t.Fatalf("compile: %v\n%s", err, out)
+	bin := filepath.Join(t.TempDir(), strings.TrimSuffix(filepath.Base(src), ".c"))
+	args := append([]string{"-static", "-O1", "-o", bin, src}, flags...)
+	if out, err := exec.Command(gcc, args...).CombinedOutput(); err != nil {
+		t.Fatalf("compile %s: %v\n%s", src, err, out)
 	}
 	var want bytes.Buffer
 	cmd := exec.Command(qemu, bin)
 	cmd.Stdout = &want
-	err = cmd.Run()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) {
-		t.Fatalf("oracle: %v", err)
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("oracle: %v", err)
+		}
+		status = ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			status = 128 + int(ws.Signal())
+		}
 	}
-	prog, err := os.ReadFile(bin)
+	prog, err = os.ReadFile(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The program reaches the guest through standard input, the way a
-	// user would copy a file into a container.
+	return prog, want.String(), status
+}
+
+// runCProgram runs prog in the busybox image; the program reaches the
+// guest through standard input, the way a user would copy a file into a
+// container.
+func runCProgram(t *testing.T, prog []byte) (result, string) {
+	t.Helper()
 	got, stderr, _ := runEmulator(t, fixtures.ImageBusybox, []string{"sh", "-c", "cat > /tmp/p; chmod +x /tmp/p; /tmp/p"}, string(prog))
-	if got.stdout != want.String() || got.status != 128+int(syscall.SIGTERM) {
-		t.Errorf("emulator: status %d, stdout:\n%s\nstderr:\n%s\nqemu:\n%s", got.status, got.stdout, stderr, want.String())
-	}
+	return got, stderr
 }
 
 // TestHostMount: a host directory mounted in the guest is read and

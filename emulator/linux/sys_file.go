@@ -450,16 +450,8 @@ func sysFcntl(t *Task, a args) (uint64, error) {
 		const changeable = abi.O_APPEND | abi.O_NONBLOCK
 		e.d.Flags = e.d.Flags&^changeable | uint32(a[2])&changeable
 		return 0, nil
-	case abi.F_GETLK:
-		// No other process holds a lock: report F_UNLCK (2) in l_type.
-		var typ [2]byte
-		le.PutUint16(typ[:], 2)
-		return 0, t.copyOut(a[2], typ[:])
-	case abi.F_SETLK, abi.F_SETLKW:
-		// Record locks are not tracked yet: every request is granted (and
-		// F_GETLK reports no conflict), so programs that lock against
-		// their own other processes are not serialized.
-		return 0, nil
+	case abi.F_GETLK, abi.F_SETLK, abi.F_SETLKW, abi.F_OFD_GETLK, abi.F_OFD_SETLK, abi.F_OFD_SETLKW:
+		return t.fcntlLock(e.d, a[1], a[2])
 	case abi.F_GETPIPE_SZ:
 		return vfs.PipeCapacity, nil
 	case abi.F_SETOWN, abi.F_GETOWN:
@@ -1009,11 +1001,6 @@ func sysSendfile(t *Task, a args) (uint64, error) {
 		return 0, abi.EAGAIN
 	}
 	return uint64(w), err
-}
-
-func sysFlock(t *Task, a args) (uint64, error) {
-	_, err := t.fd(a[0])
-	return 0, err
 }
 
 // pollFDs computes revents for a pollfd array.

@@ -214,6 +214,9 @@ const maxFDs = 1024
 type fdTable struct {
 	fds   map[int]fdEntry
 	users int
+	// locks is the kernel's lock table: closing a descriptor releases
+	// the record locks this table owns on its file.
+	locks *lockTable
 }
 
 type fdEntry struct {
@@ -235,6 +238,7 @@ func (f *fdTable) get(fd int) (*vfs.Description, error) {
 // reference.
 func (f *fdTable) install(fd int, d *vfs.Description, cloexec bool) {
 	if old, ok := f.fds[fd]; ok {
+		f.releaseLocks(old.d)
 		old.d.DecRef()
 	}
 	f.fds[fd] = fdEntry{d: d, cloexec: cloexec}
@@ -258,12 +262,22 @@ func (f *fdTable) close(fd int) error {
 		return abi.EBADF
 	}
 	delete(f.fds, fd)
+	f.releaseLocks(e.d)
 	e.d.DecRef()
 	return nil
 }
 
+// releaseLocks drops the record locks the table holds on d's file, as
+// closing any descriptor of the file does.
+func (f *fdTable) releaseLocks(d *vfs.Description) {
+	if f.locks != nil {
+		f.locks.releaseTable(f, lockKey(d))
+	}
+}
+
 func (f *fdTable) fork() *fdTable {
 	c := newFDTable()
+	c.locks = f.locks
 	for fd, e := range f.fds {
 		e.d.IncRef()
 		c.fds[fd] = e

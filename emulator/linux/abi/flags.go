@@ -47,9 +47,23 @@ const (
 	F_SETLKW        = 7
 	F_SETOWN        = 8
 	F_GETOWN        = 9
+	F_OFD_GETLK     = 36
+	F_OFD_SETLK     = 37
+	F_OFD_SETLKW    = 38
 	F_DUPFD_CLOEXEC = 1030
 	F_GETPIPE_SZ    = 1032
 	FD_CLOEXEC      = 1
+
+	// Record lock types (struct flock's l_type).
+	F_RDLCK = 0
+	F_WRLCK = 1
+	F_UNLCK = 2
+
+	// flock(2) operations.
+	LOCK_SH = 1
+	LOCK_EX = 2
+	LOCK_NB = 4
+	LOCK_UN = 8
 )
 
 // File type bits of st_mode.

@@ -40,7 +40,13 @@ type Description struct {
 	// dirents is a directory's listing, taken when reading starts at
 	// offset 0 so that entries do not move between getdents calls.
 	dirents []DirEntry
+	// onLastClose run when the last reference goes (OnLastClose).
+	onLastClose []func()
 }
+
+// OnLastClose arranges for f to run when the last descriptor referring to
+// the description is closed (the locks it owns are released then).
+func (d *Description) OnLastClose(f func()) { d.onLastClose = append(d.onLastClose, f) }
 
 // NewDescription returns a description with one reference.
 func NewDescription(f File, flags uint32, path string) *Description {
@@ -54,6 +60,10 @@ func (d *Description) IncRef() { d.refs++ }
 func (d *Description) DecRef() {
 	d.refs--
 	if d.refs == 0 {
+		for _, f := range d.onLastClose {
+			f()
+		}
+		d.onLastClose = nil
 		d.File.Release()
 	}
 }
