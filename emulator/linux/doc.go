@@ -22,8 +22,8 @@
 //	syscalls.go   dispatch, strace-style tracing, argument helpers
 //	table.go      the system call table by name, with support notes
 //	sys_*.go      the handlers, one file per family (files, memory,
-//	              processes, signals, epoll/eventfd, AF_UNIX sockets,
-//	              identity/time/misc)
+//	              processes, signals, epoll/eventfd, timerfd, AF_UNIX
+//	              sockets, identity/time/misc)
 //	locks.go      advisory file locks: fcntl record locks, OFD locks,
 //	              flock, shared by all processes (EDEADLK detection)
 //	procfs.go     /proc, generated from the kernel's state

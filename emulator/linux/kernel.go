@@ -100,6 +100,7 @@ type Kernel struct {
 	tasks    []*Task // every live task, in creation order (scheduling order)
 	procs    map[int]*Process
 	locks    *lockTable
+	timerfds map[*timerFile]struct{} // armed timerfds
 	nextPID  int
 	init     *Process
 	resident uint64 // populated guest pages of all address spaces
@@ -171,7 +172,7 @@ func New(cfg Config) (*Kernel, error) {
 	k := &Kernel{
 		cfg: cfg, abi: cfg.Arch, fs: fs, procs: make(map[int]*Process), nextPID: 1,
 		limit: cfg.MemoryLimit / pageSize, boot: cfg.Clock(), unsupported: make(map[string]int),
-		unixNames: make(map[string]*unixSocket), locks: newLockTable(),
+		unixNames: make(map[string]*unixSocket), locks: newLockTable(), timerfds: map[*timerFile]struct{}{},
 	}
 	k.table = buildTable(k.abi)
 	fs.Special = k.procLookup
@@ -368,6 +369,9 @@ func (k *Kernel) waitForHost() bool {
 		if !p.alarm.IsZero() && (next.IsZero() || p.alarm.Before(next)) {
 			next = p.alarm
 		}
+	}
+	if tf := k.nextTimerfd(); !tf.IsZero() && (next.IsZero() || tf.Before(next)) {
+		next = tf
 	}
 	input := k.stdin.Pending()
 	switch {

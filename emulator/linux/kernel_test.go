@@ -111,18 +111,21 @@ func TestSignalFrames(t *testing.T) {
 	}
 }
 
-// TestFileLocks compiles testdata/locks.c (fcntl record locks between
+// TestCProgramsMatchQemu compiles C programs of testdata and compares
+// their output and exit status in the emulator with qemu-riscv64 (whose
+// system calls are the host kernel's): locks.c (fcntl record locks between
 // processes: conflicts, F_GETLK, splitting, release on close, blocking and
-// EDEADLK; open file description locks; flock) and compares its output
-// with qemu-riscv64, whose locks are the host kernel's.
-func TestFileLocks(t *testing.T) {
-	prog, want, status := cOracle(t, "testdata/locks.c")
-	if status != 0 {
-		t.Fatalf("oracle: exit %d", status)
-	}
-	got, stderr := runCProgram(t, prog)
-	if got.stdout != want || got.status != 0 {
-		t.Errorf("emulator: status %d, stdout:\n%s\nstderr:\n%s\nqemu:\n%s", got.status, got.stdout, stderr, want)
+// EDEADLK; open file description locks; flock) and timerfd.c (blocking and
+// non-blocking reads, periodic counts, gettime, absolute times, epoll).
+func TestCProgramsMatchQemu(t *testing.T) {
+	for _, src := range []string{"testdata/locks.c", "testdata/timerfd.c"} {
+		t.Run(filepath.Base(src), func(t *testing.T) {
+			prog, want, status := cOracle(t, src)
+			got, stderr := runCProgram(t, prog)
+			if got.stdout != want || got.status != status {
+				t.Errorf("emulator: status %d, stdout:\n%s\nstderr:\n%s\nqemu: status %d, stdout:\n%s", got.status, got.stdout, stderr, status, want)
+			}
+		})
 	}
 }
 
