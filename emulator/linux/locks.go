@@ -173,7 +173,11 @@ func (lt *lockTable) releaseDesc(d *vfs.Description) {
 }
 
 func (lt *lockTable) remove(key any, drop func(*fileLock) bool) {
-	locks := slices.DeleteFunc(lt.files[key], drop)
+	locks, ok := lt.files[key]
+	if !ok {
+		return // the common case: every close of an unlocked file
+	}
+	locks = slices.DeleteFunc(locks, drop)
 	if len(locks) == 0 {
 		delete(lt.files, key)
 	} else {

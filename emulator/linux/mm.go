@@ -85,14 +85,13 @@ func newMM(k *Kernel) *MM {
 func (m *MM) setMem(mem *arch.Memory) {
 	m.mem = mem
 	if m.k.cfg.Profile != nil {
-		mem.OnExecuted = m.sample
+		mem.OnExecuted = m.reportExecuted
 	}
 }
 
-// sample reports weight instructions retired in the page of pc to
+// reportExecuted reports weight instructions retired in the page at va to
 // Config.Profile when that page holds an image file's bytes.
-func (m *MM) sample(pc, weight uint64) {
-	va := pc &^ pageMask
+func (m *MM) reportExecuted(va, weight uint64) {
 	i := m.find(va)
 	if i < 0 {
 		return

@@ -85,12 +85,11 @@ func (k *Kernel) nextTimerfd() time.Time {
 }
 
 const (
-	tfdTimerAbstime      = 1
-	tfdTimerCancelOnSet  = 2
-	clockRealtimeAlarm   = 8
-	clockBoottimeAlarm   = 9
-	itimerspecSize       = 32
-	nanosecondsPerSecond = int64(time.Second)
+	tfdTimerAbstime     = 1
+	tfdTimerCancelOnSet = 2
+	clockRealtimeAlarm  = 8
+	clockBoottimeAlarm  = 9
+	itimerspecSize      = 32
 )
 
 func sysTimerfdCreate(t *Task, a args) (uint64, error) {
@@ -145,21 +144,13 @@ func sysTimerfdSettime(t *Task, a args) (uint64, error) {
 	if flags&^(tfdTimerAbstime|tfdTimerCancelOnSet) != 0 {
 		return 0, abi.EINVAL
 	}
-	var raw [itimerspecSize]byte
-	if err := t.copyIn(a[2], raw[:]); err != nil {
+	interval, err := t.readTimespec(a[2])
+	if err != nil {
 		return 0, err
 	}
-	var ts [4]int64
-	for i := range ts {
-		ts[i] = int64(le.Uint64(raw[8*i:]))
-	}
-	for _, nsec := range []int64{ts[1], ts[3]} {
-		if nsec < 0 || nsec >= nanosecondsPerSecond {
-			return 0, abi.EINVAL
-		}
-	}
-	if ts[0] < 0 || ts[2] < 0 {
-		return 0, abi.EINVAL
+	value, err := t.readTimespec(a[2] + 16)
+	if err != nil {
+		return 0, err
 	}
 	if a[3] != 0 {
 		if err := t.copyOut(a[3], f.setting()); err != nil {
@@ -168,18 +159,17 @@ func sysTimerfdSettime(t *Task, a args) (uint64, error) {
 	}
 	f.count = 0
 	f.disarm()
-	if ts[2] == 0 && ts[3] == 0 {
+	if value == 0 {
 		return 0, nil
 	}
-	f.interval = duration(ts[0], ts[1])
-	now := f.k.cfg.Clock()
+	f.interval = interval
 	switch {
 	case flags&tfdTimerAbstime == 0:
-		f.next = now.Add(duration(ts[2], ts[3]))
+		f.next = f.k.cfg.Clock().Add(value)
 	case f.clock == abi.CLOCK_REALTIME:
-		f.next = time.Unix(ts[2], ts[3])
+		f.next = time.Unix(0, 0).Add(value)
 	default:
-		f.next = t.k.monotonicBase().Add(duration(ts[2], ts[3]))
+		f.next = t.k.monotonicBase().Add(value)
 	}
 	t.k.timerfds[f] = struct{}{}
 	return 0, nil
@@ -191,12 +181,4 @@ func sysTimerfdGettime(t *Task, a args) (uint64, error) {
 		return 0, err
 	}
 	return 0, t.copyOut(a[1], f.setting())
-}
-
-// duration converts seconds and nanoseconds, saturating far futures.
-func duration(sec, nsec int64) time.Duration {
-	if sec > 1<<32 {
-		sec = 1 << 32
-	}
-	return time.Duration(sec)*time.Second + time.Duration(nsec)
 }

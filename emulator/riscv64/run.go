@@ -40,11 +40,12 @@ func (c *CPU) Run(budget uint64) Exit {
 	// it below zero by at most one page of instructions.
 	left := int64(budget)
 	c.profVA = noProfile
+	profiling := c.Mem.OnExecuted != nil
 	// Every way out of the loop leaves the exit's details in c.exit and the
 	// faulting or next pc in pc.
 outer:
 	for {
-		if c.Mem.OnExecuted != nil {
+		if profiling {
 			c.profile(pc, left)
 		}
 		if left <= 0 {
@@ -631,7 +632,7 @@ outer:
 		}
 		pc = next
 	}
-	if c.Mem.OnExecuted != nil {
+	if profiling {
 		c.profile(pc, left)
 	}
 	ex := c.exit

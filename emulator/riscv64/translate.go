@@ -8,10 +8,10 @@ import (
 )
 
 // The translator (docs/translation.md): it turns one 4 KiB page of guest
-// code into the body of a WebAssembly function of type
-// (frame i32, block i32) -> i32 that runs the page's basic blocks, each
-// block keeping the guest registers it uses in locals and writing them
-// through to CPU.X. The converter runs it natively and
+// code into the body of a WebAssembly function (UnitParams -> UnitResults)
+// that runs the page's basic blocks, each block keeping the guest
+// registers it uses in locals and writing them through to CPU.X. The
+// converter runs it natively and
 // links the bodies into the emulator module; the emulator calls them
 // through translatedRun (translated.go). It lives in this package because
 // it must decode exactly as the interpreter does.
@@ -34,8 +34,7 @@ func TranslatePage(page []byte, leaders []uint16) (body []byte, slots []uint16) 
 	for _, b := range t.blocks {
 		slots = append(slots, b.slot)
 	}
-	body = t.emit()
-	return body, slots
+	return t.emit(), slots
 }
 
 // tinst is a decoded instruction with its offset in the page.
@@ -262,19 +261,7 @@ func (t *pageTranslator) emit() []byte {
 	relDepth := w.depth
 	w.loop() // $dispatch
 	loopDepth := w.depth
-	for range n {
-		w.block()
-	}
-	w.block() // $bad: an entry number no block has
-	w.get(lBlock)
-	w.op(opBrTable)
-	w.u32(uint32(n))
-	for i := range n {
-		w.u32(uint32(i + 1))
-	}
-	w.u32(0)
-	w.end() // $bad
-	w.op(opUnreachable)
+	w.switchOn(n, func() { w.get(lBlock) })
 	e := &exits{w: w, absDepth: absDepth, relDepth: relDepth}
 	for i, b := range t.blocks {
 		w.end() // the block label whose target is block i
@@ -606,16 +593,16 @@ func (t *pageTranslator) emitStore(in tinst, e *exits, unretired int64) {
 // only the interpreter computes with them.
 func (t *pageTranslator) emitFPMove(in tinst, e *exits, unretired int64) {
 	w := &t.w
-	switch in.op {
-	case opFlw, opFld:
-		size := uint64(8)
-		if in.op == opFlw {
-			size = 4
-		}
+	single := in.op == opFlw || in.op == opFsw
+	size := uint64(8)
+	if single {
+		size = 4
+	}
+	if in.op == opFlw || in.op == opFld {
 		t.emitAddress(in, size, lRTLB, e, unretired)
 		w.get(lX)
 		w.get(lHost)
-		if in.op == opFlw {
+		if single {
 			w.mem(opI64Load32U, 0, 0)
 			w.i64Const(-1 << 32)
 			w.op(opI64Or)
@@ -623,20 +610,16 @@ func (t *pageTranslator) emitFPMove(in tinst, e *exits, unretired int64) {
 			w.mem(opI64Load, 0, 0)
 		}
 		w.mem(opI64Store, 3, fOffset+uint32(in.rd&31)*8)
-	default:
-		size := uint64(8)
-		if in.op == opFsw {
-			size = 4
-		}
-		t.emitAddress(in, size, lWTLB, e, unretired)
-		w.get(lHost)
-		w.get(lX)
-		w.mem(opI64Load, 3, fOffset+uint32(in.rs2&31)*8)
-		if in.op == opFsw {
-			w.mem(opI64Store32, 0, 0)
-		} else {
-			w.mem(opI64Store, 0, 0)
-		}
+		return
+	}
+	t.emitAddress(in, size, lWTLB, e, unretired)
+	w.get(lHost)
+	w.get(lX)
+	w.mem(opI64Load, 3, fOffset+uint32(in.rs2&31)*8)
+	if single {
+		w.mem(opI64Store32, 0, 0)
+	} else {
+		w.mem(opI64Store, 0, 0)
 	}
 }
 
@@ -945,21 +928,11 @@ func DispatcherBody(firstUnit uint32, n int) []byte {
 	out := w.depth
 	w.block() // $called
 	called := w.depth
-	for range n {
-		w.block()
-	}
-	w.block() // $bad
-	w.get(pEntry)
-	w.i32Const(16)
-	w.op(opI32ShrU)
-	w.op(opBrTable)
-	w.u32(uint32(n))
-	for i := range n {
-		w.u32(uint32(i + 1))
-	}
-	w.u32(0)
-	w.end()
-	w.op(opUnreachable)
+	w.switchOn(n, func() {
+		w.get(pEntry)
+		w.i32Const(16)
+		w.op(opI32ShrU)
+	})
 	for i := range n {
 		w.end()
 		w.get(pEntry)
@@ -993,7 +966,7 @@ func DispatcherBody(firstUnit uint32, n int) []byte {
 	w.op(opI32WrapI64)
 	w.i32Const(JumpCacheSize - 1)
 	w.op(opI32And)
-	w.i32Const(5) // JumpEntrySize
+	w.i32Const(JumpEntryShift)
 	w.op(opI32Shl)
 	w.get(lJumps)
 	w.op(opI32Add)

@@ -50,7 +50,8 @@ const (
 	TLBEntrySize = 16
 
 	JumpCacheSize  = jumpCacheSize
-	JumpEntrySize  = 32
+	JumpEntryShift = 5
+	JumpEntrySize  = 1 << JumpEntryShift
 	JumpEntryPC    = 0
 	JumpEntryEntry = 8
 	JumpEntryCode  = 16

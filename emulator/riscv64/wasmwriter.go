@@ -118,6 +118,27 @@ func (w *wasmWriter) getReg(r uint8) {
 	w.get(regLocal(r))
 }
 
+// switchOn opens the structured form of an n-way switch: n nested blocks,
+// then a br_table on the index pushIndex leaves on the stack (an index out
+// of range traps). The caller closes the blocks one by one with end, each
+// followed by the code of case 0, 1, ...: a branch to the label closed
+// before case i's code runs case i.
+func (w *wasmWriter) switchOn(n int, pushIndex func()) {
+	for range n {
+		w.block()
+	}
+	w.block() // an index no case has
+	pushIndex()
+	w.op(opBrTable)
+	w.u32(uint32(n))
+	for i := range n {
+		w.u32(uint32(i + 1))
+	}
+	w.u32(0)
+	w.end()
+	w.op(opUnreachable)
+}
+
 func (w *wasmWriter) block()  { w.op(opBlock); w.byte(blockEmpty); w.depth++ }
 func (w *wasmWriter) loop()   { w.op(opLoop); w.byte(blockEmpty); w.depth++ }
 func (w *wasmWriter) ifThen() { w.op(opIf); w.byte(blockEmpty); w.depth++ }
