@@ -1,6 +1,7 @@
 package linux
 
 import (
+	"cmp"
 	"math"
 	"slices"
 
@@ -98,17 +99,16 @@ func (lt *lockTable) conflict(key any, req *fileLock) *fileLock {
 
 // set gives req's owner exactly req's type over req's range (unlock:
 // none), splitting and merging its other locks of the file as the kernel
-// does. A flock request replaces the owner's flock lock.
+// does. A flock request, covering the whole file, replaces the owner's
+// flock lock.
 func (lt *lockTable) set(key any, req *fileLock, unlock bool) {
 	var out, mine []*fileLock
 	for _, l := range lt.files[key] {
 		switch {
 		case !l.sameOwner(req):
 			out = append(out, l)
-		case req.kind == flockLock || l.end <= req.start || req.end <= l.start:
-			if req.kind != flockLock {
-				mine = append(mine, l)
-			}
+		case l.end <= req.start || req.end <= l.start:
+			mine = append(mine, l)
 		default:
 			// Keep the parts outside req's range.
 			if l.start < req.start {
@@ -128,15 +128,7 @@ func (lt *lockTable) set(key any, req *fileLock, unlock bool) {
 		mine = append(mine, &r)
 	}
 	// Merge touching locks of the same type.
-	slices.SortFunc(mine, func(a, b *fileLock) int {
-		switch {
-		case a.start < b.start:
-			return -1
-		case a.start > b.start:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(mine, func(a, b *fileLock) int { return cmp.Compare(a.start, b.start) })
 	var merged []*fileLock
 	for _, l := range mine {
 		if n := len(merged); n > 0 && merged[n-1].write == l.write && merged[n-1].end >= l.start {
