@@ -116,9 +116,10 @@ func TestSignalFrames(t *testing.T) {
 // system calls are the host kernel's): locks.c (fcntl record locks between
 // processes: conflicts, F_GETLK, splitting, release on close, blocking and
 // EDEADLK; open file description locks; flock) and timerfd.c (blocking and
-// non-blocking reads, periodic counts, gettime, absolute times, epoll).
+// non-blocking reads, periodic counts, gettime, absolute times, epoll) and
+// pidfd.c (a child watched, signalled and waited for through a pidfd).
 func TestCProgramsMatchQemu(t *testing.T) {
-	for _, src := range []string{"testdata/locks.c", "testdata/timerfd.c"} {
+	for _, src := range []string{"testdata/locks.c", "testdata/timerfd.c", "testdata/pidfd.c"} {
 		t.Run(filepath.Base(src), func(t *testing.T) {
 			prog, want, status := cOracle(t, src)
 			got, stderr := runCProgram(t, prog)

@@ -279,6 +279,15 @@ func sysWaitid(t *Task, a args) (uint64, error) {
 		if id == 0 {
 			pid = 0
 		}
+	case pPIDFD:
+		f, err := t.pidfdProcess(uint64(id))
+		if err != nil {
+			return 0, err
+		}
+		if t.k.procs[f.p.pid] != f.p {
+			return 0, abi.ECHILD // reaped: the pid may name another process now
+		}
+		pid = f.p.pid
 	default:
 		return 0, abi.EINVAL
 	}
