@@ -177,6 +177,7 @@ func New(cfg Config) (*Kernel, error) {
 	k.table = buildTable(k.abi)
 	fs.Special = k.procLookup
 	fs.Caller = k.caller
+	fs.FramesCut = k.unmapPastEnd
 	var tty *vfs.TTY
 	k.stdin = vfs.NewHostInput(cfg.Stdin)
 	streams := [3]*vfs.Stream{{In: k.stdin}, {W: cfg.Stdout}, {W: cfg.Stderr}}
@@ -316,6 +317,9 @@ func (k *Kernel) Run() (int, error) {
 		if k.console != nil {
 			k.console.Pump()
 		}
+		// An alarm due now interrupts tasks that wait (a select, a
+		// futex) as well as the running ones.
+		k.checkAlarms()
 		ran := false
 		for i := 0; i < len(k.tasks) && !k.done; i++ {
 			t := k.tasks[i]
@@ -399,12 +403,16 @@ func (k *Kernel) runSlice(t *Task) {
 		if used >= sliceBudget {
 			return
 		}
+		ran := k.cfg.Clock()
 		ev := t.ctx.Run(sliceBudget - used)
+		stopped := k.cfg.Clock()
+		t.cpu.user += stopped.Sub(ran)
 		switch ev.Kind {
 		case arch.EventBudget:
 			return
 		case arch.EventSyscall:
 			k.syscall(t)
+			t.cpu.sys += k.cfg.Clock().Sub(stopped)
 		case arch.EventSignal:
 			k.fault(t, ev)
 		}
@@ -425,6 +433,9 @@ func (k *Kernel) fault(t *Task, ev arch.Event) {
 		if errors.Is(err, abi.ENOMEM) {
 			k.exitProcess(t.proc, abi.SIGKILL)
 			return
+		}
+		if errors.Is(err, errBeyondEOF) {
+			ev.Signal, ev.Code, ev.Detail = abi.SIGBUS, abi.BUS_ADRERR, "access past the end of a shared file mapping"
 		}
 	}
 	if k.cfg.Trace != nil {

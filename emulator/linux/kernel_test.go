@@ -119,7 +119,7 @@ func TestSignalFrames(t *testing.T) {
 // non-blocking reads, periodic counts, gettime, absolute times, epoll) and
 // pidfd.c (a child watched, signalled and waited for through a pidfd).
 func TestCProgramsMatchQemu(t *testing.T) {
-	for _, src := range []string{"testdata/locks.c", "testdata/timerfd.c", "testdata/pidfd.c"} {
+	for _, src := range []string{"testdata/locks.c", "testdata/timerfd.c", "testdata/pidfd.c", "testdata/fsmisc.c", "testdata/mmapshared.c"} {
 		t.Run(filepath.Base(src), func(t *testing.T) {
 			prog, want, status := cOracle(t, src)
 			got, stderr := runCProgram(t, prog)

@@ -290,6 +290,9 @@ func (m *MM) populate(addr uint64) error {
 	if _, ok := m.mem.Mapping(page); ok {
 		return errNoMapping
 	}
+	if v.shared && v.file != nil {
+		return m.populateShared(v, page)
+	}
 	if err := m.k.charge(1); err != nil {
 		return err
 	}
@@ -316,6 +319,58 @@ func (m *MM) populate(addr uint64) error {
 		}
 	}
 	return nil
+}
+
+// errBeyondEOF is a touch of a shared file mapping's page that lies wholly
+// past the file's end: SIGBUS, as on Linux.
+var errBeyondEOF = errors.New("shared file mapping past the end of the file")
+
+// populateShared maps the file's own page (vfs.Frame) at page.
+func (m *MM) populateShared(v *vma, page uint64) error {
+	off := v.fileOff + int64(page-v.start)
+	if off >= v.file.Size() {
+		return errBeyondEOF
+	}
+	f, err := v.file.SharedFrame(off / pageSize)
+	if err != nil {
+		return err
+	}
+	if err := m.k.charge(1); err != nil {
+		return err
+	}
+	if err := m.mem.MapFrame(page, &f.Data, &f.Mapping, v.perm()); err != nil {
+		m.k.resident--
+		return err
+	}
+	m.resident++
+	return nil
+}
+
+// unmapPastEnd drops, in every address space, the pages of shared
+// mappings of n that now lie wholly past its end (size), so that touching
+// them faults with SIGBUS as on Linux.
+func (k *Kernel) unmapPastEnd(n *vfs.Inode, size int64) {
+	seen := map[*MM]bool{}
+	for _, p := range k.procs {
+		m := p.mm
+		if m == nil || seen[m] {
+			continue
+		}
+		seen[m] = true
+		for _, v := range m.vmas {
+			if !v.shared || v.file != n {
+				continue
+			}
+			// The first page whose file offset is at or past the end.
+			first := v.start
+			if end := (size + pageMask) &^ pageMask; end > v.fileOff {
+				first += uint64(end - v.fileOff)
+			}
+			if first < v.end {
+				m.dropPages(first, v.end)
+			}
+		}
+	}
 }
 
 // poke writes b at addr, populating pages as needed and ignoring

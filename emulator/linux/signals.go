@@ -289,6 +289,7 @@ func (k *Kernel) exitProcess(p *Process, ws int) {
 	for _, t := range p.threads {
 		t.exited = true
 		t.abandonWait()
+		p.cpuGone.add(t.cpu)
 	}
 	p.threads = nil
 	p.waitStatus = ws
@@ -345,6 +346,8 @@ func (k *Kernel) releaseResources(p *Process) {
 func (k *Kernel) reap(p *Process) {
 	delete(k.procs, p.pid)
 	if p.parent != nil {
+		p.parent.cpuChildren.add(p.cpu())
+		p.parent.cpuChildren.add(p.cpuChildren)
 		cs := p.parent.children
 		for i, c := range cs {
 			if c == p {
@@ -369,6 +372,7 @@ func (k *Kernel) exitThread(t *Task, code int) {
 	for i, o := range p.threads {
 		if o == t {
 			p.threads = append(p.threads[:i], p.threads[i+1:]...)
+			p.cpuGone.add(t.cpu)
 			break
 		}
 	}

@@ -453,7 +453,14 @@ func sysFcntl(t *Task, a args) (uint64, error) {
 	case abi.F_GETLK, abi.F_SETLK, abi.F_SETLKW, abi.F_OFD_GETLK, abi.F_OFD_SETLK, abi.F_OFD_SETLKW:
 		return t.fcntlLock(e.d, a[1], a[2])
 	case abi.F_GETPIPE_SZ:
-		return vfs.PipeCapacity, nil
+		n, ok := vfs.PipeSize(e.d.File)
+		if !ok {
+			return 0, abi.EBADF
+		}
+		return uint64(n), nil
+	case abi.F_SETPIPE_SZ:
+		n, err := vfs.SetPipeSize(e.d.File, a[2], t.proc.cred.privileged())
+		return uint64(n), err
 	case abi.F_SETOWN, abi.F_GETOWN:
 		return 0, nil
 	}
@@ -1054,8 +1061,9 @@ func sysPpoll(t *Task, a args) (uint64, error) {
 	return 0, t.block(w)
 }
 
-// selectReady evaluates fd_set bitmaps in place.
-func (t *Task) selectReady(nfds int, sets [3][]byte) int {
+// selectReady evaluates fd_set bitmaps in place. A descriptor in a set
+// that is not open fails the call with EBADF, as select(2) does.
+func (t *Task) selectReady(nfds int, sets [3][]byte) (int, error) {
 	n := 0
 	for fd := 0; fd < nfds; fd++ {
 		byteIdx, bit := fd/8, byte(1)<<(fd%8)
@@ -1069,24 +1077,24 @@ func (t *Task) selectReady(nfds int, sets [3][]byte) int {
 		if !want {
 			continue
 		}
-		if d, err := t.proc.files.get(fd); err == nil {
-			ev = d.File.Poll()
-		} else {
-			ev = abi.POLLNVAL
+		d, err := t.proc.files.get(fd)
+		if err != nil {
+			return 0, abi.EBADF
 		}
+		ev = d.File.Poll()
 		masks := [3]uint32{abi.POLLIN | abi.POLLHUP | abi.POLLERR, abi.POLLOUT | abi.POLLERR, abi.POLLPRI}
 		for i, s := range sets {
 			if s == nil || s[byteIdx]&bit == 0 {
 				continue
 			}
-			if ev&masks[i] != 0 || ev&abi.POLLNVAL != 0 {
+			if ev&masks[i] != 0 {
 				n++
 			} else {
 				s[byteIdx] &^= bit
 			}
 		}
 	}
-	return n
+	return n, nil
 }
 
 func sysPselect6(t *Task, a args) (uint64, error) {
@@ -1105,7 +1113,10 @@ func sysPselect6(t *Task, a args) (uint64, error) {
 		}
 	}
 	orig := [3][]byte{clone(sets[0]), clone(sets[1]), clone(sets[2])}
-	n := t.selectReady(nfds, sets)
+	n, err := t.selectReady(nfds, sets)
+	if err != nil {
+		return 0, err
+	}
 	finish := func() (uint64, error) {
 		for i, s := range sets {
 			if s != nil {
@@ -1120,7 +1131,9 @@ func sysPselect6(t *Task, a args) (uint64, error) {
 		return finish()
 	}
 	w := &waitState{noRestart: true, ready: func() bool {
-		return t.selectReady(nfds, [3][]byte{clone(orig[0]), clone(orig[1]), clone(orig[2])}) > 0
+		// A descriptor closed meanwhile wakes the call to fail it.
+		n, err := t.selectReady(nfds, [3][]byte{clone(orig[0]), clone(orig[1]), clone(orig[2])})
+		return n > 0 || err != nil
 	}}
 	if t.resume != nil {
 		w.deadline = t.resume.deadline

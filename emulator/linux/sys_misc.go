@@ -22,19 +22,18 @@ func sysUname(t *Task, a args) (uint64, error) {
 // monotonicBase is the instant CLOCK_MONOTONIC counts from.
 func (k *Kernel) monotonicBase() time.Time { return k.boot.Add(-time.Hour) }
 
-func (k *Kernel) clockNow(id uint64) (time.Time, time.Duration, error) {
+func (t *Task) clockNow(id uint64) (time.Time, time.Duration, error) {
+	k := t.k
 	now := k.cfg.Clock()
 	switch int32(id) {
 	case abi.CLOCK_REALTIME, abi.CLOCK_REALTIME_COARSE:
 		return now, 0, nil
 	case abi.CLOCK_MONOTONIC, abi.CLOCK_MONOTONIC_RAW, abi.CLOCK_MONOTONIC_COARSE, abi.CLOCK_BOOTTIME:
 		return time.Time{}, now.Sub(k.monotonicBase()), nil
-	case abi.CLOCK_PROCESS_CPUTIME_ID, abi.CLOCK_THREAD_CPUTIME_ID:
-		return time.Time{}, now.Sub(k.boot), nil
 	}
-	if int32(id) < 0 {
-		// Per-process and per-thread CPU clocks (clockid from a pid).
-		return time.Time{}, now.Sub(k.boot), nil
+	if int32(id) < 0 || id == abi.CLOCK_PROCESS_CPUTIME_ID || id == abi.CLOCK_THREAD_CPUTIME_ID {
+		d, err := t.cpuClock(int32(id))
+		return time.Time{}, d, err
 	}
 	return time.Time{}, 0, abi.EINVAL
 }
@@ -47,7 +46,7 @@ func putTimespec(sec, nsec int64) []byte {
 }
 
 func sysClockGettime(t *Task, a args) (uint64, error) {
-	wall, mono, err := t.k.clockNow(a[0])
+	wall, mono, err := t.clockNow(a[0])
 	if err != nil {
 		return 0, err
 	}
@@ -58,7 +57,7 @@ func sysClockGettime(t *Task, a args) (uint64, error) {
 }
 
 func sysClockGetres(t *Task, a args) (uint64, error) {
-	if _, _, err := t.k.clockNow(a[0]); err != nil {
+	if _, _, err := t.clockNow(a[0]); err != nil {
 		return 0, err
 	}
 	if a[1] == 0 {
@@ -109,7 +108,7 @@ func sysClockNanosleep(t *Task, a args) (uint64, error) {
 		return 0, err
 	}
 	if a[1]&abi.TIMER_ABSTIME != 0 {
-		wall, mono, err := t.k.clockNow(a[0])
+		wall, mono, err := t.clockNow(a[0])
 		if err != nil {
 			return 0, err
 		}
@@ -195,20 +194,6 @@ func sysGetcpu(t *Task, a args) (uint64, error) {
 		}
 	}
 	return 0, nil
-}
-
-func sysTimes(t *Task, a args) (uint64, error) {
-	ticks := uint64(t.k.cfg.Clock().Sub(t.k.monotonicBase()) / (10 * time.Millisecond))
-	if a[0] != 0 {
-		if err := t.copyOut(a[0], make([]byte, 32)); err != nil {
-			return 0, err
-		}
-	}
-	return ticks, nil
-}
-
-func sysGetrusage(t *Task, a args) (uint64, error) {
-	return 0, t.copyOut(a[1], make([]byte, 144))
 }
 
 func sysSysinfo(t *Task, a args) (uint64, error) {

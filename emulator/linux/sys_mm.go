@@ -40,15 +40,24 @@ func sysMmap(t *Task, a args) (uint64, error) {
 		if !d.Readable() {
 			return 0, abi.EACCES
 		}
-		if v.shared && prot&abi.PROT_WRITE != 0 {
-			// Writes through a shared file mapping would have to reach
-			// the file; the overlay keeps file content apart from
-			// memory pages, so refuse rather than silently diverge.
-			return 0, abi.ENODEV
+		if v.shared && prot&abi.PROT_WRITE != 0 && (!d.Writable() || d.Flags&abi.O_APPEND != 0) {
+			return 0, abi.EACCES
 		}
-		// A read-only shared mapping of an unchanging file behaves as a
-		// private one.
-		v.shared = false
+		switch {
+		case !v.shared:
+		case n.IsHost() && prot&abi.PROT_WRITE != 0:
+			// Stores would have to reach the host file, which this layer
+			// only reads and writes through calls: refuse rather than
+			// silently diverge.
+			return 0, abi.ENODEV
+		case prot&abi.PROT_WRITE == 0 && !n.HasContentInMemory():
+			// A read-only shared mapping of a file still read from the
+			// image or a host directory behaves as a private one (its
+			// pages are not copied into memory up front).
+			v.shared = false
+		}
+		// Other shared mappings map the file's own pages (vfs.Frame):
+		// stores reach the file and every other mapping of it.
 		v.file, v.fileOff, v.name = n, int64(off), d.Path
 	}
 	fixed := flags&(abi.MAP_FIXED|abi.MAP_FIXED_NOREPLACE) != 0
@@ -189,9 +198,22 @@ func sysMremap(t *Task, a args) (uint64, error) {
 	return dst, nil
 }
 
+// sysMsync checks its arguments and succeeds: shared file mappings map the
+// file's own pages, so there is nothing to write back.
 func sysMsync(t *Task, a args) (uint64, error) {
-	if a[0]&pageMask != 0 {
+	const msAsync, msInvalidate, msSync = 1, 2, 4
+	flags := a[2]
+	size, ok := pageAlign(a[1])
+	if a[0]&pageMask != 0 || !ok || flags&^(msAsync|msInvalidate|msSync) != 0 || flags&(msAsync|msSync) == msAsync|msSync {
 		return 0, abi.EINVAL
+	}
+	m := t.mm()
+	for p := a[0]; p < a[0]+size; {
+		i := m.find(p)
+		if i < 0 {
+			return 0, abi.ENOMEM
+		}
+		p = m.vmas[i].end
 	}
 	return 0, nil
 }

@@ -1,6 +1,7 @@
 package linux
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/wasmrt/wasmrt/emulator/linux/abi"
@@ -45,10 +46,15 @@ type unixSocket struct {
 	closed    bool
 	shutRead  bool
 	shutWrite bool
-	// A bound socket has an address (a path, or "@name" for the
-	// abstract namespace); a listening one queues connections for
-	// accept.
+	// A bound socket has an address: its key in Kernel.unixNames (an
+	// inode, or a NUL and the name for the abstract namespace) and its
+	// name as getsockname reports it (sun_path's bytes: a path with its
+	// terminating NUL, or the abstract name with its leading NUL). A
+	// socket that accept returned, or a client's view of its server,
+	// carries the listener's name. A listening socket queues
+	// connections for accept.
 	addr      string
+	name      []byte
 	listening bool
 	backlog   []*unixSocket
 }
@@ -398,16 +404,23 @@ func sysSetsockopt(t *Task, a args) (uint64, error) {
 }
 
 // sysSockname reports the unnamed AF_UNIX address of a socket pair end.
-func sysSockname(t *Task, a args) (uint64, error) {
-	if _, _, err := t.socketOf(a[0]); err != nil {
+func sysGetsockname(t *Task, a args) (uint64, error) {
+	_, s, err := t.socketOf(a[0])
+	if err != nil {
 		return 0, err
 	}
-	var fam [2]byte
-	le.PutUint16(fam[:], afUnix)
-	if err := t.copyOut(a[1], fam[:]); err != nil {
+	return 0, t.writeSockaddrUn(a[1], a[2], s.name)
+}
+
+func sysGetpeername(t *Task, a args) (uint64, error) {
+	_, s, err := t.socketOf(a[0])
+	if err != nil {
 		return 0, err
 	}
-	return 0, t.writeU32(a[2], 2)
+	if s.peer == nil {
+		return 0, abi.ENOTCONN
+	}
+	return 0, t.writeSockaddrUn(a[1], a[2], s.peer.name)
 }
 
 func sysSocket(t *Task, a args) (uint64, error) {
@@ -421,44 +434,61 @@ func sysSocket(t *Task, a args) (uint64, error) {
 	return uint64(fd), err
 }
 
-// sockaddrUn reads a struct sockaddr_un: a path, or "@name" for the
-// abstract namespace.
-func (t *Task) sockaddrUn(addr, length uint64) (string, error) {
+// sockaddrUn reads a struct sockaddr_un and returns its sun_path bytes as
+// the socket's name: a path up to its first NUL, with that NUL; or, for
+// the abstract namespace, a NUL and every byte of the name the length
+// covers.
+func (t *Task) sockaddrUn(addr, length uint64) ([]byte, error) {
 	if length < 3 || length > 110 {
-		return "", abi.EINVAL
+		return nil, abi.EINVAL
 	}
 	b := make([]byte, length)
 	if err := t.copyIn(addr, b); err != nil {
-		return "", err
+		return nil, err
 	}
 	if le.Uint16(b) != afUnix {
-		return "", abi.EAFNOSUPPORT
+		return nil, abi.EAFNOSUPPORT
 	}
 	path := b[2:]
 	if path[0] == 0 {
-		return "@" + string(path[1:]), nil
+		return path, nil
 	}
-	if i := bytesIndexByte(path, 0); i >= 0 {
+	if i := bytes.IndexByte(path, 0); i >= 0 {
 		path = path[:i]
 	}
-	return string(path), nil
+	return append(path, 0), nil
 }
 
-func bytesIndexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
+// writeSockaddrUn stores a struct sockaddr_un holding name at addr, cut to
+// the caller's buffer length at lenAddr, and the address's whole length at
+// lenAddr, as getsockname(2) does. A nil name is the unnamed address (the
+// family alone).
+func (t *Task) writeSockaddrUn(addr, lenAddr uint64, name []byte) error {
+	if addr == 0 || lenAddr == 0 {
+		return nil
 	}
-	return -1
+	room, err := t.readU32(lenAddr)
+	if err != nil {
+		return err
+	}
+	if int32(room) < 0 {
+		return abi.EINVAL
+	}
+	sa := le.AppendUint16(make([]byte, 0, 2+len(name)), afUnix)
+	sa = append(sa, name...)
+	if err := t.copyOut(addr, sa[:min(int(room), len(sa))]); err != nil {
+		return err
+	}
+	return t.writeU32(lenAddr, uint32(len(sa)))
 }
 
 // unixKey names a bound socket in the kernel's table: the inode number of
 // its socket file for a path, the name itself for an abstract address.
-func (t *Task) unixKey(name string, create bool) (string, error) {
-	if name[0] == '@' {
-		return name, nil
+func (t *Task) unixKey(sunPath []byte, create bool) (string, error) {
+	if sunPath[0] == 0 {
+		return string(sunPath), nil
 	}
+	name := string(sunPath[:len(sunPath)-1])
 	fs := t.k.fs
 	if create {
 		dir, base, err := fs.LookupParent(t.proc.fsc.cwd, name)
@@ -503,7 +533,7 @@ func sysBind(t *Task, a args) (uint64, error) {
 	if _, taken := t.k.unixNames[key]; taken {
 		return 0, abi.EADDRINUSE
 	}
-	s.addr = key
+	s.addr, s.name = key, name
 	t.k.unixNames[key] = s
 	return 0, nil
 }
@@ -553,7 +583,7 @@ func sysConnect(t *Task, a args) (uint64, error) {
 	if len(target.backlog) >= 128 {
 		return 0, abi.EAGAIN
 	}
-	server := &unixSocket{k: t.k, typ: s.typ, peer: s}
+	server := &unixSocket{k: t.k, typ: s.typ, peer: s, name: target.name}
 	s.peer = server
 	target.backlog = append(target.backlog, server)
 	return 0, nil
@@ -581,15 +611,9 @@ func sysAccept4(t *Task, a args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if a[1] != 0 && a[2] != 0 {
-		if err := t.writeU32(a[2], 2); err != nil {
-			return 0, err
-		}
-		var fam [2]byte
-		le.PutUint16(fam[:], afUnix)
-		if err := t.copyOut(a[1], fam[:]); err != nil {
-			return 0, err
-		}
+	// The client's address: its name if it bound one.
+	if err := t.writeSockaddrUn(a[1], a[2], conn.peer.name); err != nil {
+		return 0, err
 	}
 	return uint64(fd), nil
 }

@@ -53,6 +53,21 @@ var syscalls = map[string]syscallDef{
 	"syncfs":          {fn: sysFsync},
 	"fadvise64":       {fn: sysNoop},
 	"flock":           {fn: sysFlock},
+
+	// Extended attributes (sys_xattr.go).
+	"setxattr":     {fn: sysSetxattr, pathArg: 1},
+	"lsetxattr":    {fn: sysLsetxattr, pathArg: 1},
+	"fsetxattr":    {fn: sysFsetxattr},
+	"getxattr":     {fn: sysGetxattr, pathArg: 1},
+	"lgetxattr":    {fn: sysLgetxattr, pathArg: 1},
+	"fgetxattr":    {fn: sysFgetxattr},
+	"listxattr":    {fn: sysListxattr, pathArg: 1},
+	"llistxattr":   {fn: sysLlistxattr, pathArg: 1},
+	"flistxattr":   {fn: sysFlistxattr},
+	"removexattr":  {fn: sysRemovexattr, pathArg: 1},
+	"lremovexattr": {fn: sysLremovexattr, pathArg: 1},
+	"fremovexattr": {fn: sysFremovexattr},
+
 	"getcwd":          {fn: sysGetcwd},
 	"chdir":           {fn: sysChdir, pathArg: 1},
 	"fchdir":          {fn: sysFchdir},
@@ -72,7 +87,7 @@ var syscalls = map[string]syscallDef{
 
 	// Memory (sys_mm.go).
 	"brk":                {fn: sysBrk},
-	"mmap":               {fn: sysMmap, support: partial, note: "writable MAP_SHARED file mappings: ENODEV"},
+	"mmap":               {fn: sysMmap, support: partial, note: "writable MAP_SHARED mappings of files in host directories: ENODEV; read-only shared mappings of image files behave as private ones"},
 	"munmap":             {fn: sysMunmap},
 	"mprotect":           {fn: sysMprotect},
 	"mremap":             {fn: sysMremap, support: partial, note: "no MREMAP_FIXED"},
@@ -140,6 +155,8 @@ var syscalls = map[string]syscallDef{
 	"clock_gettime":          {fn: sysClockGettime},
 	"clock_getres":           {fn: sysClockGetres},
 	"clock_nanosleep":        {fn: sysClockNanosleep},
+	"clock_settime":          {fn: sysClockSettime, support: partial, note: "EPERM: the guest's clock is the host's (no CAP_SYS_TIME)"},
+	"settimeofday":           {fn: sysSettimeofday, support: partial, note: "EPERM, as clock_settime"},
 	"nanosleep":              {fn: sysNanosleep},
 	"gettimeofday":           {fn: sysGettimeofday},
 	"getrandom":              {fn: sysGetrandom},
@@ -151,7 +168,7 @@ var syscalls = map[string]syscallDef{
 	"sched_yield":            {fn: sysSchedYield},
 	"getcpu":                 {fn: sysGetcpu},
 	"times":                  {fn: sysTimes},
-	"getrusage":              {fn: sysGetrusage, support: partial, note: "all zero"},
+	"getrusage":              {fn: sysGetrusage, support: partial, note: "user and system time only"},
 	"sysinfo":                {fn: sysSysinfo},
 	"getpriority":            {fn: sysGetpriority},
 	"setpriority":            {fn: sysNoop},
@@ -181,6 +198,6 @@ var syscalls = map[string]syscallDef{
 	"shutdown":               {fn: sysShutdown},
 	"getsockopt":             {fn: sysGetsockopt, support: partial, note: "SO_TYPE, SO_ERROR, buffer sizes"},
 	"setsockopt":             {fn: sysSetsockopt, support: partial, note: "accepted and ignored"},
-	"getsockname":            {fn: sysSockname},
-	"getpeername":            {fn: sysSockname},
+	"getsockname":            {fn: sysGetsockname},
+	"getpeername":            {fn: sysGetpeername},
 }

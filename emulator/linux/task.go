@@ -24,6 +24,9 @@ type Process struct {
 	// pending holds process-directed signals.
 	pending abi.SigSet
 	info    [abi.NSIG + 1]sigInfo
+	// cpuGone is the CPU time of threads that exited; cpuChildren that
+	// of reaped children and their reaped descendants (RUSAGE_CHILDREN).
+	cpuGone, cpuChildren cpuTime
 	// exiting is set once exit_group or a fatal signal started; zombie
 	// once every thread is gone and the status is waiting for wait4.
 	exiting bool
@@ -81,6 +84,8 @@ type Task struct {
 	// wait ended; nil on a call's first attempt.
 	resume *waitState
 	exited bool
+	// cpu is the CPU time the thread used.
+	cpu cpuTime
 }
 
 // waitState describes why a task waits and carries the state a blocking

@@ -169,6 +169,26 @@ func (m *Memory) mapPages(addr, length uint64, perm Perm, shared bool) error {
 	return nil
 }
 
+// MapFrame maps the host frame data at the page addr as shared memory (a
+// MAP_SHARED file mapping). Every address space that maps the same frame
+// shares one page record, kept in *slot (opaque to the caller), so that
+// decoded code and writes stay coherent among them.
+func (m *Memory) MapFrame(addr uint64, data *[PageSize]byte, slot *any, perm Perm) error {
+	first, _, err := checkRange(addr, PageSize)
+	if err != nil {
+		return err
+	}
+	pg, _ := (*slot).(*page)
+	if pg == nil {
+		pg = &page{data: data, shared: true}
+		*slot = pg
+	}
+	m.dropPage(first)
+	pg.refs++
+	m.pages[first] = &pte{pg: pg, perm: perm}
+	return nil
+}
+
 // Unmap removes the mappings in [addr, addr+length). Unmapped holes in the
 // range are not an error.
 func (m *Memory) Unmap(addr, length uint64) error {

@@ -52,6 +52,7 @@ const (
 	F_OFD_SETLKW    = 38
 	F_DUPFD_CLOEXEC = 1030
 	F_GETPIPE_SZ    = 1032
+	F_SETPIPE_SZ    = 1031
 	FD_CLOEXEC      = 1
 
 	// Record lock types (struct flock's l_type).

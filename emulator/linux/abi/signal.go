@@ -71,6 +71,7 @@ const (
 	CLD_CONTINUED = 6
 	SEGV_MAPERR   = 1
 	SEGV_ACCERR   = 2
+	BUS_ADRERR    = 2
 	BUS_ADRALN    = 1
 	ILL_ILLOPC    = 1
 	TRAP_BRKPT    = 1

@@ -262,10 +262,8 @@ func (fs *FS) Open(n *Inode, flags uint32, path string) (*Description, error) {
 		if n.pipe == nil {
 			n.pipe = NewPipe()
 		}
-		if acc == abi.O_RDWR {
-			return nil, abi.EINVAL
-		}
-		f := n.pipe.open(acc == abi.O_WRONLY)
+		// O_RDWR opens both ends at once and never waits (fifo(7)).
+		f := n.pipe.open(acc != abi.O_WRONLY, acc != abi.O_RDONLY, n)
 		return NewDescription(f, flags, path), nil
 	case abi.S_IFLNK:
 		return nil, abi.ELOOP

@@ -22,6 +22,10 @@ type FS struct {
 	// maxFileSize bounds one in-memory file, so a guest cannot exhaust
 	// host memory through a single write at a huge offset.
 	maxFileSize int64
+	// FramesCut, when set, is told that a file with shared frames
+	// (frames.go) shrank to size: memory mappings must stop mapping its
+	// pages past the end, whose next touch faults.
+	FramesCut func(n *Inode, size int64)
 	// Console, when set, is what /dev/tty opens: the machine's terminal.
 	Console File
 	// ControllingTerminal, when set, returns the caller's controlling

@@ -53,10 +53,12 @@ type Inode struct {
 	// time.
 	image rootfs.Ino
 	// data is a regular file's content once copied up (copied is set).
-	data   []byte
+	data   fileData
 	copied bool
 	// target is a symlink's target.
 	target string
+	// xattrs are the extended attributes set at run time.
+	xattrs map[string][]byte
 
 	// Directories: parent and name locate it (a directory has exactly one
 	// link from its parent); children holds its entries once loaded.
@@ -101,7 +103,7 @@ func (n *Inode) Size() int64 {
 	case n.host != "" && !n.IsSymlink():
 		return n.hostSize
 	case n.IsRegular() && n.copied:
-		return int64(len(n.data))
+		return n.data.size
 	case n.IsRegular() && n.image != 0:
 		st, err := n.fs.img.Stat(n.image)
 		if err != nil {
@@ -134,9 +136,13 @@ func (n *Inode) Stat() abi.Stat {
 		st.Size = 4096
 		st.Blocks = 8
 	case n.IsRegular():
-		// Whole 4 KiB blocks, as ext4 and tmpfs allocate them; symlinks
-		// are inline (no blocks).
-		st.Blocks = (size + 4095) / 4096 * 8
+		// Whole 4 KiB blocks, as ext4 and tmpfs allocate them, none
+		// for holes; symlinks are inline (no blocks).
+		if n.copied && n.host == "" {
+			st.Blocks = n.data.allocated() / 512
+		} else {
+			st.Blocks = (size + 4095) / 4096 * 8
+		}
 	}
 	return st
 }
@@ -164,10 +170,7 @@ func (n *Inode) ReadAt(p []byte, off int64) (int, error) {
 		return n.hostReadAt(p, off)
 	}
 	if n.copied {
-		if off >= int64(len(n.data)) {
-			return 0, io.EOF
-		}
-		k := copy(p, n.data[off:])
+		k := n.data.readAt(p, off)
 		if k < len(p) {
 			return k, io.EOF
 		}
@@ -190,13 +193,16 @@ func (n *Inode) copyUp() error {
 		return nil
 	}
 	size := n.Size()
-	buf := make([]byte, size)
-	if size > 0 {
-		if k, err := n.fs.img.ReadAt(n.image, buf, 0); err != nil && !(err == io.EOF && int64(k) == size) {
+	var d fileData
+	buf := make([]byte, min(size, chunkSize))
+	for off := int64(0); off < size; off += int64(len(buf)) {
+		k, err := n.fs.img.ReadAt(n.image, buf[:min(int64(len(buf)), size-off)], off)
+		if err != nil && !(err == io.EOF && off+int64(k) == size) {
 			return abi.EIO
 		}
+		d.writeAt(buf[:k], off)
 	}
-	n.data, n.copied = buf, true
+	n.data, n.copied = d, true
 	return nil
 }
 
@@ -218,16 +224,7 @@ func (n *Inode) WriteAt(p []byte, off int64) (int, error) {
 	if end > n.fs.maxFileSize {
 		return 0, abi.EFBIG
 	}
-	if end > int64(len(n.data)) {
-		if end > int64(cap(n.data)) {
-			grown := make([]byte, end, max(end, 2*int64(cap(n.data))))
-			copy(grown, n.data)
-			n.data = grown
-		} else {
-			n.data = n.data[:end]
-		}
-	}
-	copy(n.data[off:], p)
+	n.data.writeAt(p, off)
 	n.touch()
 	return len(p), nil
 }
@@ -252,13 +249,10 @@ func (n *Inode) Truncate(size int64) error {
 	if err := n.copyUp(); err != nil {
 		return err
 	}
-	if size <= int64(len(n.data)) {
-		clear(n.data[size:])
-		n.data = n.data[:size]
-	} else {
-		grown := make([]byte, size)
-		copy(grown, n.data)
-		n.data = grown
+	shrunk := size < n.data.size && n.data.frames != nil
+	n.data.truncate(size)
+	if shrunk && n.fs.FramesCut != nil {
+		n.fs.FramesCut(n, size)
 	}
 	n.touch()
 	return nil

@@ -2,14 +2,25 @@ package vfs
 
 import "github.com/wasmrt/wasmrt/emulator/linux/abi"
 
-// PipeCapacity is the buffer size of a pipe, Linux's default.
+// PipeCapacity is the buffer size of a new pipe, Linux's default.
 const PipeCapacity = 64 << 10
+
+// PipeMaxSize is the largest capacity F_SETPIPE_SZ grants without
+// CAP_SYS_RESOURCE, Linux's default /proc/sys/fs/pipe-max-size.
+const PipeMaxSize = 1 << 20
+
+// pipeMaxPrivileged bounds what even a privileged F_SETPIPE_SZ gets: Linux
+// caps at 2^31 bytes; the guest's memory is far smaller, so a smaller cap
+// keeps one pipe from claiming it all.
+const pipeMaxPrivileged = 64 << 20
 
 // Pipe is the buffer shared by the two ends of a pipe or fifo.
 type Pipe struct {
-	buf     []byte
-	readers int
-	writers int
+	buf []byte
+	// capacity is the buffer size (F_GETPIPE_SZ); 0 means PipeCapacity.
+	capacity int
+	readers  int
+	writers  int
 	// readerOpens and writerOpens count the opens of each end ever, so
 	// a fifo opener can wait for the other side to have appeared even if
 	// it has already gone again.
@@ -23,27 +34,32 @@ func NewPipe() *Pipe { return &Pipe{} }
 // Ends returns a new read end and write end of a fresh pipe.
 func Ends() (r, w File) {
 	p := NewPipe()
-	return p.open(false), p.open(true)
+	return p.open(true, false, nil), p.open(false, true, nil)
 }
 
-func (p *Pipe) open(write bool) File {
+// open adds an end that reads, writes or (a fifo opened O_RDWR) both;
+// fifo is the fifo's inode, nil for an anonymous pipe.
+func (p *Pipe) open(read, write bool, fifo *Inode) File {
 	if write {
 		p.writers++
 		p.writerOpens++
-	} else {
+	}
+	if read {
 		p.readers++
 		p.readerOpens++
 	}
-	return &pipeEnd{p: p, write: write}
+	return &pipeEnd{p: p, read: read, write: write, fifo: fifo}
 }
 
 type pipeEnd struct {
-	p     *Pipe
-	write bool
+	p           *Pipe
+	read, write bool
+	// fifo is the inode of a named pipe, which fstat reports.
+	fifo *Inode
 }
 
 func (e *pipeEnd) Read(b []byte, _ int64) (int, error) {
-	if e.write {
+	if !e.read {
 		return 0, abi.EBADF
 	}
 	p := e.p
@@ -72,7 +88,7 @@ func (e *pipeEnd) Write(b []byte, _ int64) (int, error) {
 	if p.readers == 0 {
 		return 0, abi.EPIPE
 	}
-	room := PipeCapacity - len(p.buf)
+	room := p.size() - len(p.buf)
 	if room <= 0 {
 		return 0, ErrWouldBlock
 	}
@@ -85,9 +101,57 @@ func (e *pipeEnd) Write(b []byte, _ int64) (int, error) {
 	return k, nil
 }
 
+func (p *Pipe) size() int {
+	if p.capacity == 0 {
+		return PipeCapacity
+	}
+	return p.capacity
+}
+
+// PipeSize returns the capacity of the pipe behind f (F_GETPIPE_SZ); ok is
+// false when f is not a pipe or fifo end.
+func PipeSize(f File) (size int, ok bool) {
+	e, isPipe := f.(*pipeEnd)
+	if !isPipe {
+		return 0, false
+	}
+	return e.p.size(), true
+}
+
+// SetPipeSize sets the capacity of the pipe behind f as F_SETPIPE_SZ does:
+// rounded up to a power-of-two number of pages, at most PipeMaxSize unless
+// privileged (EPERM), never below what the pipe holds now (EBUSY). It
+// returns the capacity set.
+func SetPipeSize(f File, size uint64, privileged bool) (int, error) {
+	e, isPipe := f.(*pipeEnd)
+	if !isPipe {
+		return 0, abi.EBADF
+	}
+	if size > 1<<31 {
+		return 0, abi.EINVAL
+	}
+	n := 4096
+	for uint64(n) < size {
+		n <<= 1
+	}
+	switch {
+	case n > PipeMaxSize && !privileged:
+		return 0, abi.EPERM
+	case n > pipeMaxPrivileged:
+		return 0, abi.ENOMEM
+	case n < len(e.p.buf):
+		return 0, abi.EBUSY
+	}
+	e.p.capacity = n
+	return n, nil
+}
+
 func (e *pipeEnd) Seekable() bool { return false }
 
 func (e *pipeEnd) Stat() abi.Stat {
+	if e.fifo != nil {
+		return e.fifo.Stat()
+	}
 	return abi.Stat{Dev: 0xc, Ino: 0, Mode: abi.S_IFIFO | 0o600, Nlink: 1, Blksize: 4096, Size: 0}
 }
 
@@ -96,18 +160,18 @@ func (e *pipeEnd) Poll() uint32 {
 	var ev uint32
 	if e.write {
 		if p.readers == 0 {
-			return abi.POLLOUT | abi.POLLERR
-		}
-		if len(p.buf) < PipeCapacity {
+			ev |= abi.POLLOUT | abi.POLLERR
+		} else if len(p.buf) < p.size() {
 			ev |= abi.POLLOUT
 		}
-		return ev
 	}
-	if len(p.buf) > 0 {
-		ev |= abi.POLLIN
-	}
-	if p.writers == 0 {
-		ev |= abi.POLLHUP
+	if e.read {
+		if len(p.buf) > 0 {
+			ev |= abi.POLLIN
+		}
+		if p.writers == 0 {
+			ev |= abi.POLLHUP
+		}
 	}
 	return ev
 }
@@ -115,7 +179,8 @@ func (e *pipeEnd) Poll() uint32 {
 func (e *pipeEnd) Release() {
 	if e.write {
 		e.p.writers--
-	} else {
+	}
+	if e.read {
 		e.p.readers--
 	}
 }
@@ -126,7 +191,7 @@ func (e *pipeEnd) Inode() *Inode { return nil }
 func Buffered(f File) (int, bool) {
 	switch e := f.(type) {
 	case *pipeEnd:
-		if !e.write {
+		if e.read {
 			return len(e.p.buf), true
 		}
 	case *Stream:
@@ -151,6 +216,9 @@ func FifoPeer(f File) (ready func() bool, ok bool) {
 		return nil, false
 	}
 	p := e.p
+	if e.read && e.write {
+		return func() bool { return true }, true
+	}
 	if e.write {
 		seen := p.readerOpens
 		return func() bool { return p.readers > 0 || p.readerOpens > seen }, true

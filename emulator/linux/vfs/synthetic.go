@@ -6,7 +6,7 @@ import "github.com/wasmrt/wasmrt/emulator/linux/abi"
 // holding content, for generated files such as /proc/self/maps.
 func (fs *FS) SyntheticFile(content []byte) *Inode {
 	n := fs.newInode(abi.S_IFREG | 0o444)
-	n.data = content
+	n.data = newFileData(content)
 	return n
 }
 

@@ -1,0 +1,88 @@
+package vfs
+
+import "github.com/wasmrt/wasmrt/emulator/linux/abi"
+
+// PageSize is the size of a Frame: the guest's page size.
+const PageSize = 4096
+
+// Frame is one page of an in-memory file's content that MAP_SHARED
+// mappings map directly, so that stores through any mapping, in any
+// process, and read(2)/write(2) of the file all see the same bytes, as
+// with Linux's page cache. Once a page has a frame the frame is its
+// content: reads prefer it, writes update it too.
+type Frame struct {
+	Data [PageSize]byte
+	// Mapping is the memory layer's record of the frame, opaque here:
+	// every address space maps one and the same page through it.
+	Mapping any
+}
+
+// SharedFrame returns the frame of page idx (the file's bytes from
+// idx*PageSize), making one from the file's content on first use. Files of
+// host directories have no frames (ENODEV): their content is the host's.
+func (n *Inode) SharedFrame(idx int64) (*Frame, error) {
+	if !n.IsRegular() || n.host != "" {
+		return nil, abi.ENODEV
+	}
+	if err := n.copyUp(); err != nil {
+		return nil, err
+	}
+	return n.data.frame(idx), nil
+}
+
+// HasContentInMemory reports whether a regular file's content is held in
+// memory (written at run time or copied up) rather than read from the
+// image or a host directory.
+func (n *Inode) HasContentInMemory() bool { return n.IsRegular() && n.host == "" && n.copied }
+
+// frame returns the frame of page idx, creating it from the chunks.
+func (d *fileData) frame(idx int64) *Frame {
+	if f := d.frames[idx]; f != nil {
+		return f
+	}
+	f := new(Frame)
+	d.readChunks(f.Data[:], idx*PageSize)
+	if d.frames == nil {
+		d.frames = make(map[int64]*Frame)
+	}
+	d.frames[idx] = f
+	return f
+}
+
+// overlayFrames copies into p, which holds the content at off, the bytes
+// of the pages that have frames.
+func (d *fileData) overlayFrames(p []byte, off int64) {
+	for idx := off / PageSize; idx*PageSize < off+int64(len(p)); idx++ {
+		if f := d.frames[idx]; f != nil {
+			lo, hi := max(idx*PageSize, off), min((idx+1)*PageSize, off+int64(len(p)))
+			copy(p[lo-off:hi-off], f.Data[lo-idx*PageSize:])
+		}
+	}
+}
+
+// writeFrames stores p, written at off, into the frames it covers.
+func (d *fileData) writeFrames(p []byte, off int64) {
+	for idx := off / PageSize; idx*PageSize < off+int64(len(p)); idx++ {
+		if f := d.frames[idx]; f != nil {
+			lo, hi := max(idx*PageSize, off), min((idx+1)*PageSize, off+int64(len(p)))
+			copy(f.Data[lo-idx*PageSize:], p[lo-off:hi-off])
+		}
+	}
+}
+
+// zeroFrames clears what frames hold in [from, to): the file grows over
+// bytes past its end, which stores through a mapping may have changed and
+// which must read as zeros (Linux zeroes a partial last page when a file
+// grows). The frames stay: mappings still reference them.
+func (d *fileData) zeroFrames(from, to int64) {
+	for idx, f := range d.frames {
+		lo, hi := max(idx*PageSize, from), min((idx+1)*PageSize, to)
+		if lo < hi {
+			clear(f.Data[lo-idx*PageSize : hi-idx*PageSize])
+		}
+	}
+}
+
+// IsHost reports whether the inode is a file or directory of a host
+// directory shown in the guest.
+func (n *Inode) IsHost() bool { return n.host != "" }
