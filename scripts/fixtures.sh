@@ -177,7 +177,7 @@ recipe_hash() {
 
 outputs_present() {
 	local p
-	for p in oci/busybox oci/bash oci/python oci/layers oci/layers.expected.json oci/gobin \
+	for p in oci/busybox oci/bash oci/python oci/python-tests oci/layers oci/layers.expected.json oci/gobin \
 		archives/busybox-oci.tar archives/busybox-docker.tar summary.txt; do
 		[[ -e $FIX/$p ]] || return 1
 	done
@@ -210,6 +210,7 @@ main() {
 	deb_set busybox-amd64 bookworm amd64 busybox-static
 	deb_set bash trixie riscv64 bash coreutils
 	deb_set python trixie riscv64 python3.13-minimal
+	deb_set python-tests trixie riscv64 python3.13 libpython3.13-testsuite sqlite3 bash coreutils
 	log "packages ready (${SECONDS}s)"
 
 	local hash
@@ -233,7 +234,7 @@ main() {
 	(cd "$ROOT" && "$GO_CMD" build -o "$STAGE/mkfixtures" ./internal/fixtures/mkfixtures)
 	"$STAGE/mkfixtures" -out "$out/images" -gobin "$out/go/riscv64" \
 		-busybox "$STAGE/busybox.list" -busybox-amd64 "$STAGE/busybox-amd64.list" \
-		-bash "$STAGE/bash.list" -python "$STAGE/python.list" >/dev/null
+		-bash "$STAGE/bash.list" -python "$STAGE/python.list" -python-tests "$STAGE/python-tests.list" >/dev/null
 	mv "$out/images/oci" "$out/images/archives" "$out/images/summary.txt" "$out/"
 
 	# Replace the outputs one directory at a time; the recipe stamp goes
