@@ -11,7 +11,7 @@ PKGS := ./...
 # before anything compiles cmd/c2w (see cmd/c2w/emulator.go).
 EMULATOR_WASM := cmd/c2w/module/c2w-emulator.wasm
 
-.PHONY: all build emulator-wasm deps fixtures test unit vet fmt-check conformance conformance-cri bench demo clean
+.PHONY: all build emulator-wasm deps fixtures test unit vet fmt-check conformance conformance-guest conformance-cri bench demo clean
 
 all: build
 
@@ -39,7 +39,7 @@ fmt-check:
 vet: emulator-wasm
 	$(GO) vet $(PKGS)
 
-test: unit conformance
+test: unit conformance conformance-guest
 
 # Every Go test: unit, hostile-input corpora, fuzz seeds, real registry,
 # qemu and runc differential tests.
@@ -53,6 +53,12 @@ unit: deps fixtures fmt-check vet
 # fails when wasmrt fails a test file runc passes (see docs/conformance.md).
 conformance: deps
 	@bash scripts/conformance.sh
+
+# CPython's regression tests in the converted python-tests image and under
+# qemu-riscv64 on the same root filesystem, module by module; fails when a
+# module passes under qemu only (see docs/conformance.md).
+conformance-guest: deps
+	@bash scripts/conformance-guest.sh
 
 # cri-tools' critest through containerd's CRI plugin, wasmrt's shim against
 # runc's (~10 min; not part of make test, see docs/conformance.md).
