@@ -104,12 +104,13 @@ func sysEpollCtl(t *Task, a args) (uint64, error) {
 		return 0, abi.EPERM
 	}
 	var ev [16]byte
+	size, dataOff := t.epollEventLayout()
 	if a[1] != epollCtlDel {
-		if err := t.copyIn(a[3], ev[:12]); err != nil {
+		if err := t.copyIn(a[3], ev[:size]); err != nil {
 			return 0, err
 		}
 	}
-	events, data := le.Uint32(ev[:]), le.Uint64(ev[4:])
+	events, data := le.Uint32(ev[:]), le.Uint64(ev[dataOff:])
 	switch a[1] {
 	case epollCtlAdd:
 		if _, ok := ep.entries[fd]; ok {
@@ -133,6 +134,15 @@ func sysEpollCtl(t *Task, a args) (uint64, error) {
 	return 0, nil
 }
 
+// epollEventLayout returns the size of struct epoll_event and the offset
+// of its data field in the guest's ABI.
+func (t *Task) epollEventLayout() (size, dataOff int) {
+	if t.k.abi.EpollPacked {
+		return 12, 4
+	}
+	return 16, 8
+}
+
 func sysEpollPwait(t *Task, a args) (uint64, error) {
 	ed, err := t.fd(a[0])
 	if err != nil {
@@ -149,10 +159,11 @@ func sysEpollPwait(t *Task, a args) (uint64, error) {
 	evs := ep.collect(max, true)
 	timeout := int64(int32(a[3]))
 	if len(evs) > 0 || timeout == 0 || (t.resume != nil && t.resume.timedOut) {
-		b := make([]byte, 12*len(evs))
+		size, dataOff := t.epollEventLayout()
+		b := make([]byte, size*len(evs))
 		for i, e := range evs {
-			le.PutUint32(b[12*i:], uint32(e[0]))
-			le.PutUint64(b[12*i+4:], e[1])
+			le.PutUint32(b[size*i:], uint32(e[0]))
+			le.PutUint64(b[size*i+dataOff:], e[1])
 		}
 		return uint64(len(evs)), t.copyOut(a[1], b)
 	}

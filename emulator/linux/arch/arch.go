@@ -115,6 +115,9 @@ type ABI struct {
 	SyscallNames map[uint64]string
 	// SigactionRestorer says whether struct sigaction has sa_restorer.
 	SigactionRestorer bool
+	// EpollPacked says whether struct epoll_event is packed (12 bytes,
+	// x86-64 only); elsewhere its 64-bit data is aligned (16 bytes).
+	EpollPacked bool
 	// SigreturnCode is the machine code of the rt_sigreturn trampoline the
 	// kernel maps into every process (the vDSO's job on real kernels).
 	SigreturnCode []byte

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/stat.h>
@@ -121,6 +122,22 @@ int main(void) {
 	clockid_t cid;
 	clock_getcpuclockid(0, &cid);
 	printf("clock_getcpuclockid(0) clock advanced: %d\n", secs(cid) >= p1);
+
+	// epoll returns several events with their 64-bit data intact.
+	int ep = epoll_create1(0), q[3][2];
+	for (int i = 0; i < 3; i++) {
+		pipe(q[i]);
+		struct epoll_event e = {.events = EPOLLIN, .data.u64 = 0x1122334455660000ull + i};
+		epoll_ctl(ep, EPOLL_CTL_ADD, q[i][0], &e);
+	}
+	write(q[0][1], "a", 1);
+	write(q[2][1], "c", 1);
+	struct epoll_event got[8];
+	int k = epoll_wait(ep, got, 8, 1000);
+	unsigned long long sum = 0;
+	for (int i = 0; i < k; i++)
+		sum += got[i].data.u64;
+	printf("epoll events %d, data sum %llx\n", k, sum);
 
 	// An alarm interrupts a process blocked in select (EINTR, early).
 	struct sigaction sa = {0};
