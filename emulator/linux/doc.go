@@ -51,8 +51,8 @@
 // INLCR, IGNCR), output processing (OPOST with ONLCR, OCRNL, ONOCR,
 // ONLRET) and ISIG: VINTR, VQUIT and VSUSP send SIGINT, SIGQUIT and
 // SIGTSTP to the foreground process group, flushing unread input (and a
-// pty's unread output) unless NOFLSH. IXON's start/stop characters are
-// consumed but never pause output. With Config.Terminal the console is
+// pty's unread output) unless NOFLSH. IXON's VSTOP and VSTART characters,
+// like tcflow's TCOOFF and TCOON, suspend and resume output. With Config.Terminal the console is
 // such a terminal: host input is fed through it every scheduling round
 // (so ^C reaches the guest's foreground job even when nothing reads),
 // output goes through output processing onto Stdout, and the host side's

@@ -116,10 +116,14 @@ func TestSignalFrames(t *testing.T) {
 // system calls are the host kernel's): locks.c (fcntl record locks between
 // processes: conflicts, F_GETLK, splitting, release on close, blocking and
 // EDEADLK; open file description locks; flock) and timerfd.c (blocking and
-// non-blocking reads, periodic counts, gettime, absolute times, epoll) and
-// pidfd.c (a child watched, signalled and waited for through a pidfd).
+// non-blocking reads, periodic counts, gettime, absolute times, epoll),
+// pidfd.c (a child watched, signalled and waited for through a pidfd),
+// fsmisc.c (extended attributes, select on a closed descriptor, pipe
+// capacity, sparse files, CPU-time clocks, several epoll events, an alarm
+// interrupting select), mmapshared.c (MAP_SHARED file mappings) and
+// ttyflow.c (tcflow and IXON on a pty).
 func TestCProgramsMatchQemu(t *testing.T) {
-	for _, src := range []string{"testdata/locks.c", "testdata/timerfd.c", "testdata/pidfd.c", "testdata/fsmisc.c", "testdata/mmapshared.c"} {
+	for _, src := range []string{"testdata/locks.c", "testdata/timerfd.c", "testdata/pidfd.c", "testdata/fsmisc.c", "testdata/mmapshared.c", "testdata/ttyflow.c"} {
 		t.Run(filepath.Base(src), func(t *testing.T) {
 			prog, want, status := cOracle(t, src)
 			got, stderr := runCProgram(t, prog)

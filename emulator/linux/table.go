@@ -26,7 +26,7 @@ var syscalls = map[string]syscallDef{
 	"dup3":            {fn: sysDup3},
 	"fcntl":           {fn: sysFcntl},
 	"pipe2":           {fn: sysPipe2},
-	"ioctl":           {fn: sysIoctl, support: partial, note: "terminals (console with Config.Terminal, /dev/ptmx masters and /dev/pts slaves): TCGETS/TCSETS[WF], TIOC[GS]PGRP, TIOCSCTTY, TIOCNOTTY, TIOCGSID, TIOC[GS]WINSZ (SIGWINCH), FIONREAD, TCFLSH, TIOCOUTQ, TIOCGPTN, TIOC[GS]PTLCK; TCSBRK/TCXONC accepted without effect; no SIGTTIN/SIGTTOU for background jobs; ENOTTY elsewhere"},
+	"ioctl":           {fn: sysIoctl, support: partial, note: "terminals (console with Config.Terminal, /dev/ptmx masters and /dev/pts slaves): TCGETS/TCSETS[WF], TIOC[GS]PGRP, TIOCSCTTY, TIOCNOTTY, TIOCGSID, TIOC[GS]WINSZ (SIGWINCH), FIONREAD, TCFLSH, TIOCOUTQ, TIOCGPTN, TIOC[GS]PTLCK; TCXONC (tcflow); TCSBRK, TCSBRKP, TIOC[SC]BRK accepted without effect (no serial line); no SIGTTIN/SIGTTOU for background jobs; ENOTTY elsewhere"},
 	"fstat":           {fn: sysFstat},
 	"newfstatat":      {fn: sysNewfstatat, pathArg: 2},
 	"statx":           {fn: sysStatx, pathArg: 2},

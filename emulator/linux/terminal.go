@@ -213,7 +213,27 @@ func (t *Task) ttyIoctl(f vfs.File, tty *vfs.TTY, req, arg uint64) (uint64, erro
 		return 0, nil
 	case abi.TIOCOUTQ:
 		return 0, t.writeU32(arg, 0)
-	case abi.TCSBRK, abi.TCXONC:
+	case abi.TCSBRK, abi.TCSBRKP, abi.TIOCSBRK, abi.TIOCCBRK:
+		// A break is a serial line's; a pty or the console has none.
+		return 0, nil
+	case abi.TCXONC:
+		switch arg {
+		case abi.TCOOFF, abi.TCOON:
+			if !master {
+				tty.Stopped = arg == abi.TCOOFF
+			}
+		case abi.TCIOFF, abi.TCION:
+			// Transmit the STOP or START character to the other side.
+			if !master {
+				slot := vfs.CCStop
+				if arg == abi.TCION {
+					slot = vfs.CCStart
+				}
+				tty.Transmit(slot)
+			}
+		default:
+			return 0, abi.EINVAL
+		}
 		return 0, nil
 	case abi.TIOCGPTN, abi.TIOCSPTLCK, abi.TIOCGPTLCK:
 		if !master {

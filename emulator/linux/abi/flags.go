@@ -163,6 +163,14 @@ const (
 	TIOCSWINSZ = 0x5414
 	TCSBRK     = 0x5409
 	TCXONC     = 0x540A
+	TCSBRKP    = 0x5425
+	TIOCSBRK   = 0x5427
+	TIOCCBRK   = 0x5428
+	// TCXONC's actions (tcflow).
+	TCOOFF     = 0
+	TCOON      = 1
+	TCIOFF     = 2
+	TCION      = 3
 	TCFLSH     = 0x540B
 	TIOCOUTQ   = 0x5411
 	TIOCNOTTY  = 0x5422

@@ -143,6 +143,9 @@ func (s *Stream) Write(p []byte, _ int64) (int, error) {
 		return 0, abi.EBADF
 	}
 	if s.TTY != nil {
+		if s.TTY.Stopped {
+			return 0, ErrWouldBlock
+		}
 		return s.TTY.Write(p), nil
 	}
 	k, err := s.W.Write(p)
@@ -169,6 +172,9 @@ func (s *Stream) Poll() uint32 {
 	ev := uint32(abi.POLLOUT)
 	if s.TTY != nil {
 		s.TTY.Pump()
+		if s.TTY.Stopped {
+			ev = 0
+		}
 		if s.TTY.Readable() || (s.In != nil && s.In.ended) {
 			ev |= abi.POLLIN
 		}

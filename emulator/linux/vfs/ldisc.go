@@ -148,8 +148,9 @@ func (t *TTY) receiveByte(c byte) {
 			}
 		}
 	}
-	// Flow control characters are consumed; output is never paused.
+	// Flow control characters suspend and resume output.
 	if in&tIXON != 0 && (t.isCC(c, vSTOP) || t.isCC(c, vSTART)) {
+		t.Stopped = t.isCC(c, vSTOP)
 		return
 	}
 	if l&tICANON == 0 {
@@ -474,4 +475,20 @@ func (t *TTY) Readable() bool {
 		need = vmin
 	}
 	return len(t.ld.raw) >= need
+}
+
+// CCStop and CCStart name the VSTOP and VSTART control characters for
+// Transmit.
+const (
+	CCStop  = vSTOP
+	CCStart = vSTART
+)
+
+// Transmit sends the control character in slot (CCStop, CCStart) to the
+// terminal's other side, as tcflow's TCIOFF and TCION do; nothing when
+// the slot is disabled.
+func (t *TTY) Transmit(slot int) {
+	if c := t.cc(slot); c != 0 && t.Screen != nil {
+		t.Screen([]byte{c})
+	}
 }

@@ -214,7 +214,7 @@ func (s *ptySlave) Write(b []byte, _ int64) (int, error) {
 		return 0, nil
 	}
 	room := PTYOutputCapacity - len(p.screen)
-	if room <= 0 {
+	if room <= 0 || p.tty.Stopped {
 		return 0, ErrWouldBlock
 	}
 	n := min(room, len(b))
@@ -233,7 +233,7 @@ func (s *ptySlave) Poll() uint32 {
 	if p.tty.Readable() {
 		ev |= abi.POLLIN
 	}
-	if len(p.screen) < PTYOutputCapacity {
+	if len(p.screen) < PTYOutputCapacity && !p.tty.Stopped {
 		ev |= abi.POLLOUT
 	}
 	return ev

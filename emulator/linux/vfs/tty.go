@@ -32,6 +32,9 @@ type TTY struct {
 	Index int
 	// HungUp is set once the terminal's other side is gone.
 	HungUp bool
+	// Stopped is set while output is suspended (tcflow TCOOFF, or IXON's
+	// VSTOP character typed): writers wait until TCOON or VSTART.
+	Stopped bool
 
 	ld lineDiscipline
 	// source, for the console, is the host input typed at it.
