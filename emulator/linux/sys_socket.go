@@ -53,8 +53,16 @@ type unixSocket struct {
 	// socket that accept returned, or a client's view of its server,
 	// carries the listener's name. A listening socket queues
 	// connections for accept.
-	addr      string
-	name      []byte
+	addr string
+	name []byte
+	// Descriptors in flight to this end (sys_scm.go): rights for a
+	// stream, attached to offsets of it (inOff is the offset of in[0]);
+	// msgRights[i] for datagram msgs[i]; pickup what the last read took,
+	// for the recvmsg that made it.
+	rights    []inFlight
+	inOff     int64
+	msgRights [][]*vfs.Description
+	pickup    []*vfs.Description
 	listening bool
 	backlog   []*unixSocket
 }
@@ -79,6 +87,11 @@ func (s *unixSocket) Read(p []byte, _ int64) (int, error) {
 		}
 		return 0, abi.ENOTCONN
 	}
+	if s.pickup != nil {
+		// Taken by a read that was not a recvmsg: closed, as Linux does.
+		releaseDescs(s.pickup)
+		s.pickup = nil
+	}
 	if s.stream() {
 		if len(s.in) == 0 {
 			if s.peerGone() || len(p) == 0 {
@@ -86,8 +99,13 @@ func (s *unixSocket) Read(p []byte, _ int64) (int, error) {
 			}
 			return 0, vfs.ErrWouldBlock
 		}
-		k := copy(p, s.in)
+		n := len(p)
+		if s.rights != nil {
+			n = s.streamLimit(n)
+		}
+		k := copy(p[:n], s.in)
 		s.in = s.in[k:]
+		s.inOff += int64(k)
 		s.queued -= k
 		return k, nil
 	}
@@ -99,6 +117,10 @@ func (s *unixSocket) Read(p []byte, _ int64) (int, error) {
 	}
 	m := s.msgs[0]
 	s.msgs = s.msgs[1:]
+	if len(s.msgRights) > 0 {
+		s.pickup = s.msgRights[0]
+		s.msgRights = s.msgRights[1:]
+	}
 	s.queued -= len(m)
 	return copy(p, m), nil
 }
@@ -176,6 +198,14 @@ func (s *unixSocket) Poll() uint32 {
 
 func (s *unixSocket) Release() {
 	s.closed = true
+	for _, r := range s.rights {
+		releaseDescs(r.descs)
+	}
+	for _, ds := range s.msgRights {
+		releaseDescs(ds)
+	}
+	releaseDescs(s.pickup)
+	s.rights, s.msgRights, s.pickup = nil, nil, nil
 	if s.addr != "" && s.k.unixNames[s.addr] == s {
 		delete(s.k.unixNames, s.addr)
 	}
@@ -312,13 +342,14 @@ const (
 	msgNamelen    = 8
 	msgIov        = 16
 	msgIovlen     = 24
+	msgControl    = 32
 	msgControllen = 40
 	msgFlagsOff   = 48
 	msghdrSize    = 56
 )
 
 func sysSendmsg(t *Task, a args) (uint64, error) {
-	d, _, err := t.socketOf(a[0])
+	d, s, err := t.socketOf(a[0])
 	if err != nil {
 		return 0, err
 	}
@@ -326,17 +357,39 @@ func sysSendmsg(t *Task, a args) (uint64, error) {
 	if err := t.copyIn(a[1], h[:]); err != nil {
 		return 0, err
 	}
-	if le.Uint64(h[msgControllen:]) != 0 {
-		// Passing descriptors or credentials is not supported yet.
-		return 0, abi.EOPNOTSUPP
+	send := func() (uint64, error) {
+		return withFlags(d, a[2], func() (uint64, error) {
+			return t.writevCall(a[0], le.Uint64(h[msgIov:]), le.Uint64(h[msgIovlen:]), 0, false)
+		})
 	}
-	return withFlags(d, a[2], func() (uint64, error) {
-		return t.writevCall(a[0], le.Uint64(h[msgIov:]), le.Uint64(h[msgIovlen:]), 0, false)
-	})
+	descs, err := t.readRights(le.Uint64(h[msgControl:]), le.Uint64(h[msgControllen:]))
+	if err != nil || len(descs) == 0 {
+		if err != nil {
+			return 0, err
+		}
+		return send()
+	}
+	to := s.peer
+	if to == nil {
+		releaseDescs(descs)
+		if s.typ == sockDgram {
+			return 0, abi.EDESTADDRREQ
+		}
+		return 0, abi.ENOTCONN
+	}
+	at := to.streamEnd()
+	n, err := send()
+	if err != nil || n == 0 {
+		// Also when the call blocks: it is made again from the start.
+		releaseDescs(descs)
+		return n, err
+	}
+	s.attachRights(to, at, n, descs)
+	return n, nil
 }
 
 func sysRecvmsg(t *Task, a args) (uint64, error) {
-	d, _, err := t.socketOf(a[0])
+	d, s, err := t.socketOf(a[0])
 	if err != nil {
 		return 0, err
 	}
@@ -350,9 +403,13 @@ func sysRecvmsg(t *Task, a args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	used, flags, err := t.deliverRights(s, le.Uint64(h[msgControl:]), le.Uint64(h[msgControllen:]), a[2]&msgCmsgCloexe != 0)
+	if err != nil {
+		return 0, err
+	}
 	le.PutUint32(h[msgNamelen:], 0)
-	le.PutUint64(h[msgControllen:], 0)
-	le.PutUint32(h[msgFlagsOff:], 0)
+	le.PutUint64(h[msgControllen:], used)
+	le.PutUint32(h[msgFlagsOff:], flags)
 	return n, t.copyOut(a[1], h[:])
 }
 
