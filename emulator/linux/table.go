@@ -81,6 +81,7 @@ var syscalls = map[string]syscallDef{
 	"epoll_ctl":       {fn: sysEpollCtl},
 	"epoll_pwait":     {fn: sysEpollPwait},
 	"eventfd2":        {fn: sysEventfd2},
+	"signalfd4":       {fn: sysSignalfd4},
 	"timerfd_create":  {fn: sysTimerfdCreate, support: partial, note: "TFD_TIMER_CANCEL_ON_SET accepted, never cancels (the guest cannot set the clock)"},
 	"timerfd_settime": {fn: sysTimerfdSettime},
 	"timerfd_gettime": {fn: sysTimerfdGettime},

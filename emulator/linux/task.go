@@ -179,6 +179,9 @@ func (t *Task) block(w *waitState) error {
 // timed out, or a signal interrupts it.
 func (k *Kernel) unblock(t *Task) bool {
 	w := t.blocked
+	// Readiness can depend on who asks (a signalfd's is the asker's
+	// pending signals).
+	k.current = t
 	if w.ready != nil && w.ready() {
 		t.blocked, t.resume = nil, w
 		return true
