@@ -8,6 +8,7 @@ package linux_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -300,5 +301,64 @@ func TestHostInputWakes(t *testing.T) {
 	}
 	if status, err := k.Run(); err != nil || status != 0 || stdout.String() != "got late line\neof\n" {
 		t.Errorf("status %d, err %v, stdout %q", status, err, stdout.String())
+	}
+}
+
+// TestProcPidFiles checks the /proc/PID files that ps, psutil and
+// Python's own tests read, in a shell whose state is known: its
+// environment, one thread, a sleeping child, a blocked signal, an ignored
+// one and a caught one, a descriptor at a known offset.
+func TestProcPidFiles(t *testing.T) {
+	script := `trap 'echo' USR1; trap '' USR2
+sleep 5 & child=$!
+exec 3</etc/passwd; read -r line <&3
+tr '\0' '\n' < /proc/self/environ | grep '^PATH='
+ls /proc/$$/task
+echo $(( ${#line} + 1 )) $(sed -n 's/^pos:\t//p' /proc/$$/fdinfo/3)
+cut -d' ' -f3 /proc/$child/stat
+grep '^State' /proc/$child/status
+grep -E '^(SigIgn|SigCgt)' /proc/$$/status
+wc -w < /proc/$$/statm
+grep -c '^[0-9]* [0-9]* [0-9:]* / / ' /proc/$$/mountinfo
+echo $$
+kill $child`
+	got, stderr, _ := runEmulator(t, fixtures.ImageBusybox, []string{"sh", "-c", script}, "")
+	lines := strings.Split(strings.TrimSpace(got.stdout), "\n")
+	if len(lines) != 10 {
+		t.Fatalf("status %d, stdout:\n%s\nstderr:\n%s", got.status, got.stdout, stderr)
+	}
+	pid := lines[9]
+	n, _, _ := strings.Cut(lines[2], " ")
+	want := []string{
+		testEnv[0],
+		pid,         // the shell's only thread
+		n + " " + n, // the offset after one line
+		"S",         // the child sleeps
+		"State:\tS (sleeping)",
+		fmt.Sprintf("SigIgn:\t%016x", uint64(1)<<(12-1)),
+		fmt.Sprintf("SigCgt:\t%016x", uint64(1)<<(10-1)),
+		"7",
+		"1",
+	}
+	for i, w := range want {
+		if i == 6 {
+			// The shell catches SIGCHLD and others too; SIGUSR1's bit
+			// must be set.
+			var v uint64
+			if _, err := fmt.Sscanf(lines[i], "SigCgt:\t%x", &v); err != nil || v&(1<<(10-1)) == 0 {
+				t.Errorf("line %d: %q, want SigCgt with SIGUSR1's bit", i, lines[i])
+			}
+			continue
+		}
+		if i == 5 {
+			var v uint64
+			if _, err := fmt.Sscanf(lines[i], "SigIgn:\t%x", &v); err != nil || v&(1<<(12-1)) == 0 {
+				t.Errorf("line %d: %q, want SigIgn with SIGUSR2's bit", i, lines[i])
+			}
+			continue
+		}
+		if lines[i] != w {
+			t.Errorf("line %d: %q, want %q", i, lines[i], w)
+		}
 	}
 }

@@ -332,7 +332,7 @@ func (k *Kernel) exec(t *Task, path string, argv, envv []string) error {
 	} else {
 		p.exe = path
 	}
-	p.args = argv
+	p.args, p.env = argv, envv
 	p.comm = baseName(execfn)
 	if p.vforkParent != nil {
 		p.vforkParent = nil

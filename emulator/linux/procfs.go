@@ -50,6 +50,15 @@ func (k *Kernel) procLookup(path string, follow bool) (n *vfs.Inode, handled boo
 	if sub == "fd" {
 		return k.procFDDir(p), true, nil
 	}
+	for name, dir := range map[string]func(*Process) *vfs.Inode{"fdinfo": k.procFDInfoDir, "task": k.procTaskDir} {
+		if sub == name {
+			return dir(p), true, nil
+		}
+		if inner, ok := strings.CutPrefix(sub, name+"/"); ok {
+			n, err := fs.Lookup(dir(p), inner, follow)
+			return n, true, err
+		}
+	}
 	if fdName, ok := strings.CutPrefix(sub, "fd/"); ok {
 		fd, perr := strconv.Atoi(fdName)
 		if perr != nil {
@@ -124,7 +133,7 @@ func (k *Kernel) procRoot(t *Task) *vfs.Inode {
 	return fs.SyntheticDir(fs.Root(), "proc", entries)
 }
 
-var procPidFiles = []string{"cmdline", "comm", "maps", "stat", "status"}
+var procPidFiles = []string{"cmdline", "comm", "environ", "maps", "mountinfo", "mounts", "stat", "statm", "status"}
 
 func (k *Kernel) procPidDir(p *Process) *vfs.Inode {
 	fs := k.fs
@@ -138,7 +147,61 @@ func (k *Kernel) procPidDir(p *Process) *vfs.Inode {
 		entries[name] = fs.SyntheticLink(target)
 	}
 	entries["fd"] = k.procFDDir(p)
+	entries["fdinfo"] = k.procFDInfoDir(p)
+	entries["task"] = k.procTaskDir(p)
 	return fs.SyntheticDir(fs.Root(), strconv.Itoa(p.pid), entries)
+}
+
+// procTaskDir is /proc/PID/task: one directory per thread, with the
+// process's comm, stat and status (this layer keeps them per process).
+func (k *Kernel) procTaskDir(p *Process) *vfs.Inode {
+	entries := map[string]*vfs.Inode{}
+	for _, t := range p.threads {
+		files := map[string]*vfs.Inode{}
+		for _, name := range []string{"comm", "stat", "status"} {
+			s, _ := k.procPidFile(p, name)
+			files[name] = k.fs.SyntheticFile([]byte(s))
+		}
+		entries[strconv.Itoa(t.tid)] = k.fs.SyntheticDir(k.fs.Root(), strconv.Itoa(t.tid), files)
+	}
+	return k.fs.SyntheticDir(k.fs.Root(), "task", entries)
+}
+
+// procFDInfoDir is /proc/PID/fdinfo: each descriptor's offset and flags.
+func (k *Kernel) procFDInfoDir(p *Process) *vfs.Inode {
+	entries := map[string]*vfs.Inode{}
+	if p.files != nil {
+		for fd, e := range p.files.fds {
+			flags := e.d.Flags
+			if e.cloexec {
+				flags |= abi.O_CLOEXEC
+			}
+			var ino uint64
+			if n := e.d.File.Inode(); n != nil {
+				ino = n.Ino()
+			}
+			s := fmt.Sprintf("pos:\t%d\nflags:\t0%o\nmnt_id:\t1\nino:\t%d\n", e.d.Offset, flags, ino)
+			entries[strconv.Itoa(fd)] = k.fs.SyntheticFile([]byte(s))
+		}
+	}
+	return k.fs.SyntheticDir(k.fs.Root(), "fdinfo", entries)
+}
+
+// procState is the state letter of /proc/PID/stat and status: zombie,
+// stopped, sleeping when every thread waits, else running.
+func procState(p *Process) (byte, string) {
+	switch {
+	case p.zombie:
+		return 'Z', "zombie"
+	case p.stopped:
+		return 'T', "stopped"
+	}
+	for _, t := range p.threads {
+		if t.blocked == nil {
+			return 'R', "running"
+		}
+	}
+	return 'S', "sleeping"
 }
 
 func (k *Kernel) procFDDir(p *Process) *vfs.Inode {
@@ -183,6 +246,25 @@ func (k *Kernel) procPidFile(p *Process, name string) (string, bool) {
 			return "", true
 		}
 		return strings.Join(p.args, "\x00") + "\x00", true
+	case "environ":
+		if len(p.env) == 0 {
+			return "", true
+		}
+		return strings.Join(p.env, "\x00") + "\x00", true
+	case "mounts":
+		s, _ := k.procGlobal("mounts")
+		return s, true
+	case "mountinfo":
+		return "1 0 0:1 / / rw - rootfs rootfs rw\n2 1 0:2 / /proc rw,nosuid,nodev,noexec - proc proc rw\n", true
+	case "statm":
+		var size, rss uint64
+		if p.mm != nil {
+			for _, v := range p.mm.vmas {
+				size += (v.end - v.start) / pageSize
+			}
+			rss = p.mm.resident
+		}
+		return fmt.Sprintf("%d %d 0 0 0 0 0\n", size, rss), true
 	case "comm":
 		return comm + "\n", true
 	case "stat":
@@ -193,17 +275,51 @@ func (k *Kernel) procPidFile(p *Process, name string) (string, bool) {
 			}
 			rss = p.mm.resident
 		}
-		return fmt.Sprintf("%d (%s) R %d %d %d 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 %d 0 0 %d %d 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n",
-			p.pid, comm, ppid, p.pgid, p.sid, len(p.threads), vsize, rss), true
+		state, _ := procState(p)
+		self, children := p.cpu(), p.cpuChildren
+		return fmt.Sprintf("%d (%s) %c %d %d %d 0 -1 4194560 0 0 0 0 %d %d %d %d 20 0 %d 0 %d %d %d 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n",
+			p.pid, comm, state, ppid, p.pgid, p.sid,
+			clockTicks(self.user), clockTicks(self.sys), clockTicks(children.user), clockTicks(children.sys),
+			len(p.threads), clockTicks(p.started.Sub(k.boot)), vsize, rss), true
 	case "status":
 		c := &p.cred
 		groups := make([]string, len(c.groups))
 		for i, g := range c.groups {
 			groups[i] = strconv.FormatUint(uint64(g), 10)
 		}
-		return fmt.Sprintf("Name:\t%s\nState:\tR (running)\nTgid:\t%d\nPid:\t%d\nPPid:\t%d\nUid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nGroups:\t%s\nThreads:\t%d\n",
-			comm, p.pid, p.pid, ppid, c.ruid, c.euid, c.suid, c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid,
-			strings.Join(groups, " "), len(p.threads)), true
+		state, stateName := procState(p)
+		var vsize, rss uint64
+		if p.mm != nil {
+			for _, v := range p.mm.vmas {
+				vsize += v.end - v.start
+			}
+			rss = p.mm.resident * pageSize
+		}
+		var blocked, threadPending abi.SigSet
+		if len(p.threads) > 0 {
+			blocked, threadPending = p.threads[0].mask, p.threads[0].pending
+		}
+		var ignored, caught abi.SigSet
+		if p.sig != nil {
+			for sig := 1; sig <= abi.NSIG; sig++ {
+				switch p.sig.act[sig].handler {
+				case abi.SIG_DFL:
+				case abi.SIG_IGN:
+					ignored |= abi.Bit(sig)
+				default:
+					caught |= abi.Bit(sig)
+				}
+			}
+		}
+		return fmt.Sprintf("Name:\t%s\nUmask:\t%04o\nState:\t%c (%s)\nTgid:\t%d\nPid:\t%d\nPPid:\t%d\n"+
+			"Uid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nGroups:\t%s\n"+
+			"VmSize:\t%8d kB\nVmRSS:\t%8d kB\nThreads:\t%d\n"+
+			"SigPnd:\t%016x\nShdPnd:\t%016x\nSigBlk:\t%016x\nSigIgn:\t%016x\nSigCgt:\t%016x\n"+
+			"Cpus_allowed:\t1\nCpus_allowed_list:\t0\n",
+			comm, p.fsc.umask, state, stateName, p.pid, p.pid, ppid,
+			c.ruid, c.euid, c.suid, c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid, strings.Join(groups, " "),
+			vsize/1024, rss/1024, len(p.threads),
+			uint64(threadPending), uint64(p.pending), uint64(blocked), uint64(ignored), uint64(caught)), true
 	}
 	return "", false
 }

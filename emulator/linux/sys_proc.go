@@ -69,7 +69,7 @@ func (t *Task) clone(flags, stack, ptid, tls, ctid uint64) (uint64, error) {
 		np := k.newProcess(parent)
 		np.mm = mm
 		np.exitSignal = int(flags & abi.CSIGNAL)
-		np.exe, np.comm, np.args = p.exe, p.comm, p.args
+		np.exe, np.comm, np.args, np.env = p.exe, p.comm, p.args, p.env
 		if flags&abi.CLONE_FILES != 0 {
 			np.files = p.files
 			p.files.users++

@@ -44,6 +44,10 @@ type Process struct {
 	exe  string
 	comm string
 	args []string
+	// env is the environment of the last execve (/proc/PID/environ).
+	env []string
+	// started is when the process was created (/proc/PID/stat).
+	started time.Time
 	// stopped is set while a stop signal holds the process; stopSig is
 	// that signal. stopReport and contReport are state changes not yet
 	// collected by the parent's wait (WUNTRACED, WCONTINUED).
@@ -115,7 +119,7 @@ type waitState struct {
 }
 
 func (k *Kernel) newProcess(parent *Process) *Process {
-	p := &Process{k: k, pid: k.allocPID(), parent: parent, exitSignal: abi.SIGCHLD}
+	p := &Process{k: k, pid: k.allocPID(), parent: parent, exitSignal: abi.SIGCHLD, started: k.cfg.Clock()}
 	if parent != nil {
 		p.pgid, p.sid = parent.pgid, parent.sid
 		parent.children = append(parent.children, p)
