@@ -65,6 +65,13 @@ func (d *Description) DecRef() {
 		}
 		d.onLastClose = nil
 		d.File.Release()
+		if n := d.File.Inode(); n != nil && d.Flags&abi.O_PATH == 0 {
+			if d.Writable() {
+				n.Notify(InCloseWrite)
+			} else {
+				n.Notify(InCloseNowrite)
+			}
+		}
 	}
 }
 
@@ -205,7 +212,11 @@ func (f *inodeFile) Read(p []byte, off int64) (int, error) {
 		return 0, abi.EINVAL
 	}
 	f.n.atime = f.n.fs.now()
-	return f.n.ReadAt(p, off)
+	k, err := f.n.ReadAt(p, off)
+	if k > 0 {
+		f.n.Notify(InAccess)
+	}
+	return k, err
 }
 
 func (f *inodeFile) Write(p []byte, off int64) (int, error) {
@@ -270,5 +281,7 @@ func (fs *FS) Open(n *Inode, flags uint32, path string) (*Description, error) {
 	default:
 		return nil, abi.ENXIO
 	}
-	return NewDescription(&inodeFile{n: n}, flags, path), nil
+	d := NewDescription(&inodeFile{n: n}, flags, path)
+	n.Notify(InOpen)
+	return d, nil
 }

@@ -22,6 +22,8 @@ type FS struct {
 	// maxFileSize bounds one in-memory file, so a guest cannot exhaust
 	// host memory through a single write at a huge offset.
 	maxFileSize int64
+	// moveCookie numbers renames for inotify's IN_MOVED_* pairs.
+	moveCookie uint32
 	// FramesCut, when set, is told that a file with shared frames
 	// (frames.go) shrank to size: memory mappings must stop mapping its
 	// pages past the end, whose next touch faults.
@@ -88,7 +90,8 @@ func (fs *FS) fromImage(ino rootfs.Ino, parent *Inode, name string) (*Inode, err
 	}
 	mt := st.Mtime()
 	n := &Inode{fs: fs, ino: uint64(ino), mode: st.Mode, uid: st.UID, gid: st.GID, nlink: st.Nlink,
-		rdev: st.Rdev, mtime: mt, atime: mt, ctime: mt, image: ino, parent: parent, name: name}
+		rdev: st.Rdev, mtime: mt, atime: mt, ctime: mt, image: ino, parent: parent, name: name,
+		dentryDir: parent, dentryName: name}
 	if st.IsSymlink() {
 		if n.target, err = fs.img.Readlink(ino); err != nil {
 			return nil, err
@@ -252,7 +255,9 @@ func (fs *FS) Create(dir *Inode, name string, mode uint32) (*Inode, error) {
 		dir.nlink++
 	}
 	dir.children[name] = n
+	n.named(dir, name)
 	dir.touch()
+	notifyDir(dir, n, InCreate, name, 0)
 	return n, nil
 }
 
@@ -323,6 +328,8 @@ func (fs *FS) Link(dir *Inode, name string, target *Inode) error {
 	target.nlink++
 	target.ctime = fs.now()
 	dir.touch()
+	target.notifySelf(InAttrib)
+	notifyDir(dir, target, InCreate, name, 0)
 	return nil
 }
 
@@ -369,6 +376,13 @@ func (fs *FS) Unlink(dir *Inode, name string, rmdir bool) error {
 	delete(dir.children, name)
 	n.ctime = fs.now()
 	dir.touch()
+	if !rmdir {
+		n.notifySelf(InAttrib)
+	}
+	notifyDir(dir, n, InDelete, name, 0)
+	if n.nlink == 0 {
+		n.deleted()
+	}
 	return nil
 }
 
@@ -433,6 +447,8 @@ func (fs *FS) Rename(oldDir *Inode, oldName string, newDir *Inode, newName strin
 		oldDir.children[oldName], newDir.children[newName] = victim, n
 		fs.reparent(victim, oldDir, oldName)
 		fs.reparent(n, newDir, newName)
+		fs.notifyMove(oldDir, oldName, newDir, newName, n)
+		fs.notifyMove(newDir, newName, oldDir, oldName, victim)
 		return nil
 	}
 	if exists {
@@ -465,13 +481,30 @@ func (fs *FS) Rename(oldDir *Inode, oldName string, newDir *Inode, newName strin
 	fs.reparent(n, newDir, newName)
 	oldDir.touch()
 	newDir.touch()
+	fs.notifyMove(oldDir, oldName, newDir, newName, n)
+	if exists && (victim.nlink == 0 || victim.IsDir()) {
+		victim.deleted()
+	}
 	return nil
+}
+
+// notifyMove reports a rename: IN_MOVED_FROM and IN_MOVED_TO with one
+// cookie to the directories, IN_MOVE_SELF to the inode.
+func (fs *FS) notifyMove(oldDir *Inode, oldName string, newDir *Inode, newName string, n *Inode) {
+	if oldDir.watchers == nil && newDir.watchers == nil && n.watchers == nil {
+		return
+	}
+	fs.moveCookie++
+	notifyDir(oldDir, n, InMovedFrom, oldName, fs.moveCookie)
+	notifyDir(newDir, n, InMovedTo, newName, fs.moveCookie)
+	n.notifySelf(InMoveSelf)
 }
 
 func (fs *FS) reparent(n, dir *Inode, name string) {
 	if n.IsDir() {
 		n.parent, n.name = dir, name
 	}
+	n.named(dir, name)
 	n.ctime = fs.now()
 }
 

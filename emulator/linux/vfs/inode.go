@@ -59,6 +59,12 @@ type Inode struct {
 	target string
 	// xattrs are the extended attributes set at run time.
 	xattrs map[string][]byte
+	// watchers are the inotify watches on the inode; dentryDir and
+	// dentryName where it was last named, whose watches hear about it
+	// too (notify.go).
+	watchers   []Watcher
+	dentryDir  *Inode
+	dentryName string
 
 	// Directories: parent and name locate it (a directory has exactly one
 	// link from its parent); children holds its entries once loaded.
@@ -226,6 +232,7 @@ func (n *Inode) WriteAt(p []byte, off int64) (int, error) {
 	}
 	n.data.writeAt(p, off)
 	n.touch()
+	n.Notify(InModify)
 	return len(p), nil
 }
 
@@ -254,6 +261,7 @@ func (n *Inode) Truncate(size int64) error {
 	if shrunk && n.fs.FramesCut != nil {
 		n.fs.FramesCut(n, size)
 	}
+	n.Notify(InModify)
 	n.touch()
 	return nil
 }
@@ -278,6 +286,7 @@ func (n *Inode) Chmod(mode uint32) error {
 	}
 	n.mode = n.mode&abi.S_IFMT | mode&0o7777
 	n.ctime = n.fs.now()
+	n.Notify(InAttrib)
 	return nil
 }
 
@@ -290,6 +299,7 @@ func (n *Inode) Chown(uid, gid uint32) {
 		n.gid = gid
 	}
 	n.ctime = n.fs.now()
+	n.Notify(InAttrib)
 }
 
 // SetTimes sets the access and modification times; nil leaves one as is.
@@ -304,6 +314,7 @@ func (n *Inode) SetTimes(atime, mtime *time.Time) error {
 		n.mtime = *mtime
 	}
 	n.ctime = n.fs.now()
+	n.Notify(InAttrib)
 	return nil
 }
 

@@ -190,6 +190,8 @@ func (e *pipeEnd) Inode() *Inode { return nil }
 // Buffered returns the number of unread bytes (FIONREAD).
 func Buffered(f File) (int, bool) {
 	switch e := f.(type) {
+	case interface{ Buffered() int }:
+		return e.Buffered(), true
 	case *pipeEnd:
 		if e.read {
 			return len(e.p.buf), true

@@ -45,6 +45,7 @@ func (n *Inode) SetXattr(name string, value []byte, flags int) error {
 	}
 	n.xattrs[name] = slices.Clone(value)
 	n.ctime = n.fs.now()
+	n.Notify(InAttrib)
 	return nil
 }
 
@@ -58,6 +59,7 @@ func (n *Inode) RemoveXattr(name string) error {
 	}
 	delete(n.xattrs, name)
 	n.ctime = n.fs.now()
+	n.Notify(InAttrib)
 	return nil
 }
 
