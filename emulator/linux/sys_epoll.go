@@ -83,13 +83,9 @@ func sysEpollCreate1(t *Task, a args) (uint64, error) {
 }
 
 func sysEpollCtl(t *Task, a args) (uint64, error) {
-	ed, err := t.fd(a[0])
+	ed, ep, err := fileOf[*epollFile](t, a[0], abi.EINVAL)
 	if err != nil {
 		return 0, err
-	}
-	ep, ok := ed.File.(*epollFile)
-	if !ok {
-		return 0, abi.EINVAL
 	}
 	fd := int(int32(a[2]))
 	d, err := t.fd(a[2])
@@ -144,13 +140,9 @@ func (t *Task) epollEventLayout() (size, dataOff int) {
 }
 
 func sysEpollPwait(t *Task, a args) (uint64, error) {
-	ed, err := t.fd(a[0])
+	_, ep, err := fileOf[*epollFile](t, a[0], abi.EINVAL)
 	if err != nil {
 		return 0, err
-	}
-	ep, ok := ed.File.(*epollFile)
-	if !ok {
-		return 0, abi.EINVAL
 	}
 	max := int(int32(a[2]))
 	if max <= 0 || max > 1<<16 {

@@ -174,15 +174,8 @@ func sysInotifyInit1(t *Task, a args) (uint64, error) {
 }
 
 func (t *Task) inotifyOf(fd uint64) (*inotifyFile, error) {
-	d, err := t.fd(fd)
-	if err != nil {
-		return nil, err
-	}
-	f, ok := d.File.(*inotifyFile)
-	if !ok {
-		return nil, abi.EINVAL
-	}
-	return f, nil
+	_, f, err := fileOf[*inotifyFile](t, fd, abi.EINVAL)
+	return f, err
 }
 
 func sysInotifyAddWatch(t *Task, a args) (uint64, error) {

@@ -53,15 +53,8 @@ func sysPidfdOpen(t *Task, a args) (uint64, error) {
 
 // pidfdProcess returns the process behind descriptor fd.
 func (t *Task) pidfdProcess(fd uint64) (*pidFile, error) {
-	d, err := t.fd(fd)
-	if err != nil {
-		return nil, err
-	}
-	f, ok := d.File.(*pidFile)
-	if !ok {
-		return nil, abi.EBADF
-	}
-	return f, nil
+	_, f, err := fileOf[*pidFile](t, fd, abi.EBADF)
+	return f, err
 }
 
 func sysPidfdSendSignal(t *Task, a args) (uint64, error) {

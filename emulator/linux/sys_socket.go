@@ -268,15 +268,7 @@ func sysSocketpair(t *Task, a args) (uint64, error) {
 
 // socketOf returns the socket behind a descriptor.
 func (t *Task) socketOf(fd uint64) (*vfs.Description, *unixSocket, error) {
-	d, err := t.fd(fd)
-	if err != nil {
-		return nil, nil, err
-	}
-	s, ok := d.File.(*unixSocket)
-	if !ok {
-		return nil, nil, abi.ENOTSOCK
-	}
-	return d, s, nil
+	return fileOf[*unixSocket](t, fd, abi.ENOTSOCK)
 }
 
 // withFlags applies MSG_DONTWAIT for one call.

@@ -111,15 +111,8 @@ func sysTimerfdCreate(t *Task, a args) (uint64, error) {
 
 // timerfdOf returns the timer behind descriptor fd.
 func (t *Task) timerfdOf(fd uint64) (*timerFile, error) {
-	d, err := t.fd(fd)
-	if err != nil {
-		return nil, err
-	}
-	f, ok := d.File.(*timerFile)
-	if !ok {
-		return nil, abi.EINVAL
-	}
-	return f, nil
+	_, f, err := fileOf[*timerFile](t, fd, abi.EINVAL)
+	return f, err
 }
 
 // setting encodes the timer's current setting as an itimerspec: the

@@ -181,3 +181,19 @@ func (t *Task) writeU64(addr uint64, v uint64) error {
 }
 
 var le = binary.LittleEndian
+
+// fileOf returns the open file of descriptor fd with its description when
+// it is a T (an epoll, timerfd, inotify, pidfd or socket file), and
+// wrongType when it is something else.
+func fileOf[T vfs.File](t *Task, fd uint64, wrongType error) (*vfs.Description, T, error) {
+	var zero T
+	d, err := t.fd(fd)
+	if err != nil {
+		return nil, zero, err
+	}
+	f, ok := d.File.(T)
+	if !ok {
+		return nil, zero, wrongType
+	}
+	return d, f, nil
+}
