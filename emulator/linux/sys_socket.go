@@ -63,6 +63,9 @@ type unixSocket struct {
 	inOff     int64
 	msgRights [][]*vfs.Description
 	pickup    []*vfs.Description
+	// peeking is set during a recv with MSG_PEEK: reads leave the data
+	// (and any descriptors) queued.
+	peeking   bool
 	listening bool
 	backlog   []*unixSocket
 }
@@ -91,6 +94,9 @@ func (s *unixSocket) Read(p []byte, _ int64) (int, error) {
 		// Taken by a read that was not a recvmsg: closed, as Linux does.
 		releaseDescs(s.pickup)
 		s.pickup = nil
+	}
+	if s.peeking {
+		return s.peek(p)
 	}
 	if s.stream() {
 		if len(s.in) == 0 {
@@ -123,6 +129,33 @@ func (s *unixSocket) Read(p []byte, _ int64) (int, error) {
 	}
 	s.queued -= len(m)
 	return copy(p, m), nil
+}
+
+// peek is Read for MSG_PEEK: the same bytes, nothing consumed. A stream
+// peek stops where descriptors were sent, as a read would.
+func (s *unixSocket) peek(p []byte) (int, error) {
+	if s.stream() {
+		if len(s.in) == 0 {
+			if s.peerGone() || len(p) == 0 {
+				return 0, nil
+			}
+			return 0, vfs.ErrWouldBlock
+		}
+		n := len(p)
+		if len(s.rights) > 0 {
+			if r := s.rights[0]; r.at < s.inOff+int64(n) {
+				n = min(n, int(max(r.end-s.inOff, 1)))
+			}
+		}
+		return copy(p[:n], s.in), nil
+	}
+	if len(s.msgs) == 0 {
+		if s.peerGone() {
+			return 0, nil
+		}
+		return 0, vfs.ErrWouldBlock
+	}
+	return copy(p, s.msgs[0]), nil
 }
 
 func (s *unixSocket) Write(p []byte, _ int64) (int, error) {
@@ -277,6 +310,10 @@ func withFlags(d *vfs.Description, msgFlags uint64, fn func() (uint64, error)) (
 		d.Flags |= abi.O_NONBLOCK
 		defer func() { d.Flags &^= abi.O_NONBLOCK }()
 	}
+	if s, ok := d.File.(*unixSocket); ok && msgFlags&msgPeek != 0 {
+		s.peeking = true
+		defer func() { s.peeking = false }()
+	}
 	return fn()
 }
 
@@ -316,9 +353,6 @@ func sysRecvfrom(t *Task, a args) (uint64, error) {
 	d, _, err := t.socketOf(a[0])
 	if err != nil {
 		return 0, err
-	}
-	if a[3]&msgPeek != 0 {
-		return 0, abi.EOPNOTSUPP
 	}
 	n, err := withFlags(d, a[3], func() (uint64, error) { return t.readCall(a[0], a[1], a[2], 0, false) })
 	if err == nil && a[4] != 0 && a[5] != 0 {

@@ -198,7 +198,7 @@ var syscalls = map[string]syscallDef{
 	"accept4":                {fn: sysAccept4},
 	"socketpair":             {fn: sysSocketpair, support: partial, note: "AF_UNIX stream, dgram, seqpacket"},
 	"sendto":                 {fn: sysSendto},
-	"recvfrom":               {fn: sysRecvfrom, support: partial, note: "no MSG_PEEK"},
+	"recvfrom":               {fn: sysRecvfrom, support: partial, note: "the sender's address is not reported"},
 	"sendmsg":                {fn: sysSendmsg, support: partial, note: "SCM_RIGHTS only (SCM_CREDENTIALS: EINVAL); no msg_name"},
 	"recvmsg":                {fn: sysRecvmsg},
 	"shutdown":               {fn: sysShutdown},

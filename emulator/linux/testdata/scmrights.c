@@ -93,6 +93,16 @@ int main(void) {
 	sendfds(sv[0], "h", &f, 1);
 	recvfds("cloexec", sv[1], 64, 256, MSG_CMSG_CLOEXEC);
 
+	// MSG_PEEK leaves the data queued.
+	send(sv[0], "peekme", 6, 0);
+	char pk[16] = {0};
+	show("peek", recv(sv[1], pk, 4, MSG_PEEK));
+	printf("peeked \"%s\"\n", pk);
+	memset(pk, 0, sizeof pk);
+	show("read after peek", recv(sv[1], pk, sizeof pk, 0));
+	printf("read \"%s\"\n", pk);
+	show("peek empty nonblocking", recv(sv[1], pk, 4, MSG_PEEK | MSG_DONTWAIT));
+
 	// Errors.
 	int bad = 999;
 	show("bad fd", sendfds(sv[0], "x", &bad, 1));
@@ -110,6 +120,9 @@ int main(void) {
 		_exit(0);
 	}
 	waitpid(pid, NULL, 0);
+	char dg[8] = {0};
+	show("datagram peek", recv(dv[0], dg, sizeof dg, MSG_PEEK));
+	printf("peeked \"%s\"\n", dg);
 	recvfds("datagram 1", dv[0], 64, 256, 0);
 	recvfds("datagram 2", dv[0], 64, 256, 0);
 	unlink(path);
