@@ -346,6 +346,22 @@ func (m *MM) populateShared(v *vma, page uint64) error {
 	return nil
 }
 
+// writablySharedMapped reports whether some address space maps n shared
+// and writable (F_SEAL_WRITE refuses to seal such a file).
+func (k *Kernel) writablySharedMapped(n *vfs.Inode) bool {
+	for _, p := range k.procs {
+		if p.mm == nil {
+			continue
+		}
+		for _, v := range p.mm.vmas {
+			if v.shared && v.file == n && v.prot&abi.PROT_WRITE != 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // unmapPastEnd drops, in every address space, the pages of shared
 // mappings of n that now lie wholly past its end (size), so that touching
 // them faults with SIGBUS as on Linux.

@@ -463,6 +463,21 @@ func sysFcntl(t *Task, a args) (uint64, error) {
 		return uint64(n), err
 	case abi.F_SETOWN, abi.F_GETOWN:
 		return 0, nil
+	case abi.F_ADD_SEALS, abi.F_GET_SEALS:
+		n := e.d.File.Inode()
+		if n == nil {
+			return 0, abi.EINVAL
+		}
+		seals, ok := n.Seals()
+		switch {
+		case !ok:
+			return 0, abi.EINVAL
+		case a[1] == abi.F_GET_SEALS:
+			return uint64(seals), nil
+		case !e.d.Writable():
+			return 0, abi.EPERM
+		}
+		return 0, n.AddSeals(uint32(a[2]), t.k.writablySharedMapped(n))
 	}
 	return 0, abi.EINVAL
 }

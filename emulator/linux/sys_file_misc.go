@@ -69,6 +69,7 @@ func sysMemfdCreate(t *Task, a args) (uint64, error) {
 		return 0, abi.EINVAL
 	}
 	n := t.k.fs.AnonymousFile()
+	n.MakeSealable(a[1]&mfdAllowSealing != 0)
 	d, err := t.k.fs.Open(n, abi.O_RDWR, "/memfd:"+name+" (deleted)")
 	if err != nil {
 		return 0, err

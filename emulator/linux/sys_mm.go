@@ -2,6 +2,7 @@ package linux
 
 import (
 	"github.com/wasmrt/wasmrt/emulator/linux/abi"
+	"github.com/wasmrt/wasmrt/emulator/linux/vfs"
 )
 
 func pageAlign(n uint64) (uint64, bool) {
@@ -42,6 +43,9 @@ func sysMmap(t *Task, a args) (uint64, error) {
 		}
 		if v.shared && prot&abi.PROT_WRITE != 0 && (!d.Writable() || d.Flags&abi.O_APPEND != 0) {
 			return 0, abi.EACCES
+		}
+		if seals, _ := n.Seals(); v.shared && prot&abi.PROT_WRITE != 0 && seals&(vfs.SealWrite|vfs.SealFutureWrite) != 0 {
+			return 0, abi.EPERM
 		}
 		switch {
 		case !v.shared:

@@ -7,7 +7,7 @@ var syscalls = map[string]syscallDef{
 	// Files and descriptors (sys_file.go).
 	"openat2":         {fn: sysOpenat2, pathArg: 2, support: partial, note: "RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_SYMLINKS: EOPNOTSUPP"},
 	"fchmodat2":       {fn: sysFchmodat2, pathArg: 2},
-	"memfd_create":    {fn: sysMemfdCreate, support: partial, note: "no sealing"},
+	"memfd_create":    {fn: sysMemfdCreate, support: partial, note: "no MFD_HUGETLB, MFD_EXEC or MFD_NOEXEC_SEAL"},
 	"copy_file_range": {fn: sysCopyFileRange},
 	"fallocate":       {fn: sysFallocate, support: partial, note: "mode 0 only"},
 	"openat":          {fn: sysOpenat, pathArg: 2},

@@ -53,6 +53,8 @@ const (
 	F_DUPFD_CLOEXEC = 1030
 	F_GETPIPE_SZ    = 1032
 	F_SETPIPE_SZ    = 1031
+	F_ADD_SEALS     = 1033
+	F_GET_SEALS     = 1034
 	FD_CLOEXEC      = 1
 
 	// Record lock types (struct flock's l_type).

@@ -86,3 +86,58 @@ func (d *fileData) zeroFrames(from, to int64) {
 // IsHost reports whether the inode is a file or directory of a host
 // directory shown in the guest.
 func (n *Inode) IsHost() bool { return n.host != "" }
+
+// File seals (memfd_create(2), fcntl F_ADD_SEALS).
+const (
+	SealSeal        = 0x1
+	SealShrink      = 0x2
+	SealGrow        = 0x4
+	SealWrite       = 0x8
+	SealFutureWrite = 0x10
+)
+
+// MakeSealable marks an anonymous file as a memfd that takes seals; with
+// allow false it starts sealed against new seals (no MFD_ALLOW_SEALING).
+func (n *Inode) MakeSealable(allow bool) {
+	n.sealable = true
+	if !allow {
+		n.seals = SealSeal
+	}
+}
+
+// Seals returns the file's seals; ok is false for files that take none.
+func (n *Inode) Seals() (seals uint32, ok bool) { return n.seals, n.sealable }
+
+// AddSeals adds seals as F_ADD_SEALS does; writableMapped says whether a
+// writable shared mapping of the file exists, which SealWrite refuses
+// (EBUSY).
+func (n *Inode) AddSeals(seals uint32, writableMapped bool) error {
+	switch {
+	case !n.sealable:
+		return abi.EINVAL
+	case seals&^(SealSeal|SealShrink|SealGrow|SealWrite|SealFutureWrite) != 0:
+		return abi.EINVAL
+	case n.seals&SealSeal != 0:
+		return abi.EPERM
+	case seals&SealWrite != 0 && writableMapped:
+		return abi.EBUSY
+	}
+	n.seals |= seals
+	return nil
+}
+
+// sealCheck refuses a change the seals forbid: a write (write), a change
+// of the length from the current one to size.
+func (n *Inode) sealCheck(write bool, size int64) error {
+	if n.seals == 0 {
+		return nil
+	}
+	cur := n.Size()
+	switch {
+	case write && n.seals&(SealWrite|SealFutureWrite) != 0:
+		return abi.EPERM
+	case size > cur && n.seals&SealGrow != 0, size < cur && n.seals&SealShrink != 0:
+		return abi.EPERM
+	}
+	return nil
+}

@@ -65,6 +65,9 @@ type Inode struct {
 	watchers   []Watcher
 	dentryDir  *Inode
 	dentryName string
+	// seals are a memfd's seals (sealable is set for memfds).
+	seals    uint32
+	sealable bool
 
 	// Directories: parent and name locate it (a directory has exactly one
 	// link from its parent); children holds its entries once loaded.
@@ -230,6 +233,9 @@ func (n *Inode) WriteAt(p []byte, off int64) (int, error) {
 	if end > n.fs.maxFileSize {
 		return 0, abi.EFBIG
 	}
+	if err := n.sealCheck(true, max(end, n.Size())); err != nil {
+		return 0, err
+	}
 	n.data.writeAt(p, off)
 	n.touch()
 	n.Notify(InModify)
@@ -249,6 +255,9 @@ func (n *Inode) Truncate(size int64) error {
 	}
 	if size > n.fs.maxFileSize {
 		return abi.EFBIG
+	}
+	if err := n.sealCheck(false, size); err != nil {
+		return err
 	}
 	if n.host != "" {
 		return hostErrno(os.Truncate(n.host, size))
