@@ -22,8 +22,11 @@
 //	syscalls.go   dispatch, strace-style tracing, argument helpers
 //	table.go      the system call table by name, with support notes
 //	sys_*.go      the handlers, one file per family (files, memory,
-//	              processes, signals, epoll/eventfd, timerfd, AF_UNIX
-//	              sockets, identity/time/misc)
+//	              processes, signals, epoll/eventfd, timerfd, signalfd,
+//	              pidfd, inotify, xattrs, AF_UNIX sockets and SCM_RIGHTS,
+//	              identity/time/misc)
+//	cputime.go    per-thread CPU time (user: guest instructions; system:
+//	              system calls), the CPU clocks, getrusage, times
 //	locks.go      advisory file locks: fcntl record locks, OFD locks,
 //	              flock, shared by all processes (EDEADLK detection)
 //	procfs.go     /proc, generated from the kernel's state
@@ -51,9 +54,9 @@
 // INLCR, IGNCR), output processing (OPOST with ONLCR, OCRNL, ONOCR,
 // ONLRET) and ISIG: VINTR, VQUIT and VSUSP send SIGINT, SIGQUIT and
 // SIGTSTP to the foreground process group, flushing unread input (and a
-// pty's unread output) unless NOFLSH. IXON's VSTOP and VSTART characters,
-// like tcflow's TCOOFF and TCOON, suspend and resume output. With Config.Terminal the console is
-// such a terminal: host input is fed through it every scheduling round
+// pty's unread output) unless NOFLSH. IXON's VSTOP and VSTART
+// characters, like tcflow's TCOOFF and TCOON, suspend and resume output.
+// With Config.Terminal the console is such a terminal: host input is fed through it every scheduling round
 // (so ^C reaches the guest's foreground job even when nothing reads),
 // output goes through output processing onto Stdout, and the host side's
 // contract is to run its terminal raw. Opening /dev/ptmx makes a pty pair:
@@ -68,9 +71,16 @@
 // of the caller's session. Not modelled: SIGTTIN/SIGTTOU for background
 // jobs, hangup when a session leader exits, packet mode.
 //
-// Not there yet: networking (AF_INET answers EAFNOSUPPORT), descriptor
-// passing over sockets, inotify, timerfd and signalfd, capability sets
-// finer than "root has all".
+// Shared file mappings. MAP_SHARED mappings of in-memory files map the
+// file's own pages (vfs.Frame): stores through any mapping, in any
+// process, and read/write of the file see the same bytes; pages wholly past
+// a shrunk file's end are unmapped everywhere and fault with SIGBUS.
+// Writable shared mappings of host-directory files are refused (ENODEV);
+// read-only shared mappings of files still read from the image behave as
+// private ones.
+//
+// Not there yet: networking (AF_INET answers EAFNOSUPPORT), SCM_CREDENTIALS,
+// capability sets finer than "root has all".
 //
 // Execution model. The whole machine runs on the caller's goroutine: no
 // host threads or processes (it compiles to GOOS=wasip1). Run loops over

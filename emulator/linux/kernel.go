@@ -338,11 +338,32 @@ func (k *Kernel) Run() (int, error) {
 		}
 		if !ran && !k.done {
 			if !k.waitForHost() {
-				return 0, errors.New("linux: deadlock: every task is blocked and none waits for time or input")
+				return 0, fmt.Errorf("linux: deadlock: every task is blocked and none waits for time or input (%s)", k.blockedCalls())
 			}
 		}
 	}
 	return k.status, nil
+}
+
+// blockedCalls names the system call each task waits in, for the deadlock
+// error ("pid 3: read, pid 4: wait4").
+func (k *Kernel) blockedCalls() string {
+	var b strings.Builder
+	for _, t := range k.tasks {
+		if t.exited || t.blocked == nil {
+			continue
+		}
+		nr, _ := t.ctx.Syscall()
+		name := fmt.Sprintf("syscall_%d", nr)
+		if nr < uint64(len(k.table)) && k.table[nr].name != "" {
+			name = k.table[nr].name
+		}
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "tid %d: %s", t.tid, name)
+	}
+	return b.String()
 }
 
 // reapTasks drops exited tasks from the run list.
