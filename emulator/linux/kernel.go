@@ -384,6 +384,11 @@ func (k *Kernel) reapTasks() {
 // input arrives or the earliest timed wait is due. False when no task
 // waits for either (a deadlock).
 func (k *Kernel) waitForHost() bool {
+	if k.stdin.Arrived() {
+		// Input came in after its readers were checked this round (the
+		// host reader runs on its own goroutine): go around again.
+		return true
+	}
 	var next time.Time
 	for _, t := range k.tasks {
 		if t.blocked != nil && !t.blocked.deadline.IsZero() && (next.IsZero() || t.blocked.deadline.Before(next)) {

@@ -23,7 +23,9 @@ type HostInput struct {
 	// ended is set once the host reader returned an error or EOF and buf
 	// drained to it; failed when that was an error other than EOF.
 	ended, failed bool
-	chunks        chan hostChunk
+	// arrived is set when a chunk is taken, until Arrived reports it.
+	arrived bool
+	chunks  chan hostChunk
 	// done ends the reader goroutine once the machine stopped (a read
 	// already waiting on the host still completes, then is dropped).
 	done chan struct{}
@@ -77,6 +79,7 @@ func (h *HostInput) start() {
 
 // take stores a received chunk.
 func (h *HostInput) take(c hostChunk) {
+	h.arrived = true
 	h.buf = append(h.buf, c.b...)
 	if c.err != nil {
 		h.ended = true
@@ -129,6 +132,19 @@ func (h *HostInput) Ready() bool {
 	}
 	h.drain()
 	return len(h.buf) > 0 || h.ended
+}
+
+// Arrived reports whether input (or its end) arrived since it was last
+// asked: a task that found nothing to read a moment ago may now go on.
+// The scheduler asks before it concludes that every task is stuck.
+func (h *HostInput) Arrived() bool {
+	if h.r == nil {
+		return false
+	}
+	h.drain()
+	a := h.arrived
+	h.arrived = false
+	return a
 }
 
 // Pending reports whether a guest asked for input the host has not sent

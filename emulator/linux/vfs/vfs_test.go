@@ -239,3 +239,25 @@ func TestPipe(t *testing.T) {
 		t.Errorf("write without readers = %v, want EPIPE", err)
 	}
 }
+
+// TestHostInputArrived: input delivered by the host reader is reported
+// once by Arrived, so the scheduler never mistakes input that came in
+// after its readers were checked for a deadlock.
+func TestHostInputArrived(t *testing.T) {
+	pr, pw := io.Pipe()
+	h := vfs.NewHostInput(pr)
+	defer h.Close()
+	if h.Arrived() {
+		t.Fatal("arrived before anything was written")
+	}
+	go pw.Write([]byte("late"))
+	if !h.Wait(-1) {
+		t.Fatal("Wait returned without input")
+	}
+	if !h.Arrived() {
+		t.Fatal("input that arrived is not reported")
+	}
+	if h.Arrived() {
+		t.Fatal("the same input reported twice")
+	}
+}
