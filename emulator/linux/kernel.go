@@ -424,21 +424,26 @@ func (k *Kernel) runSlice(t *Task) {
 	k.checkAlarms()
 	k.deliverSignals(t)
 	start := t.ctx.Instret()
+	// CPU time: one clock reading after each run of guest code (user time
+	// since the last reading) and one after each system call (system time).
+	mark := k.cfg.Clock()
 	for !t.exited && t.blocked == nil && !k.done {
 		used := t.ctx.Instret() - start
 		if used >= sliceBudget {
 			return
 		}
-		ran := k.cfg.Clock()
 		ev := t.ctx.Run(sliceBudget - used)
-		stopped := k.cfg.Clock()
-		t.cpu.user += stopped.Sub(ran)
+		now := k.cfg.Clock()
+		t.cpu.user += now.Sub(mark)
+		mark = now
 		switch ev.Kind {
 		case arch.EventBudget:
 			return
 		case arch.EventSyscall:
 			k.syscall(t)
-			t.cpu.sys += k.cfg.Clock().Sub(stopped)
+			now = k.cfg.Clock()
+			t.cpu.sys += now.Sub(mark)
+			mark = now
 		case arch.EventSignal:
 			k.fault(t, ev)
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"sort"
 	"strings"
 
@@ -346,17 +347,32 @@ func (m *MM) populateShared(v *vma, page uint64) error {
 	return nil
 }
 
+// sharedMappings yields the shared mappings of file n, in every address
+// space once (threads and vfork children share one).
+func (k *Kernel) sharedMappings(n *vfs.Inode) iter.Seq2[*MM, *vma] {
+	return func(yield func(*MM, *vma) bool) {
+		seen := map[*MM]bool{}
+		for _, p := range k.procs {
+			m := p.mm
+			if m == nil || seen[m] {
+				continue
+			}
+			seen[m] = true
+			for i := range m.vmas {
+				if v := &m.vmas[i]; v.shared && v.file == n && !yield(m, v) {
+					return
+				}
+			}
+		}
+	}
+}
+
 // writablySharedMapped reports whether some address space maps n shared
 // and writable (F_SEAL_WRITE refuses to seal such a file).
 func (k *Kernel) writablySharedMapped(n *vfs.Inode) bool {
-	for _, p := range k.procs {
-		if p.mm == nil {
-			continue
-		}
-		for _, v := range p.mm.vmas {
-			if v.shared && v.file == n && v.prot&abi.PROT_WRITE != 0 {
-				return true
-			}
+	for _, v := range k.sharedMappings(n) {
+		if v.prot&abi.PROT_WRITE != 0 {
+			return true
 		}
 	}
 	return false
@@ -366,25 +382,14 @@ func (k *Kernel) writablySharedMapped(n *vfs.Inode) bool {
 // mappings of n that now lie wholly past its end (size), so that touching
 // them faults with SIGBUS as on Linux.
 func (k *Kernel) unmapPastEnd(n *vfs.Inode, size int64) {
-	seen := map[*MM]bool{}
-	for _, p := range k.procs {
-		m := p.mm
-		if m == nil || seen[m] {
-			continue
+	for m, v := range k.sharedMappings(n) {
+		// The first page whose file offset is at or past the end.
+		first := v.start
+		if end := (size + pageMask) &^ pageMask; end > v.fileOff {
+			first += uint64(end - v.fileOff)
 		}
-		seen[m] = true
-		for _, v := range m.vmas {
-			if !v.shared || v.file != n {
-				continue
-			}
-			// The first page whose file offset is at or past the end.
-			first := v.start
-			if end := (size + pageMask) &^ pageMask; end > v.fileOff {
-				first += uint64(end - v.fileOff)
-			}
-			if first < v.end {
-				m.dropPages(first, v.end)
-			}
+		if first < v.end {
+			m.dropPages(first, v.end)
 		}
 	}
 }

@@ -187,6 +187,18 @@ func (k *Kernel) procFDInfoDir(p *Process) *vfs.Inode {
 	return k.fs.SyntheticDir(k.fs.Root(), "fdinfo", entries)
 }
 
+// memoryUse returns the bytes p's mappings span and the pages it has
+// resident, for /proc/PID/stat, statm and status.
+func (p *Process) memoryUse() (vsize, residentPages uint64) {
+	if p.mm == nil {
+		return 0, 0
+	}
+	for _, v := range p.mm.vmas {
+		vsize += v.end - v.start
+	}
+	return vsize, p.mm.resident
+}
+
 // procState is the state letter of /proc/PID/stat and status: zombie,
 // stopped, sleeping when every thread waits, else running.
 func procState(p *Process) (byte, string) {
@@ -257,24 +269,12 @@ func (k *Kernel) procPidFile(p *Process, name string) (string, bool) {
 	case "mountinfo":
 		return "1 0 0:1 / / rw - rootfs rootfs rw\n2 1 0:2 / /proc rw,nosuid,nodev,noexec - proc proc rw\n", true
 	case "statm":
-		var size, rss uint64
-		if p.mm != nil {
-			for _, v := range p.mm.vmas {
-				size += (v.end - v.start) / pageSize
-			}
-			rss = p.mm.resident
-		}
-		return fmt.Sprintf("%d %d 0 0 0 0 0\n", size, rss), true
+		vsize, rss := p.memoryUse()
+		return fmt.Sprintf("%d %d 0 0 0 0 0\n", vsize/pageSize, rss), true
 	case "comm":
 		return comm + "\n", true
 	case "stat":
-		var vsize, rss uint64
-		if p.mm != nil {
-			for _, v := range p.mm.vmas {
-				vsize += v.end - v.start
-			}
-			rss = p.mm.resident
-		}
+		vsize, rss := p.memoryUse()
 		state, _ := procState(p)
 		self, children := p.cpu(), p.cpuChildren
 		return fmt.Sprintf("%d (%s) %c %d %d %d 0 -1 4194560 0 0 0 0 %d %d %d %d 20 0 %d 0 %d %d %d 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n",
@@ -288,13 +288,7 @@ func (k *Kernel) procPidFile(p *Process, name string) (string, bool) {
 			groups[i] = strconv.FormatUint(uint64(g), 10)
 		}
 		state, stateName := procState(p)
-		var vsize, rss uint64
-		if p.mm != nil {
-			for _, v := range p.mm.vmas {
-				vsize += v.end - v.start
-			}
-			rss = p.mm.resident * pageSize
-		}
+		vsize, rss := p.memoryUse()
 		var blocked, threadPending abi.SigSet
 		if len(p.threads) > 0 {
 			blocked, threadPending = p.threads[0].mask, p.threads[0].pending
@@ -318,7 +312,7 @@ func (k *Kernel) procPidFile(p *Process, name string) (string, bool) {
 			"Cpus_allowed:\t1\nCpus_allowed_list:\t0\n",
 			comm, p.fsc.umask, state, stateName, p.pid, p.pid, ppid,
 			c.ruid, c.euid, c.suid, c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid, strings.Join(groups, " "),
-			vsize/1024, rss/1024, len(p.threads),
+			vsize/1024, rss*pageSize/1024, len(p.threads),
 			uint64(threadPending), uint64(p.pending), uint64(blocked), uint64(ignored), uint64(caught)), true
 	}
 	return "", false

@@ -16,6 +16,7 @@ const (
 
 // epollFile is an epoll instance: interest entries keyed by descriptor.
 type epollFile struct {
+	anonFile
 	entries map[int]*epollEntry
 }
 
@@ -28,14 +29,6 @@ type epollEntry struct {
 	disabled bool
 }
 
-func (e *epollFile) Read([]byte, int64) (int, error)  { return 0, abi.EINVAL }
-func (e *epollFile) Write([]byte, int64) (int, error) { return 0, abi.EINVAL }
-func (e *epollFile) Seekable() bool                   { return false }
-func (e *epollFile) Stat() abi.Stat {
-	return abi.Stat{Dev: 0xd, Mode: 0o600, Nlink: 1, Blksize: 4096}
-}
-func (e *epollFile) Release()          {}
-func (e *epollFile) Inode() *vfs.Inode { return nil }
 func (e *epollFile) Poll() uint32 {
 	if len(e.collect(1, false)) > 0 {
 		return abi.POLLIN
@@ -170,6 +163,7 @@ func sysEpollPwait(t *Task, a args) (uint64, error) {
 
 // eventFile is an eventfd counter.
 type eventFile struct {
+	anonFile
 	count     uint64
 	semaphore bool
 }
@@ -205,12 +199,6 @@ func (e *eventFile) Write(p []byte, _ int64) (int, error) {
 	return 8, nil
 }
 
-func (e *eventFile) Seekable() bool { return false }
-func (e *eventFile) Stat() abi.Stat {
-	return abi.Stat{Dev: 0xd, Mode: 0o600, Nlink: 1, Blksize: 4096}
-}
-func (e *eventFile) Release()          {}
-func (e *eventFile) Inode() *vfs.Inode { return nil }
 func (e *eventFile) Poll() uint32 {
 	ev := uint32(abi.POLLOUT)
 	if e.count > 0 {

@@ -34,6 +34,7 @@ const (
 )
 
 type inotifyFile struct {
+	anonFile
 	watches map[int32]*inotifyWatch
 	byInode map[*vfs.Inode]*inotifyWatch
 	nextWD  int32
@@ -141,12 +142,6 @@ func (f *inotifyFile) Read(p []byte, _ int64) (int, error) {
 // Buffered is what FIONREAD reports: the bytes of the queued events.
 func (f *inotifyFile) Buffered() int { return len(f.queue) }
 
-func (f *inotifyFile) Write([]byte, int64) (int, error) { return 0, abi.EINVAL }
-func (f *inotifyFile) Seekable() bool                   { return false }
-func (f *inotifyFile) Stat() abi.Stat {
-	return abi.Stat{Dev: 0xd, Mode: 0o600, Nlink: 1, Blksize: 4096}
-}
-func (f *inotifyFile) Inode() *vfs.Inode { return nil }
 func (f *inotifyFile) Poll() uint32 {
 	if f.queued > 0 {
 		return abi.POLLIN

@@ -11,19 +11,14 @@ import (
 // children this way.
 
 // pidFile is a pidfd.
-type pidFile struct{ p *Process }
+type pidFile struct {
+	anonFile
+	p *Process
+}
 
 // exited reports whether the process has ended (a zombie, or reaped).
 func (f *pidFile) exited() bool { return f.p.zombie || f.p.k.procs[f.p.pid] != f.p }
 
-func (f *pidFile) Read([]byte, int64) (int, error)  { return 0, abi.EINVAL }
-func (f *pidFile) Write([]byte, int64) (int, error) { return 0, abi.EINVAL }
-func (f *pidFile) Seekable() bool                   { return false }
-func (f *pidFile) Stat() abi.Stat {
-	return abi.Stat{Dev: 0xd, Mode: 0o600, Nlink: 1, Blksize: 4096}
-}
-func (f *pidFile) Release()          {}
-func (f *pidFile) Inode() *vfs.Inode { return nil }
 func (f *pidFile) Poll() uint32 {
 	if f.exited() {
 		return abi.POLLIN

@@ -98,13 +98,16 @@ func (s *unixSocket) attachRights(to *unixSocket, streamAt int64, n uint64, desc
 // streamEnd is the stream offset just past what s has queued.
 func (s *unixSocket) streamEnd() int64 { return s.inOff + int64(len(s.in)) }
 
-// streamLimit picks up the descriptors of the first range a read of n
-// bytes reaches, and ends the read with that range.
-func (s *unixSocket) streamLimit(n int) int {
+// streamLimit ends a read of n bytes with the first range sent with
+// descriptors that it reaches, and, when the read takes what it reads,
+// picks those descriptors up.
+func (s *unixSocket) streamLimit(n int, take bool) int {
 	if len(s.rights) > 0 {
 		if r := s.rights[0]; r.at < s.inOff+int64(n) {
-			s.pickup = r.descs
-			s.rights = s.rights[1:]
+			if take {
+				s.pickup = r.descs
+				s.rights = s.rights[1:]
+			}
 			n = min(n, int(max(r.end-s.inOff, 1)))
 		}
 	}

@@ -16,6 +16,7 @@ import (
 const signalfdInfoSize = 128
 
 type signalFile struct {
+	anonFile
 	k    *Kernel
 	mask abi.SigSet
 }
@@ -58,13 +59,6 @@ func (f *signalFile) Read(p []byte, _ int64) (int, error) {
 	return n, nil
 }
 
-func (f *signalFile) Write([]byte, int64) (int, error) { return 0, abi.EINVAL }
-func (f *signalFile) Seekable() bool                   { return false }
-func (f *signalFile) Stat() abi.Stat {
-	return abi.Stat{Dev: 0xd, Mode: 0o600, Nlink: 1, Blksize: 4096}
-}
-func (f *signalFile) Release()          {}
-func (f *signalFile) Inode() *vfs.Inode { return nil }
 func (f *signalFile) Poll() uint32 {
 	if set, _ := f.pending(); set != 0 {
 		return abi.POLLIN

@@ -95,9 +95,9 @@ func (s *unixSocket) Read(p []byte, _ int64) (int, error) {
 		releaseDescs(s.pickup)
 		s.pickup = nil
 	}
-	if s.peeking {
-		return s.peek(p)
-	}
+	// A recv with MSG_PEEK reads the same bytes and leaves them queued
+	// (with any descriptors sent with them).
+	consume := !s.peeking
 	if s.stream() {
 		if len(s.in) == 0 {
 			if s.peerGone() || len(p) == 0 {
@@ -105,14 +105,13 @@ func (s *unixSocket) Read(p []byte, _ int64) (int, error) {
 			}
 			return 0, vfs.ErrWouldBlock
 		}
-		n := len(p)
-		if s.rights != nil {
-			n = s.streamLimit(n)
-		}
+		n := s.streamLimit(len(p), consume)
 		k := copy(p[:n], s.in)
-		s.in = s.in[k:]
-		s.inOff += int64(k)
-		s.queued -= k
+		if consume {
+			s.in = s.in[k:]
+			s.inOff += int64(k)
+			s.queued -= k
+		}
 		return k, nil
 	}
 	if len(s.msgs) == 0 {
@@ -122,40 +121,15 @@ func (s *unixSocket) Read(p []byte, _ int64) (int, error) {
 		return 0, vfs.ErrWouldBlock
 	}
 	m := s.msgs[0]
-	s.msgs = s.msgs[1:]
-	if len(s.msgRights) > 0 {
-		s.pickup = s.msgRights[0]
-		s.msgRights = s.msgRights[1:]
+	if consume {
+		s.msgs = s.msgs[1:]
+		if len(s.msgRights) > 0 {
+			s.pickup = s.msgRights[0]
+			s.msgRights = s.msgRights[1:]
+		}
+		s.queued -= len(m)
 	}
-	s.queued -= len(m)
 	return copy(p, m), nil
-}
-
-// peek is Read for MSG_PEEK: the same bytes, nothing consumed. A stream
-// peek stops where descriptors were sent, as a read would.
-func (s *unixSocket) peek(p []byte) (int, error) {
-	if s.stream() {
-		if len(s.in) == 0 {
-			if s.peerGone() || len(p) == 0 {
-				return 0, nil
-			}
-			return 0, vfs.ErrWouldBlock
-		}
-		n := len(p)
-		if len(s.rights) > 0 {
-			if r := s.rights[0]; r.at < s.inOff+int64(n) {
-				n = min(n, int(max(r.end-s.inOff, 1)))
-			}
-		}
-		return copy(p[:n], s.in), nil
-	}
-	if len(s.msgs) == 0 {
-		if s.peerGone() {
-			return 0, nil
-		}
-		return 0, vfs.ErrWouldBlock
-	}
-	return copy(p, s.msgs[0]), nil
 }
 
 func (s *unixSocket) Write(p []byte, _ int64) (int, error) {

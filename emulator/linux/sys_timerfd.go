@@ -14,6 +14,7 @@ import (
 
 // timerFile is a timerfd. Expirations are counted lazily from the clock.
 type timerFile struct {
+	anonFile
 	k        *Kernel
 	clock    int32
 	next     time.Time     // the next expiry on the kernel clock; zero: disarmed
@@ -58,13 +59,7 @@ func (f *timerFile) Read(p []byte, _ int64) (int, error) {
 	return 8, nil
 }
 
-func (f *timerFile) Write([]byte, int64) (int, error) { return 0, abi.EINVAL }
-func (f *timerFile) Seekable() bool                   { return false }
-func (f *timerFile) Stat() abi.Stat {
-	return abi.Stat{Dev: 0xd, Mode: 0o600, Nlink: 1, Blksize: 4096}
-}
-func (f *timerFile) Release()          { f.disarm() }
-func (f *timerFile) Inode() *vfs.Inode { return nil }
+func (f *timerFile) Release() { f.disarm() }
 func (f *timerFile) Poll() uint32 {
 	f.catchUp()
 	if f.count > 0 {

@@ -17,13 +17,7 @@
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
-
-static void show(const char *what, long r) {
-	if (r < 0)
-		printf("%s: -1 %s\n", what, strerrorname_np(errno));
-	else
-		printf("%s: %ld\n", what, r);
-}
+#include "show.h"
 
 static void onalarm(int sig) { (void)sig; }
 

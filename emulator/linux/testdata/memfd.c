@@ -9,13 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-static void show(const char *what, long r) {
-	if (r < 0)
-		printf("%s: -1 %s\n", what, strerrorname_np(errno));
-	else
-		printf("%s: %ld\n", what, r);
-}
+#include "show.h"
 
 int main(void) {
 	int fd = memfd_create("sealed", MFD_ALLOW_SEALING);

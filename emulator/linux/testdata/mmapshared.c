@@ -13,16 +13,11 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "show.h"
 
 static sigjmp_buf env;
 static void onbus(int sig) { siglongjmp(env, sig); }
 
-static void show(const char *what, long r) {
-	if (r < 0)
-		printf("%s: -1 %s\n", what, strerrorname_np(errno));
-	else
-		printf("%s: %ld\n", what, r);
-}
 
 int main(void) {
 	char path[] = "/tmp/mmapsharedXXXXXX";

@@ -11,13 +11,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static void show(const char *what, long r) {
-	if (r < 0)
-		printf("%s: -1 %s\n", what, strerrorname_np(errno));
-	else
-		printf("%s: %ld\n", what, r);
-}
+#include "show.h"
 
 static long sendfds(int s, const char *data, int *fds, int n) {
 	struct iovec iov = {(void *)data, strlen(data)};

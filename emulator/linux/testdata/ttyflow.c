@@ -9,13 +9,7 @@
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
-
-static void show(const char *what, long r) {
-	if (r < 0)
-		printf("%s: -1 %s\n", what, strerrorname_np(errno));
-	else
-		printf("%s: %ld\n", what, r);
-}
+#include "show.h"
 
 int main(void) {
 	int m = posix_openpt(O_RDWR | O_NOCTTY);
