@@ -79,8 +79,11 @@
 // read-only shared mappings of files still read from the image behave as
 // private ones.
 //
-// Not there yet: networking (AF_INET answers EAFNOSUPPORT), SCM_CREDENTIALS,
-// capability sets finer than "root has all".
+// Without a terminal (Config.Terminal) the standard streams are pipes, as
+// under `docker run` without -t, so C libraries buffer as they would there.
+//
+// Not there yet: networking (AF_INET answers EAFNOSUPPORT), capability sets
+// finer than "root has all".
 //
 // Execution model. The whole machine runs on the caller's goroutine: no
 // host threads or processes (it compiles to GOOS=wasip1). Run loops over

@@ -121,6 +121,8 @@ type Kernel struct {
 	status  int
 	// unixNames maps bound AF_UNIX addresses to their sockets.
 	unixNames map[string]*unixSocket
+	// unixAutobind is the last abstract name autobind gave.
+	unixAutobind int
 	// current is the task whose system call is being served.
 	current *Task
 	// unsupported counts the system calls answered with ENOSYS, by name.
@@ -180,8 +182,10 @@ func New(cfg Config) (*Kernel, error) {
 	fs.FramesCut = k.unmapPastEnd
 	var tty *vfs.TTY
 	k.stdin = vfs.NewHostInput(cfg.Stdin)
-	streams := [3]*vfs.Stream{{In: k.stdin}, {W: cfg.Stdout}, {W: cfg.Stderr}}
-	names := [3]string{"/dev/stdin", "/dev/stdout", "/dev/stderr"}
+	// Without a terminal the standard streams are pipes, as under
+	// `docker run` without -t.
+	streams := [3]*vfs.Stream{{In: k.stdin, Ino: 1}, {W: cfg.Stdout, Ino: 2}, {W: cfg.Stderr, Ino: 3}}
+	names := [3]string{"pipe:[1]", "pipe:[2]", "pipe:[3]"}
 	if cfg.Terminal != nil {
 		tty = vfs.NewTTY(cfg.Terminal.Rows, cfg.Terminal.Cols)
 		names = [3]string{"/dev/pts/0", "/dev/pts/0", "/dev/pts/0"}

@@ -203,7 +203,16 @@ func (t *Task) ioWait(d *vfs.Description, events uint32) error {
 	if d.Flags&abi.O_NONBLOCK != 0 {
 		return abi.EAGAIN
 	}
-	return t.block(&waitState{ready: func() bool { return d.File.Poll()&(events|abi.POLLHUP|abi.POLLERR) != 0 }})
+	w := &waitState{ready: func() bool { return d.File.Poll()&(events|abi.POLLHUP|abi.POLLERR) != 0 }}
+	if limit := socketTimeout(d, events); limit != 0 {
+		// SO_RCVTIMEO/SO_SNDTIMEO: EAGAIN when it passes; a signal
+		// ends the wait with EINTR even under SA_RESTART (signal(7)).
+		if limit < 0 || (t.resume != nil && t.resume.timedOut) {
+			return abi.EAGAIN
+		}
+		w.deadline, w.noRestart = t.k.cfg.Clock().Add(limit), true
+	}
+	return t.block(w)
 }
 
 func (t *Task) read(d *vfs.Description, buf []byte, pos int64, positional bool) (int, error) {
@@ -367,21 +376,31 @@ func (t *Task) writevCall(fd, iov, cnt uint64, pos int64, positional bool) (uint
 	if err != nil {
 		return 0, err
 	}
-	vecs, total, err := t.iovecs(iov, cnt)
+	buf, err := t.gather(iov, cnt)
 	if err != nil {
 		return 0, err
+	}
+	k, err := t.write(d, buf, pos, positional)
+	return uint64(k), err
+}
+
+// gather reads what an iovec array points at (at most maxIO bytes) into
+// one buffer.
+func (t *Task) gather(iov, cnt uint64) ([]byte, error) {
+	vecs, total, err := t.iovecs(iov, cnt)
+	if err != nil {
+		return nil, err
 	}
 	buf := make([]byte, 0, min(total, maxIO))
 	for _, v := range vecs {
 		m := min(v[1], uint64(cap(buf)-len(buf)))
 		chunk := buf[len(buf) : len(buf)+int(m)]
 		if err := t.copyIn(v[0], chunk); err != nil {
-			return 0, err
+			return nil, err
 		}
 		buf = buf[:len(buf)+int(m)]
 	}
-	k, err := t.write(d, buf, pos, positional)
-	return uint64(k), err
+	return buf, nil
 }
 
 func sysLseek(t *Task, a args) (uint64, error) {

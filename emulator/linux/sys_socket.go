@@ -41,7 +41,7 @@ type unixSocket struct {
 	peer *unixSocket
 	// in holds what the peer sent to this end.
 	in        []byte
-	msgs      [][]byte
+	msgs      []datagram
 	queued    int
 	closed    bool
 	shutRead  bool
@@ -55,24 +55,40 @@ type unixSocket struct {
 	// connections for accept.
 	addr string
 	name []byte
-	// Descriptors in flight to this end (sys_scm.go): rights for a
-	// stream, attached to offsets of it (inOff is the offset of in[0]);
-	// msgRights[i] for datagram msgs[i]; pickup what the last read took,
-	// for the recvmsg that made it.
-	rights    []inFlight
-	inOff     int64
-	msgRights [][]*vfs.Description
-	pickup    []*vfs.Description
+	// What each send queued with its bytes (sys_scm.go): for a stream,
+	// sends covers in (inOff is the stream offset of in[0]); datagrams
+	// carry theirs. pickup is what the last read received, for the
+	// recvmsg that made it; sending what the sendmsg being served gives.
+	sends   []streamSend
+	inOff   int64
+	pickup  ancillary
+	sending *ancillary
 	// peeking is set during a recv with MSG_PEEK: reads leave the data
 	// (and any descriptors) queued.
-	peeking   bool
-	listening bool
-	backlog   []*unixSocket
+	peeking bool
+	// Options (socket(7), sys_sockopt.go).
+	opts sockOptions
+	// peerCred is SO_PEERCRED: the creator of a socket pair, the
+	// listener of a connected client, the client of an accepted socket,
+	// and for a listener, itself when it listened.
+	peerCred *ucred
+	// unaccepted is a connection's server end until accept returns it.
+	// Until then what arrives carries credentials, whoever reads it.
+	unaccepted bool
+	listening  bool
+	backlog    []*unixSocket
 }
 
-func newSocketPair(k *Kernel, typ int) (*unixSocket, *unixSocket) {
-	a, b := &unixSocket{k: k, typ: typ}, &unixSocket{k: k, typ: typ}
+func newUnixSocket(k *Kernel, typ int) *unixSocket {
+	return &unixSocket{k: k, typ: typ, opts: defaultSockOptions()}
+}
+
+// newSocketPair returns two connected sockets whose peer credentials are
+// their creator's.
+func newSocketPair(k *Kernel, typ int, creator *ucred) (*unixSocket, *unixSocket) {
+	a, b := newUnixSocket(k, typ), newUnixSocket(k, typ)
 	a.peer, b.peer = b, a
+	a.peerCred, b.peerCred = creator, creator
 	return a, b
 }
 
@@ -90,11 +106,10 @@ func (s *unixSocket) Read(p []byte, _ int64) (int, error) {
 		}
 		return 0, abi.ENOTCONN
 	}
-	if s.pickup != nil {
-		// Taken by a read that was not a recvmsg: closed, as Linux does.
-		releaseDescs(s.pickup)
-		s.pickup = nil
-	}
+	// Descriptors taken by a read that was not a recvmsg are closed, as
+	// Linux does.
+	releaseDescs(s.pickup.descs)
+	s.pickup = ancillary{}
 	// A recv with MSG_PEEK reads the same bytes and leaves them queued
 	// (with any descriptors sent with them).
 	consume := !s.peeking
@@ -108,9 +123,7 @@ func (s *unixSocket) Read(p []byte, _ int64) (int, error) {
 		n := s.streamLimit(len(p), consume)
 		k := copy(p[:n], s.in)
 		if consume {
-			s.in = s.in[k:]
-			s.inOff += int64(k)
-			s.queued -= k
+			s.consumeStream(k)
 		}
 		return k, nil
 	}
@@ -121,15 +134,13 @@ func (s *unixSocket) Read(p []byte, _ int64) (int, error) {
 		return 0, vfs.ErrWouldBlock
 	}
 	m := s.msgs[0]
+	s.pickup = ancillary{cred: m.cred, from: m.from}
 	if consume {
 		s.msgs = s.msgs[1:]
-		if len(s.msgRights) > 0 {
-			s.pickup = s.msgRights[0]
-			s.msgRights = s.msgRights[1:]
-		}
-		s.queued -= len(m)
+		s.pickup.descs = m.descs
+		s.queued -= len(m.data)
 	}
-	return copy(p, m), nil
+	return copy(p, m.data), nil
 }
 
 func (s *unixSocket) Write(p []byte, _ int64) (int, error) {
@@ -142,7 +153,7 @@ func (s *unixSocket) Write(p []byte, _ int64) (int, error) {
 	return s.deliver(s.peer, p)
 }
 
-// deliver queues p at the receiving socket to.
+// deliver queues p, and what comes with it, at the receiving socket to.
 func (s *unixSocket) deliver(to *unixSocket, p []byte) (int, error) {
 	if s.shutWrite || to.closed || to.shutRead {
 		if s.typ == sockDgram && to.closed {
@@ -150,23 +161,32 @@ func (s *unixSocket) deliver(to *unixSocket, p []byte) (int, error) {
 		}
 		return 0, abi.EPIPE
 	}
-	room := unixBuffer - to.queued
+	// What may be queued is the sender's buffer (SO_SNDBUF).
+	limit := s.opts.sndbuf
+	room := limit - to.queued
 	if s.stream() {
 		if room <= 0 {
 			return 0, vfs.ErrWouldBlock
 		}
 		k := min(room, len(p))
+		at := to.streamEnd()
 		to.in = append(to.in, p[:k]...)
 		to.queued += k
+		to.sends = append(to.sends, streamSend{at: at, end: at + int64(k), ancillary: s.outgoing(to)})
 		return k, nil
 	}
-	if len(p) > unixBuffer {
+	if len(p) > limit {
 		return 0, abi.EMSGSIZE
 	}
 	if len(p) > room {
 		return 0, vfs.ErrWouldBlock
 	}
-	to.msgs = append(to.msgs, append([]byte(nil), p...))
+	if s.typ == sockDgram && s.opts.passCred && s.addr == "" {
+		// A sender asking for credentials is given a name first, so
+		// that replies can reach it (unix(7): autobind).
+		s.autobind()
+	}
+	to.msgs = append(to.msgs, datagram{data: append([]byte(nil), p...), ancillary: s.outgoing(to)})
 	to.queued += len(p)
 	return len(p), nil
 }
@@ -197,7 +217,7 @@ func (s *unixSocket) Poll() uint32 {
 	if s.peer.closed {
 		ev |= abi.POLLHUP
 	}
-	if s.peer.queued < unixBuffer && !s.peer.closed {
+	if s.peer.queued < s.opts.sndbuf && !s.peer.closed {
 		ev |= abi.POLLOUT
 	}
 	return ev
@@ -205,14 +225,14 @@ func (s *unixSocket) Poll() uint32 {
 
 func (s *unixSocket) Release() {
 	s.closed = true
-	for _, r := range s.rights {
+	for _, r := range s.sends {
 		releaseDescs(r.descs)
 	}
-	for _, ds := range s.msgRights {
-		releaseDescs(ds)
+	for _, m := range s.msgs {
+		releaseDescs(m.descs)
 	}
-	releaseDescs(s.pickup)
-	s.rights, s.msgRights, s.pickup = nil, nil, nil
+	releaseDescs(s.pickup.descs)
+	s.sends, s.msgs, s.pickup = nil, nil, ancillary{}
 	if s.addr != "" && s.k.unixNames[s.addr] == s {
 		delete(s.k.unixNames, s.addr)
 	}
@@ -220,6 +240,22 @@ func (s *unixSocket) Release() {
 		c.closed = true
 	}
 	s.backlog = nil
+}
+
+// autobind gives s a name of its own in the abstract namespace: a NUL
+// and five hex digits, as Linux picks for a socket that needs an address
+// and has none.
+func (s *unixSocket) autobind() error {
+	for range 1 << 20 {
+		s.k.unixAutobind = (s.k.unixAutobind + 1) & 0xfffff
+		name := []byte(fmt.Sprintf("\x00%05x", s.k.unixAutobind))
+		if _, taken := s.k.unixNames[string(name)]; !taken {
+			s.addr, s.name = string(name), name
+			s.k.unixNames[s.addr] = s
+			return nil
+		}
+	}
+	return abi.ENOSPC
 }
 
 func (s *unixSocket) Inode() *vfs.Inode { return nil }
@@ -247,7 +283,7 @@ func sysSocketpair(t *Task, a args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	x, y := newSocketPair(t.k, kind)
+	x, y := newSocketPair(t.k, kind, t.peerCred())
 	flags := uint32(abi.O_RDWR | typ&sockNonblock)
 	cloexec := typ&sockCloexec != 0
 	dx := vfs.NewDescription(x, flags, "socket:")
@@ -296,44 +332,65 @@ func sysSendto(t *Task, a args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if a[4] != 0 && s.typ == sockDgram {
-		// A datagram to an address: deliver to the socket bound there.
-		name, err := t.sockaddrUn(a[4], a[5])
-		if err != nil {
-			return 0, err
-		}
-		key, err := t.unixKey(name, false)
-		if err != nil {
-			return 0, err
-		}
-		target, ok := t.k.unixNames[key]
-		if !ok || target.closed || target.typ != sockDgram {
-			return 0, abi.ECONNREFUSED
+	return withFlags(d, a[3], func() (uint64, error) {
+		if a[4] == 0 || a[5] == 0 || s.typ == sockSeqpacket {
+			return t.writeCall(a[0], a[1], a[2], 0, false)
 		}
 		buf := make([]byte, min(a[2], maxIO))
 		if err := t.copyIn(a[1], buf); err != nil {
 			return 0, err
 		}
-		k, err := s.deliver(target, buf)
-		if err == vfs.ErrWouldBlock {
+		return t.sendTo(d, s, a[4], a[5], buf)
+	})
+}
+
+// sendTo sends buf to the address (addr, length): for a datagram socket,
+// to the socket bound there; a stream socket has no use for one.
+func (t *Task) sendTo(d *vfs.Description, s *unixSocket, addr, length uint64, buf []byte) (uint64, error) {
+	if s.stream() {
+		if s.peer != nil {
+			return 0, abi.EISCONN
+		}
+		return 0, abi.EOPNOTSUPP
+	}
+	target, err := t.boundSocket(addr, length, sockDgram)
+	if err != nil {
+		return 0, err
+	}
+	k, err := s.deliver(target, buf)
+	if err == vfs.ErrWouldBlock {
+		if d.Flags&abi.O_NONBLOCK != 0 {
 			return 0, abi.EAGAIN
 		}
-		return uint64(k), err
+		return 0, t.block(&waitState{ready: func() bool {
+			return target.closed || target.queued+len(buf) <= s.opts.sndbuf
+		}})
 	}
-	return withFlags(d, a[3], func() (uint64, error) { return t.writeCall(a[0], a[1], a[2], 0, false) })
+	return uint64(k), err
 }
 
 func sysRecvfrom(t *Task, a args) (uint64, error) {
-	d, _, err := t.socketOf(a[0])
+	d, s, err := t.socketOf(a[0])
 	if err != nil {
 		return 0, err
 	}
 	n, err := withFlags(d, a[3], func() (uint64, error) { return t.readCall(a[0], a[1], a[2], 0, false) })
-	if err == nil && a[4] != 0 && a[5] != 0 {
-		// The peer of a socket pair is unnamed: a zero-length address.
-		err = t.writeU32(a[5], 0)
+	if err != nil {
+		return 0, err
+	}
+	if a[4] != 0 && a[5] != 0 {
+		err = t.writeSenderName(a[4], a[5], s.pickup.from)
 	}
 	return n, err
+}
+
+// writeSenderName stores the address a recvfrom or recvmsg reports: the
+// sending socket's name, or nothing (length 0) when it has none.
+func (t *Task) writeSenderName(addr, lenAddr uint64, from []byte) error {
+	if from == nil {
+		return t.writeU32(lenAddr, 0)
+	}
+	return t.writeSockaddrUn(addr, lenAddr, from)
 }
 
 // msghdr field offsets (64-bit).
@@ -357,35 +414,29 @@ func sysSendmsg(t *Task, a args) (uint64, error) {
 	if err := t.copyIn(a[1], h[:]); err != nil {
 		return 0, err
 	}
-	send := func() (uint64, error) {
+	anc, err := t.readControl(le.Uint64(h[msgControl:]), le.Uint64(h[msgControllen:]))
+	if err != nil {
+		return 0, err
+	}
+	s.sending = &anc
+	defer func() {
+		// Descriptors not sent (the call failed or blocks and is made
+		// again from the start) go back.
+		releaseDescs(anc.descs)
+		s.sending = nil
+	}()
+	if name, namelen := le.Uint64(h[msgName:]), le.Uint32(h[msgNamelen:]); name != 0 && namelen != 0 && s.typ != sockSeqpacket {
 		return withFlags(d, a[2], func() (uint64, error) {
-			return t.writevCall(a[0], le.Uint64(h[msgIov:]), le.Uint64(h[msgIovlen:]), 0, false)
+			buf, err := t.gather(le.Uint64(h[msgIov:]), le.Uint64(h[msgIovlen:]))
+			if err != nil {
+				return 0, err
+			}
+			return t.sendTo(d, s, name, uint64(namelen), buf)
 		})
 	}
-	descs, err := t.readRights(le.Uint64(h[msgControl:]), le.Uint64(h[msgControllen:]))
-	if err != nil || len(descs) == 0 {
-		if err != nil {
-			return 0, err
-		}
-		return send()
-	}
-	to := s.peer
-	if to == nil {
-		releaseDescs(descs)
-		if s.typ == sockDgram {
-			return 0, abi.EDESTADDRREQ
-		}
-		return 0, abi.ENOTCONN
-	}
-	at := to.streamEnd()
-	n, err := send()
-	if err != nil || n == 0 {
-		// Also when the call blocks: it is made again from the start.
-		releaseDescs(descs)
-		return n, err
-	}
-	s.attachRights(to, at, n, descs)
-	return n, nil
+	return withFlags(d, a[2], func() (uint64, error) {
+		return t.writevCall(a[0], le.Uint64(h[msgIov:]), le.Uint64(h[msgIovlen:]), 0, false)
+	})
 }
 
 func sysRecvmsg(t *Task, a args) (uint64, error) {
@@ -403,11 +454,21 @@ func sysRecvmsg(t *Task, a args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	used, flags, err := t.deliverRights(s, le.Uint64(h[msgControl:]), le.Uint64(h[msgControllen:]), a[2]&msgCmsgCloexe != 0)
+	from := s.pickup.from
+	used, flags, err := t.deliverControl(s, le.Uint64(h[msgControl:]), le.Uint64(h[msgControllen:]), a[2]&msgCmsgCloexe != 0)
 	if err != nil {
 		return 0, err
 	}
-	le.PutUint32(h[msgNamelen:], 0)
+	namelen := uint32(0)
+	if name := le.Uint64(h[msgName:]); name != 0 && from != nil {
+		sa := le.AppendUint16(nil, afUnix)
+		sa = append(sa, from...)
+		if err := t.copyOut(name, sa[:min(len(sa), int(le.Uint32(h[msgNamelen:])))]); err != nil {
+			return 0, err
+		}
+		namelen = uint32(len(sa))
+	}
+	le.PutUint32(h[msgNamelen:], namelen)
 	le.PutUint64(h[msgControllen:], used)
 	le.PutUint32(h[msgFlagsOff:], flags)
 	return n, t.copyOut(a[1], h[:])
@@ -429,35 +490,6 @@ func sysShutdown(t *Task, a args) (uint64, error) {
 		return 0, abi.EINVAL
 	}
 	return 0, nil
-}
-
-func sysGetsockopt(t *Task, a args) (uint64, error) {
-	_, s, err := t.socketOf(a[0])
-	if err != nil {
-		return 0, err
-	}
-	if a[1] != solSocket {
-		return 0, abi.ENOPROTOOPT
-	}
-	var v uint32
-	switch a[2] {
-	case soType:
-		v = uint32(s.typ)
-	case soError:
-	case soSndbuf, soRcvbuf:
-		v = unixBuffer
-	default:
-		return 0, abi.ENOPROTOOPT
-	}
-	if err := t.writeU32(a[3], v); err != nil {
-		return 0, err
-	}
-	return 0, t.writeU32(a[4], 4)
-}
-
-func sysSetsockopt(t *Task, a args) (uint64, error) {
-	_, _, err := t.socketOf(a[0])
-	return 0, err
 }
 
 // sysSockname reports the unnamed AF_UNIX address of a socket pair end.
@@ -486,7 +518,7 @@ func sysSocket(t *Task, a args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	d := vfs.NewDescription(&unixSocket{k: t.k, typ: kind}, uint32(abi.O_RDWR|typ&sockNonblock), "socket:")
+	d := vfs.NewDescription(newUnixSocket(t.k, kind), uint32(abi.O_RDWR|typ&sockNonblock), "socket:")
 	fd, err := t.proc.files.alloc(d, 0, typ&sockCloexec != 0)
 	return uint64(fd), err
 }
@@ -571,6 +603,24 @@ func (t *Task) unixKey(sunPath []byte, create bool) (string, error) {
 	return fmt.Sprintf("ino:%d", n.Ino()), nil
 }
 
+// boundSocket returns the socket of kind typ bound at the address
+// (addr, length).
+func (t *Task) boundSocket(addr, length uint64, typ int) (*unixSocket, error) {
+	name, err := t.sockaddrUn(addr, length)
+	if err != nil {
+		return nil, err
+	}
+	key, err := t.unixKey(name, false)
+	if err != nil {
+		return nil, err
+	}
+	target, ok := t.k.unixNames[key]
+	if !ok || target.closed || target.typ != typ {
+		return nil, abi.ECONNREFUSED
+	}
+	return target, nil
+}
+
 func sysBind(t *Task, a args) (uint64, error) {
 	_, s, err := t.socketOf(a[0])
 	if err != nil {
@@ -578,6 +628,17 @@ func sysBind(t *Task, a args) (uint64, error) {
 	}
 	if s.addr != "" || s.peer != nil {
 		return 0, abi.EINVAL
+	}
+	if a[2] == 2 {
+		// The family alone: a name of the kernel's choosing.
+		var family [2]byte
+		if err := t.copyIn(a[1], family[:]); err != nil {
+			return 0, err
+		}
+		if le.Uint16(family[:]) != afUnix {
+			return 0, abi.EINVAL
+		}
+		return 0, s.autobind()
 	}
 	name, err := t.sockaddrUn(a[1], a[2])
 	if err != nil {
@@ -607,6 +668,7 @@ func sysListen(t *Task, a args) (uint64, error) {
 		return 0, abi.EINVAL
 	}
 	s.listening = true
+	s.peerCred = t.peerCred()
 	return 0, nil
 }
 
@@ -618,17 +680,9 @@ func sysConnect(t *Task, a args) (uint64, error) {
 	if s.peer != nil || s.listening {
 		return 0, abi.EISCONN
 	}
-	name, err := t.sockaddrUn(a[1], a[2])
+	target, err := t.boundSocket(a[1], a[2], s.typ)
 	if err != nil {
 		return 0, err
-	}
-	key, err := t.unixKey(name, false)
-	if err != nil {
-		return 0, err
-	}
-	target, ok := t.k.unixNames[key]
-	if !ok || target.closed || target.typ != s.typ {
-		return 0, abi.ECONNREFUSED
 	}
 	if s.typ == sockDgram {
 		s.peer = target
@@ -640,8 +694,14 @@ func sysConnect(t *Task, a args) (uint64, error) {
 	if len(target.backlog) >= 128 {
 		return 0, abi.EAGAIN
 	}
-	server := &unixSocket{k: t.k, typ: s.typ, peer: s, name: target.name}
-	s.peer = server
+	if s.opts.passCred && s.addr == "" {
+		if err := s.autobind(); err != nil {
+			return 0, err
+		}
+	}
+	server := newUnixSocket(t.k, s.typ)
+	server.peer, server.name, server.peerCred, server.unaccepted = s, target.name, t.peerCred(), true
+	s.peer, s.peerCred = server, target.peerCred
 	target.backlog = append(target.backlog, server)
 	return 0, nil
 }
@@ -663,6 +723,8 @@ func sysAccept4(t *Task, a args) (uint64, error) {
 	}
 	conn := s.backlog[0]
 	s.backlog = s.backlog[1:]
+	conn.unaccepted = false
+	conn.opts.passCred = s.opts.passCred
 	nd := vfs.NewDescription(conn, uint32(abi.O_RDWR|flags&sockNonblock), "socket:")
 	fd, err := t.proc.files.alloc(nd, 0, flags&sockCloexec != 0)
 	if err != nil {

@@ -123,6 +123,8 @@ type Stream struct {
 	// then its device node (/dev/pts/0), which stat reports.
 	TTY  *TTY
 	Node *Inode
+	// Ino numbers a stream that is not a terminal among pipes.
+	Ino uint64
 }
 
 // Read returns host input received so far, or ErrWouldBlock while the
@@ -158,12 +160,15 @@ func (s *Stream) Write(p []byte, _ int64) (int, error) {
 // Seekable is false: host streams are character devices.
 func (s *Stream) Seekable() bool { return false }
 
-// Stat reports a character device.
+// Stat reports the terminal's device node, or, for a stream that is not
+// a terminal, a pipe: what a container's standard streams are under
+// `docker run` without -t. (C libraries choose their buffering from it:
+// glibc line-buffers a character device of a terminal's major number.)
 func (s *Stream) Stat() abi.Stat {
 	if s.Node != nil {
 		return s.Node.Stat()
 	}
-	return abi.Stat{Dev: 0x16, Ino: 3, Mode: abi.S_IFCHR | 0o620, Nlink: 1, Blksize: 1024, Rdev: abi.Makedev(136, 0)}
+	return abi.Stat{Dev: pipeDev, Ino: s.Ino, Mode: abi.S_IFIFO | 0o600, Nlink: 1, Blksize: 4096}
 }
 
 // Poll reports input once the host sent some (or ended); output is

@@ -146,13 +146,16 @@ func SetPipeSize(f File, size uint64, privileged bool) (int, error) {
 	return n, nil
 }
 
+// pipeDev is the device of pipes (Linux's pipefs).
+const pipeDev = 0xc
+
 func (e *pipeEnd) Seekable() bool { return false }
 
 func (e *pipeEnd) Stat() abi.Stat {
 	if e.fifo != nil {
 		return e.fifo.Stat()
 	}
-	return abi.Stat{Dev: 0xc, Ino: 0, Mode: abi.S_IFIFO | 0o600, Nlink: 1, Blksize: 4096, Size: 0}
+	return abi.Stat{Dev: pipeDev, Ino: 0, Mode: abi.S_IFIFO | 0o600, Nlink: 1, Blksize: 4096, Size: 0}
 }
 
 func (e *pipeEnd) Poll() uint32 {
