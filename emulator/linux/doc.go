@@ -14,7 +14,8 @@
 //	              initial stack and auxiliary vector
 //	mm.go         address spaces: mappings (vmas), demand paging,
 //	              brk, the memory budget
-//	signals.go    signal generation, delivery, default actions, exit
+//	signals.go    signal generation (real-time signals queue, standard
+//	              ones pend once), delivery, default actions, exit
 //	creds.go      user and group ids, the set*id/get*id calls, the
 //	              permission rules for signals and set-user-ID exec
 //	user.go       LookupUser: an image's USER against /etc/passwd and
@@ -23,8 +24,9 @@
 //	table.go      the system call table by name, with support notes
 //	sys_*.go      the handlers, one file per family (files, memory,
 //	              processes, signals, epoll/eventfd, timerfd, signalfd,
-//	              pidfd, inotify, xattrs, AF_UNIX sockets and SCM_RIGHTS,
-//	              identity/time/misc)
+//	              pidfd, inotify, xattrs, AF_UNIX sockets, their
+//	              options and ancillary data, signal-driven I/O and
+//	              dnotify, identity/time/misc)
 //	cputime.go    per-thread CPU time (user: guest instructions; system:
 //	              system calls), the CPU clocks, getrusage, times
 //	locks.go      advisory file locks: fcntl record locks, OFD locks,

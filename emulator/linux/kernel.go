@@ -121,6 +121,10 @@ type Kernel struct {
 	status  int
 	// unixNames maps bound AF_UNIX addresses to their sockets.
 	unixNames map[string]*unixSocket
+	// owners are the f_owner records of descriptions that have one;
+	// asyncFiles those with O_ASYNC (sys_fasync.go).
+	owners     map[*vfs.Description]*fileOwner
+	asyncFiles map[*vfs.Description]*fileOwner
 	// unixAutobind is the last abstract name autobind gave.
 	unixAutobind int
 	// current is the task whose system call is being served.
@@ -174,7 +178,7 @@ func New(cfg Config) (*Kernel, error) {
 	k := &Kernel{
 		cfg: cfg, abi: cfg.Arch, fs: fs, procs: make(map[int]*Process), nextPID: 1,
 		limit: cfg.MemoryLimit / pageSize, boot: cfg.Clock(), unsupported: make(map[string]int),
-		unixNames: make(map[string]*unixSocket), locks: newLockTable(), timerfds: map[*timerFile]struct{}{},
+		unixNames: make(map[string]*unixSocket), owners: map[*vfs.Description]*fileOwner{}, asyncFiles: map[*vfs.Description]*fileOwner{}, locks: newLockTable(), timerfds: map[*timerFile]struct{}{},
 	}
 	k.table = buildTable(k.abi)
 	fs.Special = k.procLookup
@@ -324,6 +328,9 @@ func (k *Kernel) Run() (int, error) {
 		// An alarm due now interrupts tasks that wait (a select, a
 		// futex) as well as the running ones.
 		k.checkAlarms()
+		if len(k.asyncFiles) > 0 {
+			k.checkAsync()
+		}
 		ran := false
 		for i := 0; i < len(k.tasks) && !k.done; i++ {
 			t := k.tasks[i]

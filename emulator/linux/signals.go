@@ -71,14 +71,14 @@ func (k *Kernel) notifyParent(p *Process, code, status int32) {
 
 // sendSignal queues a process-directed signal. Signals the process
 // ignores are dropped at once unless every thread blocks them, like
-// Linux.
-func (k *Kernel) sendSignal(p *Process, sig int, info sigInfo) {
+// Linux. False when a real-time signal finds its queue full.
+func (k *Kernel) sendSignal(p *Process, sig int, info sigInfo) bool {
 	if p.zombie || p.exiting || sig <= 0 || sig > abi.NSIG {
-		return
+		return true
 	}
 	if sig == abi.SIGKILL {
 		k.exitProcess(p, abi.SIGKILL)
-		return
+		return true
 	}
 	switch {
 	case sig == abi.SIGCONT:
@@ -87,12 +87,9 @@ func (k *Kernel) sendSignal(p *Process, sig int, info sigInfo) {
 		p.pending &^= abi.Bit(abi.SIGCONT)
 	}
 	if p.ignored(sig) && !p.allBlock(sig) {
-		return
+		return true
 	}
-	if p.pending&abi.Bit(sig) == 0 {
-		p.info[sig] = info
-	}
-	p.pending |= abi.Bit(sig)
+	return queueSignal(&p.pending, &p.info, &p.queued, sig, info)
 }
 
 func (p *Process) allBlock(sig int) bool {
@@ -105,22 +102,20 @@ func (p *Process) allBlock(sig int) bool {
 }
 
 // sendThreadSignal queues a signal for one thread (tgkill, faults).
-func (k *Kernel) sendThreadSignal(t *Task, sig int, info sigInfo) {
+// False when a real-time signal finds its queue full.
+func (k *Kernel) sendThreadSignal(t *Task, sig int, info sigInfo) bool {
 	p := t.proc
 	if p.zombie || p.exiting || t.exited || sig <= 0 || sig > abi.NSIG {
-		return
+		return true
 	}
 	if sig == abi.SIGKILL {
 		k.exitProcess(p, abi.SIGKILL)
-		return
+		return true
 	}
 	if p.ignored(sig) && t.mask&abi.Bit(sig) == 0 {
-		return
+		return true
 	}
-	if t.pending&abi.Bit(sig) == 0 {
-		t.info[sig] = info
-	}
-	t.pending |= abi.Bit(sig)
+	return queueSignal(&t.pending, &t.info, &t.queued, sig, info)
 }
 
 // forceSignal raises a synchronous signal (a CPU fault): if the thread
@@ -148,11 +143,9 @@ func (t *Task) deliverable() int {
 // take removes sig from t's pending sets and returns its payload.
 func (t *Task) take(sig int) sigInfo {
 	if t.pending&abi.Bit(sig) != 0 {
-		t.pending &^= abi.Bit(sig)
-		return t.info[sig]
+		return dequeueSignal(&t.pending, &t.info, t.queued, sig)
 	}
-	t.proc.pending &^= abi.Bit(sig)
-	return t.proc.info[sig]
+	return dequeueSignal(&t.proc.pending, &t.proc.info, t.proc.queued, sig)
 }
 
 // interrupt ends t's blocking system call because a signal arrived: a
@@ -211,6 +204,32 @@ func (k *Kernel) deliverSignals(t *Task) {
 	}
 }
 
+// encode returns the siginfo_t of sig carrying info, with the union
+// member Linux fills for it: the faulting address, the descriptor and band
+// of signal-driven I/O, or the sender (and a child's status).
+func (info sigInfo) encode(sig int) [128]byte {
+	var b [128]byte
+	le := binary.LittleEndian
+	le.PutUint32(b[0:], uint32(sig))
+	le.PutUint32(b[8:], uint32(info.code))
+	switch {
+	case sig == abi.SIGSEGV || sig == abi.SIGBUS || sig == abi.SIGILL || sig == abi.SIGTRAP || sig == abi.SIGFPE:
+		le.PutUint64(b[16:], info.addr)
+	case info.poll:
+		le.PutUint64(b[16:], uint64(info.band))
+		le.PutUint32(b[24:], uint32(info.fd))
+	default:
+		le.PutUint32(b[16:], uint32(info.pid))
+		le.PutUint32(b[20:], info.uid)
+		if sig == abi.SIGCHLD {
+			le.PutUint32(b[24:], uint32(info.status))
+		} else {
+			le.PutUint64(b[24:], info.value)
+		}
+	}
+	return b
+}
+
 func (k *Kernel) pushFrame(t *Task, sig int, info sigInfo, act sigAction) error {
 	f := arch.SignalFrame{Signal: sig, Handler: act.handler, Restorer: vdsoAddr, SavedMask: uint64(t.mask),
 		AltSP: t.altSP, AltSize: t.altSize, AltFlags: t.altFlags, SigInfo: act.flags&abi.SA_SIGINFO != 0}
@@ -227,19 +246,7 @@ func (k *Kernel) pushFrame(t *Task, sig int, info sigInfo, act sigAction) error 
 		f.StackTop = t.altSP + t.altSize
 		f.AltFlags = 0
 	}
-	le := binary.LittleEndian
-	le.PutUint32(f.Info[0:], uint32(sig))
-	le.PutUint32(f.Info[8:], uint32(info.code))
-	switch {
-	case sig == abi.SIGSEGV || sig == abi.SIGBUS || sig == abi.SIGILL || sig == abi.SIGTRAP || sig == abi.SIGFPE:
-		le.PutUint64(f.Info[16:], info.addr)
-	default:
-		le.PutUint32(f.Info[16:], uint32(info.pid))
-		le.PutUint32(f.Info[20:], info.uid)
-		if sig == abi.SIGCHLD {
-			le.PutUint32(f.Info[24:], uint32(info.status))
-		}
-	}
+	f.Info = info.encode(sig)
 	// The frame is written through populate-aware copies: touch its pages
 	// first so an untouched stack page does not look like a bad frame.
 	top := sp

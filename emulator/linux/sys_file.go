@@ -466,7 +466,10 @@ func sysFcntl(t *Task, a args) (uint64, error) {
 	case abi.F_GETFL:
 		return uint64(e.d.Flags), nil
 	case abi.F_SETFL:
-		const changeable = abi.O_APPEND | abi.O_NONBLOCK
+		const changeable = abi.O_APPEND | abi.O_NONBLOCK | oAsync
+		if (e.d.Flags^uint32(a[2]))&oAsync != 0 {
+			t.setAsync(e.d, fd, a[2]&oAsync != 0)
+		}
 		e.d.Flags = e.d.Flags&^changeable | uint32(a[2])&changeable
 		return 0, nil
 	case abi.F_GETLK, abi.F_SETLK, abi.F_SETLKW, abi.F_OFD_GETLK, abi.F_OFD_SETLK, abi.F_OFD_SETLKW:
@@ -480,8 +483,8 @@ func sysFcntl(t *Task, a args) (uint64, error) {
 	case abi.F_SETPIPE_SZ:
 		n, err := vfs.SetPipeSize(e.d.File, a[2], t.proc.cred.privileged())
 		return uint64(n), err
-	case abi.F_SETOWN, abi.F_GETOWN:
-		return 0, nil
+	case abi.F_SETOWN, abi.F_GETOWN, fSetownEx, fGetownEx, fSetsig, fGetsig, fNotify:
+		return t.fcntlOwner(e.d, fd, a[1], a[2])
 	case abi.F_ADD_SEALS, abi.F_GET_SEALS:
 		n := e.d.File.Inode()
 		if n == nil {

@@ -44,9 +44,9 @@ func sysRtSigaction(t *Task, a args) (uint64, error) {
 		*act = na
 		// Setting a signal to be ignored discards it if pending.
 		if t.proc.ignored(int(sig)) {
-			t.proc.pending &^= abi.Bit(int(sig))
+			discardSignal(&t.proc.pending, t.proc.queued, int(sig))
 			for _, th := range t.proc.threads {
-				th.pending &^= abi.Bit(int(sig))
+				discardSignal(&th.pending, th.queued, int(sig))
 			}
 		}
 	}
@@ -175,10 +175,7 @@ func sysRtSigtimedwait(t *Task, a args) (uint64, error) {
 		}
 		info := t.take(sig)
 		if a[1] != 0 {
-			var b [128]byte
-			le.PutUint32(b[0:], uint32(sig))
-			le.PutUint32(b[8:], uint32(info.code))
-			le.PutUint32(b[16:], uint32(info.pid))
+			b := info.encode(sig)
 			if err := t.copyOut(a[1], b[:]); err != nil {
 				return 0, err
 			}
@@ -272,4 +269,66 @@ func (t *Task) tkill(tgid, tid int, sig uint64) (uint64, error) {
 		t.k.sendThreadSignal(target, int(sig), sigInfo{code: abi.SI_TKILL, pid: int32(t.proc.pid), uid: t.proc.cred.ruid})
 	}
 	return 0, nil
+}
+
+// sysRtSigqueueinfo sends a signal with the caller's siginfo (sigqueue(3):
+// its si_value) to a process.
+func sysRtSigqueueinfo(t *Task, a args) (uint64, error) {
+	pid, sig := int(int32(a[0])), a[1]
+	info, err := t.queuedInfo(pid, sig, a[2])
+	if err != nil {
+		return 0, err
+	}
+	p := t.k.process(pid)
+	if pid <= 0 || p == nil || p.zombie {
+		return 0, abi.ESRCH
+	}
+	if !t.proc.cred.maySignal(t.proc, p, int(sig)) {
+		return 0, abi.EPERM
+	}
+	if sig != 0 && !t.k.sendSignal(p, int(sig), info) {
+		return 0, abi.EAGAIN
+	}
+	return 0, nil
+}
+
+// sysRtTgsigqueueinfo is rt_sigqueueinfo to one thread.
+func sysRtTgsigqueueinfo(t *Task, a args) (uint64, error) {
+	tgid, tid, sig := int(int32(a[0])), int(int32(a[1])), a[2]
+	if tgid <= 0 || tid <= 0 {
+		return 0, abi.EINVAL
+	}
+	info, err := t.queuedInfo(tgid, sig, a[3])
+	if err != nil {
+		return 0, err
+	}
+	target := t.k.taskByTID(tid)
+	if target == nil || target.proc.pid != tgid {
+		return 0, abi.ESRCH
+	}
+	if !t.proc.cred.maySignal(t.proc, target.proc, int(sig)) {
+		return 0, abi.EPERM
+	}
+	if sig != 0 && !t.k.sendThreadSignal(target, int(sig), info) {
+		return 0, abi.EAGAIN
+	}
+	return 0, nil
+}
+
+// queuedInfo reads the siginfo a sigqueue caller gives. Only a process
+// signalling itself may claim a code the kernel uses (>= 0, or SI_TKILL);
+// the rest (si_pid, si_uid, si_value) is passed on as given.
+func (t *Task) queuedInfo(pid int, sig, addr uint64) (sigInfo, error) {
+	if sig != 0 && !validSignal(sig) {
+		return sigInfo{}, abi.EINVAL
+	}
+	var b [128]byte
+	if err := t.copyIn(addr, b[:]); err != nil {
+		return sigInfo{}, err
+	}
+	code := int32(le.Uint32(b[8:]))
+	if (code >= 0 || code == abi.SI_TKILL) && pid != t.proc.pid {
+		return sigInfo{}, abi.EPERM
+	}
+	return sigInfo{code: code, pid: int32(le.Uint32(b[16:])), uid: le.Uint32(b[20:]), value: le.Uint64(b[24:])}, nil
 }

@@ -49,7 +49,13 @@ func (f *signalFile) Read(p []byte, _ int64) (int, error) {
 		le.PutUint32(b[8:], uint32(info.code))
 		le.PutUint32(b[12:], uint32(info.pid))
 		le.PutUint32(b[16:], info.uid)
+		if info.poll {
+			le.PutUint32(b[20:], uint32(info.fd))
+			le.PutUint32(b[28:], uint32(info.band))
+		}
 		le.PutUint32(b[40:], uint32(info.status))
+		le.PutUint32(b[44:], uint32(info.value))
+		le.PutUint64(b[48:], info.value)
 		le.PutUint64(b[72:], info.addr)
 		n += signalfdInfoSize
 	}

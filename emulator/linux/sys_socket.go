@@ -191,6 +191,18 @@ func (s *unixSocket) deliver(to *unixSocket, p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Buffered is what FIONREAD reports: the bytes queued for a stream or a
+// seqpacket socket, the next datagram's size for a datagram socket.
+func (s *unixSocket) Buffered() int {
+	if s.typ == sockDgram {
+		if len(s.msgs) == 0 {
+			return 0
+		}
+		return len(s.msgs[0].data)
+	}
+	return s.queued
+}
+
 func (s *unixSocket) Seekable() bool { return false }
 
 func (s *unixSocket) Stat() abi.Stat {

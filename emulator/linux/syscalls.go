@@ -86,6 +86,10 @@ func (k *Kernel) syscall(t *Task) {
 	} else {
 		ret, err = e.fn(t, args(raw))
 	}
+	if len(k.asyncFiles) > 0 {
+		// Signal-driven I/O: the call may have made a file readable.
+		k.checkAsync()
+	}
 	if k.cfg.Trace != nil && err != errBlocked {
 		k.trace(t, nr, e, raw, ret, err)
 	}

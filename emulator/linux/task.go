@@ -21,9 +21,11 @@ type Process struct {
 	files    *fdTable
 	fsc      *fsContext
 	sig      *sigHandlers
-	// pending holds process-directed signals.
+	// pending holds process-directed signals; info their payloads, and
+	// queued the further instances of real-time signals.
 	pending abi.SigSet
 	info    [abi.NSIG + 1]sigInfo
+	queued  sigQueue
 	// cpuGone is the CPU time of threads that exited; cpuChildren that
 	// of reaped children and their reaped descendants (RUSAGE_CHILDREN).
 	cpuGone, cpuChildren cpuTime
@@ -73,6 +75,7 @@ type Task struct {
 	mask    abi.SigSet
 	pending abi.SigSet
 	info    [abi.NSIG + 1]sigInfo
+	queued  sigQueue
 	// savedMask is restored after a handler run by rt_sigsuspend.
 	savedMask    abi.SigSet
 	hasSavedMask bool
@@ -333,4 +336,64 @@ type sigInfo struct {
 	uid    uint32
 	status int32
 	addr   uint64
+	// poll marks a signal-driven I/O event (sys_fasync.go): si_band and
+	// si_fd instead of the sender.
+	poll bool
+	band int64
+	fd   int32
+	// value is si_value of a signal sent with sigqueue.
+	value uint64
+}
+
+// sigQueue holds the instances of pending real-time signals beyond the
+// first (whose payload is in info): Linux queues every real-time signal
+// sent, in order, while a standard signal is pending at most once.
+type sigQueue map[int][]sigInfo
+
+// maxQueuedSignals bounds the real-time signals queued per process or
+// thread (RLIMIT_SIGPENDING's order of magnitude).
+const maxQueuedSignals = 1 << 15
+
+// queueSignal makes sig pending in set with payload in, queueing it
+// behind the pending one for a real-time signal. False when the queue is
+// full.
+func queueSignal(set *abi.SigSet, info *[abi.NSIG + 1]sigInfo, q *sigQueue, sig int, in sigInfo) bool {
+	if *set&abi.Bit(sig) == 0 {
+		info[sig] = in
+		*set |= abi.Bit(sig)
+		return true
+	}
+	if sig < abi.SIGRTMIN {
+		return true
+	}
+	if len((*q)[sig]) >= maxQueuedSignals {
+		return false
+	}
+	if *q == nil {
+		*q = sigQueue{}
+	}
+	(*q)[sig] = append((*q)[sig], in)
+	return true
+}
+
+// dequeueSignal takes the first pending instance of sig from set.
+func dequeueSignal(set *abi.SigSet, info *[abi.NSIG + 1]sigInfo, q sigQueue, sig int) sigInfo {
+	in := info[sig]
+	if more := q[sig]; len(more) > 0 {
+		info[sig] = more[0]
+		if len(more) == 1 {
+			delete(q, sig)
+		} else {
+			q[sig] = more[1:]
+		}
+		return in
+	}
+	*set &^= abi.Bit(sig)
+	return in
+}
+
+// discardSignal drops every pending instance of sig from set.
+func discardSignal(set *abi.SigSet, q sigQueue, sig int) {
+	*set &^= abi.Bit(sig)
+	delete(q, sig)
 }

@@ -208,7 +208,7 @@ func qemuSide(root string, env []string) side {
 		script := `mount -t proc proc "$1/proc" && mount --rbind /dev "$1/dev" && shift && exec chroot "$@"`
 		args := []string{"--mount", "--pid", "--fork", "--kill-child", "sh", "-c", script, "sh", root, root, "/usr/bin/env", "-i"}
 		args = append(args, env...)
-		args = append(args, regrtest(module)...)
+		args = append(args, commandLine(module)...)
 		return exec.CommandContext(ctx, "unshare", args...)
 	}}
 }
@@ -220,13 +220,17 @@ func guestSide(c2w, work string) side {
 	return side{name: "converted", command: func(ctx context.Context, module string) *exec.Cmd {
 		args := []string{"run", "-v", filepath.Join(work, "pycache-guest") + ":" + pycacheDir, wasm,
 			"--env", "HOME=/root", "--env", "PYTHONPYCACHEPREFIX=" + pycacheDir, "--no-stdin"}
-		return exec.CommandContext(ctx, c2w, append(args, regrtest(module)...)...)
+		return exec.CommandContext(ctx, c2w, append(args, commandLine(module)...)...)
 	}}
 }
 
-// regrtest is the command line that runs one module, in-process and
-// verbose (every test case's result is in the log).
-func regrtest(module string) []string {
+// commandLine is the command line that runs one module: regrtest,
+// in-process and verbose (every test case's result is in the log), or a
+// check's script.
+func commandLine(module string) []string {
+	if c, ok := strings.CutPrefix(module, "check:"); ok {
+		return []string{"/bin/sh", "-c", checkScript(c)}
+	}
 	return []string{"python3", "-m", "test", "-v", module}
 }
 
@@ -294,7 +298,12 @@ func runOne(timeout time.Duration, s side, module, logFile string) outcome {
 	err := cmd.Run()
 	elapsed := time.Since(start).Seconds()
 	os.WriteFile(logFile, buf.Bytes(), 0o644)
-	o := parseRegrtest(buf.String())
+	var o outcome
+	if strings.HasPrefix(module, "check:") {
+		o = parseCheck(buf.String(), err)
+	} else {
+		o = parseRegrtest(buf.String())
+	}
 	if ctx.Err() != nil {
 		o = outcome{verdict: timedOut, detail: fmt.Sprintf("after %s", timeout)}
 	} else if err != nil && o.verdict == passed {

@@ -19,10 +19,11 @@ type module struct {
 	known string
 }
 
-var moduleName = regexp.MustCompile(`^test_[A-Za-z0-9_.]+$`)
+var moduleName = regexp.MustCompile(`^(test_[A-Za-z0-9_.]+|check:[a-z0-9-]+)$`)
 
-// parseModules reads the module list: one module per line, "#" starts a
-// comment; "NAME exclude: REASON" leaves a module out; "NAME known:
+// parseModules reads the module list: one module per line (a CPython
+// test module, or "check:NAME" for the script checks/NAME.sh), "#" starts
+// a comment; "NAME exclude: REASON" leaves a module out; "NAME known:
 // REASON" runs it without requiring it to pass.
 func parseModules(r io.Reader) ([]module, error) {
 	var mods []module
@@ -41,6 +42,9 @@ func parseModules(r io.Reader) ([]module, error) {
 		rest = strings.TrimSpace(rest)
 		if !moduleName.MatchString(name) {
 			return nil, fmt.Errorf("line %d: %q is not a test module name", n, name)
+		}
+		if c, ok := strings.CutPrefix(name, "check:"); ok && checkScript(c) == "" {
+			return nil, fmt.Errorf("line %d: no script checks/%s.sh", n, c)
 		}
 		if seen[name] {
 			return nil, fmt.Errorf("line %d: %s listed twice", n, name)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -50,6 +51,31 @@ func TestParseModules(t *testing.T) {
 	for _, bad := range []string{"test_a\ntest_a\n", "notatest\n", "test_a maybe: x\n", "test_a known:\n"} {
 		if _, err := parseModules(strings.NewReader(bad)); err == nil {
 			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+// TestParseCheck reads the outputs of a check script: all passed, one
+// failed, and a script that died without reporting.
+func TestParseCheck(t *testing.T) {
+	exit1 := errors.New("exit status 1")
+	for _, tc := range []struct {
+		out  string
+		err  error
+		want outcome
+	}{
+		{"PASS a\nPASS b c\n", nil, outcome{verdict: passed, run: 2}},
+		{"PASS a\nFAIL rows: got '3', want '4'\nPASS c\n", exit1, outcome{verdict: failed, run: 3, failures: 1, detail: "rows: got '3', want '4'"}},
+		{"PASS a\nsh: 1: sqlite3: not found\n", exit1, outcome{verdict: crashed, run: 1, detail: "exit status 1: sh: 1: sqlite3: not found"}},
+		{"", nil, outcome{verdict: crashed, detail: "no checks reported: "}},
+	} {
+		if got := parseCheck(tc.out, tc.err); got != tc.want {
+			t.Errorf("%q: got %+v, want %+v", tc.out, got, tc.want)
+		}
+	}
+	for _, m := range []string{"sqlite3-wal"} {
+		if checkScript(m) == "" {
+			t.Errorf("check %s has no script", m)
 		}
 	}
 }

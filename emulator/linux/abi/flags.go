@@ -206,6 +206,12 @@ const (
 	POLLERR  = 0x8
 	POLLHUP  = 0x10
 	POLLNVAL = 0x20
+	// The finer bits, as si_band of signal-driven I/O carries them.
+	POLLRDNORM = 0x40
+	POLLRDBAND = 0x80
+	POLLWRNORM = 0x100
+	POLLWRBAND = 0x200
+	POLLMSG    = 0x400
 )
 
 // Clock ids.

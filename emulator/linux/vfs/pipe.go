@@ -191,6 +191,15 @@ func (e *pipeEnd) Release() {
 func (e *pipeEnd) Inode() *Inode { return nil }
 
 // Buffered returns the number of unread bytes (FIONREAD).
+// PipeWritten returns, for the write end of a pipe or fifo, the bytes
+// waiting in it to be read.
+func PipeWritten(f File) (int, bool) {
+	if e, ok := f.(*pipeEnd); ok && !e.read {
+		return len(e.p.buf), true
+	}
+	return 0, false
+}
+
 func Buffered(f File) (int, bool) {
 	switch e := f.(type) {
 	case interface{ Buffered() int }:
