@@ -77,9 +77,10 @@
 // file's own pages (vfs.Frame): stores through any mapping, in any
 // process, and read/write of the file see the same bytes; pages wholly past
 // a shrunk file's end are unmapped everywhere and fault with SIGBUS.
-// Writable shared mappings of host-directory files are refused (ENODEV);
-// read-only shared mappings of files still read from the image behave as
-// private ones.
+// Host-directory files have such frames too, read from the host on first
+// touch and written back (the pages stores changed) at msync, munmap,
+// fsync, sync and exit; read-only shared mappings of files still read from
+// the image behave as private ones.
 //
 // Without a terminal (Config.Terminal) the standard streams are pipes, as
 // under `docker run` without -t, so C libraries buffer as they would there.

@@ -417,7 +417,9 @@ func (k *Kernel) waitForHost() bool {
 	input := k.stdin.Pending()
 	switch {
 	case next.IsZero() && !input:
-		return false
+		// Input that came in since Arrived looked (Pending collects it)
+		// lets a reader go on: not a deadlock.
+		return k.stdin.Arrived()
 	case next.IsZero():
 		k.stdin.Wait(-1)
 	case input:

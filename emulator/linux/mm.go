@@ -134,6 +134,7 @@ func (m *MM) fork() (*MM, error) {
 func (m *MM) release() {
 	m.users--
 	if m.users == 0 {
+		m.syncShared(0, addressTop)
 		m.k.resident -= m.resident
 		m.resident = 0
 		m.vmas = nil
@@ -167,8 +168,10 @@ func (m *MM) split(addr uint64) {
 	m.vmas[i], m.vmas[i+1] = left, right
 }
 
-// unmapRange removes every mapping in [start, end) and frees its pages.
+// unmapRange removes every mapping in [start, end) and frees its pages,
+// writing back what stores changed in shared file mappings.
 func (m *MM) unmapRange(start, end uint64) {
+	m.syncShared(start, end)
 	m.split(start)
 	m.split(end)
 	out := m.vmas[:0]
@@ -180,6 +183,25 @@ func (m *MM) unmapRange(start, end uint64) {
 		out = append(out, v)
 	}
 	m.vmas = out
+}
+
+// syncShared writes back what stores through the shared file mappings of
+// [start, end) changed: pages of host files (vfs.Inode.SyncFrames); other
+// files' frames are their content already.
+func (m *MM) syncShared(start, end uint64) error {
+	var first error
+	for i := range m.vmas {
+		v := &m.vmas[i]
+		if !v.shared || v.file == nil || v.end <= start || v.start >= end {
+			continue
+		}
+		lo, hi := max(v.start, start), min(v.end, end)
+		err := v.file.SyncFrames(v.fileOff+int64(lo-v.start), v.fileOff+int64(hi-v.start))
+		if first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // dropPages unmaps the populated pages of [start, end) and uncharges them.
@@ -329,7 +351,7 @@ var errBeyondEOF = errors.New("shared file mapping past the end of the file")
 // populateShared maps the file's own page (vfs.Frame) at page.
 func (m *MM) populateShared(v *vma, page uint64) error {
 	off := v.fileOff + int64(page-v.start)
-	if off >= v.file.Size() {
+	if off >= v.file.CurrentSize() {
 		return errBeyondEOF
 	}
 	f, err := v.file.SharedFrame(off / pageSize)

@@ -936,8 +936,24 @@ func sysFtruncate(t *Task, a args) (uint64, error) {
 }
 
 func sysFsync(t *Task, a args) (uint64, error) {
-	_, err := t.fd(a[0])
-	return 0, err
+	d, err := t.fd(a[0])
+	if err != nil {
+		return 0, err
+	}
+	return 0, vfs.Sync(d.File)
+}
+
+// sysSync writes back every shared mapping's changed pages of host files;
+// the rest of the machine's files live in memory.
+func sysSync(t *Task, a args) (uint64, error) {
+	seen := map[*MM]bool{}
+	for _, p := range t.k.procs {
+		if m := p.mm; m != nil && !seen[m] {
+			seen[m] = true
+			m.syncShared(0, addressTop)
+		}
+	}
+	return 0, nil
 }
 
 func sysGetcwd(t *Task, a args) (uint64, error) {

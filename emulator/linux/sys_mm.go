@@ -47,21 +47,15 @@ func sysMmap(t *Task, a args) (uint64, error) {
 		if seals, _ := n.Seals(); v.shared && prot&abi.PROT_WRITE != 0 && seals&(vfs.SealWrite|vfs.SealFutureWrite) != 0 {
 			return 0, abi.EPERM
 		}
-		switch {
-		case !v.shared:
-		case n.IsHost() && prot&abi.PROT_WRITE != 0:
-			// Stores would have to reach the host file, which this layer
-			// only reads and writes through calls: refuse rather than
-			// silently diverge.
-			return 0, abi.ENODEV
-		case prot&abi.PROT_WRITE == 0 && !n.HasContentInMemory():
+		if v.shared && prot&abi.PROT_WRITE == 0 && !n.HasContentInMemory() && !n.IsHost() {
 			// A read-only shared mapping of a file still read from the
-			// image or a host directory behaves as a private one (its
-			// pages are not copied into memory up front).
+			// image behaves as a private one (the image cannot change,
+			// and its pages are not copied into memory up front).
 			v.shared = false
 		}
 		// Other shared mappings map the file's own pages (vfs.Frame):
-		// stores reach the file and every other mapping of it.
+		// stores reach the file and every other mapping of it (a host
+		// file's when written back: vfs/hostpages.go).
 		v.file, v.fileOff, v.name = n, int64(off), d.Path
 	}
 	fixed := flags&(abi.MAP_FIXED|abi.MAP_FIXED_NOREPLACE) != 0
@@ -202,8 +196,8 @@ func sysMremap(t *Task, a args) (uint64, error) {
 	return dst, nil
 }
 
-// sysMsync checks its arguments and succeeds: shared file mappings map the
-// file's own pages, so there is nothing to write back.
+// sysMsync writes back the shared file mappings of the range: host files'
+// pages that stores changed (other files' frames are their content).
 func sysMsync(t *Task, a args) (uint64, error) {
 	const msAsync, msInvalidate, msSync = 1, 2, 4
 	flags := a[2]
@@ -218,6 +212,9 @@ func sysMsync(t *Task, a args) (uint64, error) {
 			return 0, abi.ENOMEM
 		}
 		p = m.vmas[i].end
+	}
+	if err := m.syncShared(a[0], a[0]+size); err != nil {
+		return 0, abi.EIO
 	}
 	return 0, nil
 }

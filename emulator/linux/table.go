@@ -49,7 +49,7 @@ var syscalls = map[string]syscallDef{
 	"ftruncate":       {fn: sysFtruncate},
 	"fsync":           {fn: sysFsync},
 	"fdatasync":       {fn: sysFsync},
-	"sync":            {fn: sysNoop},
+	"sync":            {fn: sysSync},
 	"syncfs":          {fn: sysFsync},
 	"fadvise64":       {fn: sysNoop},
 	"flock":           {fn: sysFlock},
@@ -93,7 +93,7 @@ var syscalls = map[string]syscallDef{
 
 	// Memory (sys_mm.go).
 	"brk":                {fn: sysBrk},
-	"mmap":               {fn: sysMmap, support: partial, note: "writable MAP_SHARED mappings of files in host directories: ENODEV; read-only shared mappings of image files behave as private ones"},
+	"mmap":               {fn: sysMmap, support: partial, note: "read-only shared mappings of image files behave as private ones; stores to shared mappings of host-directory files reach the host at msync, munmap, fsync, sync or exit"},
 	"munmap":             {fn: sysMunmap},
 	"mprotect":           {fn: sysMprotect},
 	"mremap":             {fn: sysMremap, support: partial, note: "no MREMAP_FIXED"},

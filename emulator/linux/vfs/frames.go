@@ -18,11 +18,13 @@ type Frame struct {
 }
 
 // SharedFrame returns the frame of page idx (the file's bytes from
-// idx*PageSize), making one from the file's content on first use. Files of
-// host directories have no frames (ENODEV): their content is the host's.
+// idx*PageSize), making one from the file's content on first use.
 func (n *Inode) SharedFrame(idx int64) (*Frame, error) {
-	if !n.IsRegular() || n.host != "" {
+	if !n.IsRegular() {
 		return nil, abi.ENODEV
+	}
+	if n.host != "" {
+		return n.hostFrame(idx)
 	}
 	if err := n.copyUp(); err != nil {
 		return nil, err
@@ -49,25 +51,31 @@ func (d *fileData) frame(idx int64) *Frame {
 	return f
 }
 
+// pageSpans calls fn for each page idx that the n bytes at off touch, with
+// the part [lo, hi) of them in that page.
+func pageSpans(off int64, n int, fn func(idx, lo, hi int64)) {
+	for idx := off / PageSize; idx*PageSize < off+int64(n); idx++ {
+		fn(idx, max(idx*PageSize, off), min((idx+1)*PageSize, off+int64(n)))
+	}
+}
+
 // overlayFrames copies into p, which holds the content at off, the bytes
 // of the pages that have frames.
 func (d *fileData) overlayFrames(p []byte, off int64) {
-	for idx := off / PageSize; idx*PageSize < off+int64(len(p)); idx++ {
+	pageSpans(off, len(p), func(idx, lo, hi int64) {
 		if f := d.frames[idx]; f != nil {
-			lo, hi := max(idx*PageSize, off), min((idx+1)*PageSize, off+int64(len(p)))
 			copy(p[lo-off:hi-off], f.Data[lo-idx*PageSize:])
 		}
-	}
+	})
 }
 
 // writeFrames stores p, written at off, into the frames it covers.
 func (d *fileData) writeFrames(p []byte, off int64) {
-	for idx := off / PageSize; idx*PageSize < off+int64(len(p)); idx++ {
+	pageSpans(off, len(p), func(idx, lo, hi int64) {
 		if f := d.frames[idx]; f != nil {
-			lo, hi := max(idx*PageSize, off), min((idx+1)*PageSize, off+int64(len(p)))
 			copy(f.Data[lo-idx*PageSize:], p[lo-off:hi-off])
 		}
-	}
+	})
 }
 
 // zeroFrames clears what frames hold in [from, to): the file grows over

@@ -225,6 +225,7 @@ type hostFile struct {
 
 func (h *hostFile) Read(p []byte, off int64) (int, error) {
 	k, err := h.f.ReadAt(p, off)
+	h.n.hostPages.readPages(p[:k], off)
 	if err == io.EOF {
 		return k, io.EOF
 	}
@@ -233,7 +234,15 @@ func (h *hostFile) Read(p []byte, off int64) (int, error) {
 
 func (h *hostFile) Write(p []byte, off int64) (int, error) {
 	k, err := h.f.WriteAt(p, off)
+	h.n.wroteHost(p[:k], off)
 	return k, hostErrno(err)
+}
+
+// wroteHost records k bytes written to the host file at off: in the
+// mapped pages, and in the length.
+func (n *Inode) wroteHost(p []byte, off int64) {
+	n.hostPages.wrotePages(p, off)
+	n.hostSize = max(n.hostSize, off+int64(len(p)))
 }
 
 func (h *hostFile) Seekable() bool { return true }
@@ -276,6 +285,7 @@ func (n *Inode) hostReadAt(p []byte, off int64) (int, error) {
 	}
 	defer f.Close()
 	k, err := f.ReadAt(p, off)
+	n.hostPages.readPages(p[:k], off)
 	if err == io.EOF {
 		return k, io.EOF
 	}
@@ -289,6 +299,7 @@ func (n *Inode) hostWriteAt(p []byte, off int64) (int, error) {
 	}
 	defer f.Close()
 	k, err := f.WriteAt(p, off)
+	n.wroteHost(p[:k], off)
 	return k, hostErrno(err)
 }
 

@@ -84,6 +84,8 @@ type Inode struct {
 	host         string
 	hostChildren map[string]*Inode
 	hostSize     int64
+	// hostPages are the pages of a host file that shared mappings map.
+	hostPages *hostPages
 
 	// open, when set, replaces opening: it returns an existing
 	// description (a /proc/self/fd link to a pipe or stream).
@@ -260,7 +262,7 @@ func (n *Inode) Truncate(size int64) error {
 		return err
 	}
 	if n.host != "" {
-		return hostErrno(os.Truncate(n.host, size))
+		return n.hostTruncate(size)
 	}
 	if err := n.copyUp(); err != nil {
 		return err
