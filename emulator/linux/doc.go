@@ -25,13 +25,16 @@
 //	sys_*.go      the handlers, one file per family (files, memory,
 //	              processes, signals, epoll/eventfd, timerfd, signalfd,
 //	              pidfd, inotify, xattrs, AF_UNIX sockets, their
-//	              options and ancillary data, signal-driven I/O and
-//	              dnotify, identity/time/misc)
+//	              options and ancillary data, AF_INET/AF_INET6 sockets
+//	              (sys_inet.go), signal-driven I/O and dnotify,
+//	              identity/time/misc)
 //	cputime.go    per-thread CPU time (user: guest instructions; system:
 //	              system calls), the CPU clocks, getrusage, times
 //	locks.go      advisory file locks: fcntl record locks, OFD locks,
 //	              flock, shared by all processes (EDEADLK detection)
 //	procfs.go     /proc, generated from the kernel's state
+//	inet/         the IP network: gVisor's netstack, sockaddr_in/in6,
+//	              errno of netstack's errors
 //	abi/          ISA-neutral constants and record encodings
 //	arch/         the CPU boundary; arch/riscv64 the RISC-V half
 //	vfs/          rootfs image + in-memory overlay, host directory
@@ -85,8 +88,13 @@
 // Without a terminal (Config.Terminal) the standard streams are pipes, as
 // under `docker run` without -t, so C libraries buffer as they would there.
 //
-// Not there yet: networking (AF_INET answers EAFNOSUPPORT), capability sets
-// finer than "root has all".
+// Networking. AF_INET and AF_INET6 sockets are endpoints of gVisor's
+// netstack (package inet) with a loopback interface: TCP and UDP between
+// the guest's processes behave as on Linux; nothing leaves the machine yet.
+// /etc/hosts and /etc/hostname are written as docker writes them.
+//
+// Not there yet: a network beyond loopback, capability sets finer than
+// "root has all".
 //
 // Execution model. The whole machine runs on the caller's goroutine: no
 // host threads or processes (it compiles to GOOS=wasip1). Run loops over

@@ -145,6 +145,13 @@ mount -t overlay overlay -o "lowerdir=$lower,upperdir=$scratch/upper,workdir=$sc
 root=$scratch/root
 mount --rbind /dev "$root/dev"
 mount -t proc proc "$root/proc"
+# What docker run (and the emulator) gives a container: /etc/hosts and
+# /etc/hostname, dated as the image's /etc.
+if [ -d "$root/etc" ]; then
+	printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n' > "$root/etc/hosts"
+	echo localhost > "$root/etc/hostname"
+	touch -r "$lower/etc" "$root/etc/hosts" "$root/etc/hostname" "$root/etc"
+fi
 `
 
 // extract writes the tree under ino to dir.

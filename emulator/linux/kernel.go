@@ -12,6 +12,7 @@ import (
 	"github.com/wasmrt/wasmrt/emulator/linux/abi"
 	"github.com/wasmrt/wasmrt/emulator/linux/arch"
 	archrv "github.com/wasmrt/wasmrt/emulator/linux/arch/riscv64"
+	"github.com/wasmrt/wasmrt/emulator/linux/inet"
 	"github.com/wasmrt/wasmrt/emulator/linux/vfs"
 	"github.com/wasmrt/wasmrt/emulator/rootfs"
 )
@@ -127,6 +128,9 @@ type Kernel struct {
 	asyncFiles map[*vfs.Description]*fileOwner
 	// unixAutobind is the last abstract name autobind gave.
 	unixAutobind int
+	// net is the IP network stack, made with the first AF_INET or
+	// AF_INET6 socket (sys_inet.go).
+	net *inet.Stack
 	// current is the task whose system call is being served.
 	current *Task
 	// unsupported counts the system calls answered with ENOSYS, by name.
@@ -170,6 +174,9 @@ func New(cfg Config) (*Kernel, error) {
 		return nil, fmt.Errorf("linux: %w", err)
 	}
 	fs.Clock = cfg.Clock
+	if err := writeNetworkFiles(fs, cfg.Hostname); err != nil {
+		return nil, fmt.Errorf("linux: %w", err)
+	}
 	for _, m := range cfg.Mounts {
 		if err := fs.Mount(m.Guest, m.Host); err != nil {
 			return nil, fmt.Errorf("linux: mount host %s at %s: %w", m.Host, m.Guest, err)
@@ -332,6 +339,7 @@ func (k *Kernel) Run() (int, error) {
 			k.checkAsync()
 		}
 		ran := false
+		k.yieldToNetwork()
 		for i := 0; i < len(k.tasks) && !k.done; i++ {
 			t := k.tasks[i]
 			if t.exited || t.proc.stopped {
@@ -415,20 +423,23 @@ func (k *Kernel) waitForHost() bool {
 		next = tf
 	}
 	input := k.stdin.Pending()
-	switch {
-	case next.IsZero() && !input:
+	// The network stack wakes the machine when a socket's readiness
+	// changes; while one exists, waiting on it is never a deadlock (its
+	// timers, such as TCP's retransmissions, run on their own).
+	var network <-chan struct{}
+	if k.net != nil {
+		network = k.net.Wake
+	}
+	if next.IsZero() && !input && network == nil {
 		// Input that came in since Arrived looked (Pending collects it)
 		// lets a reader go on: not a deadlock.
 		return k.stdin.Arrived()
-	case next.IsZero():
-		k.stdin.Wait(-1)
-	case input:
-		k.stdin.Wait(max(next.Sub(k.cfg.Clock()), 0))
-	default:
-		if d := next.Sub(k.cfg.Clock()); d > 0 {
-			time.Sleep(d)
-		}
 	}
+	wait := time.Duration(-1)
+	if !next.IsZero() {
+		wait = max(next.Sub(k.cfg.Clock()), 0)
+	}
+	k.stdin.Wait(wait, input, network)
 	return true
 }
 
@@ -504,4 +515,37 @@ func (k *Kernel) procList() []*Process {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].pid < out[j].pid })
 	return out
+}
+
+// EtcHosts is the /etc/hosts a container with that host name gets: the
+// loopback names as docker writes them, and the host name on loopback.
+func EtcHosts(hostname string) string {
+	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
+		"fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+	if hostname != "localhost" {
+		hosts += "127.0.0.1\t" + hostname + "\n"
+	}
+	return hosts
+}
+
+// writeNetworkFiles gives the guest the /etc/hosts and /etc/hostname that
+// `docker run` gives a container (bind mounts over the image's, here
+// files of the overlay): the loopback names, and the host name. They
+// carry the time of the image's /etc (where docker's carry the container's
+// creation), so that listings do not depend on the moment of the start.
+// An image without /etc gets none.
+func writeNetworkFiles(fs *vfs.FS, hostname string) error {
+	etc, err := fs.Lookup(fs.Root(), "/etc", true)
+	if err != nil || !etc.IsDir() {
+		return nil
+	}
+	hosts := EtcHosts(hostname)
+	st := etc.Stat()
+	when := time.Unix(st.MtimeSec, st.MtimeNsec)
+	for _, f := range []struct{ name, content string }{{"hosts", hosts}, {"hostname", hostname + "\n"}} {
+		if err := fs.WriteFile(etc, f.name, 0o644, []byte(f.content), when); err != nil {
+			return fmt.Errorf("/etc/%s: %w", f.name, err)
+		}
+	}
+	return etc.SetTimes(&when, &when)
 }

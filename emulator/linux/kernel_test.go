@@ -127,7 +127,7 @@ func TestSignalFrames(t *testing.T) {
 // memfd.c (file seals), fasync.c (signal-driven I/O, dnotify) and
 // sigqueue.c (queued real-time signals).
 func TestCProgramsMatchQemu(t *testing.T) {
-	for _, src := range []string{"testdata/locks.c", "testdata/timerfd.c", "testdata/pidfd.c", "testdata/fsmisc.c", "testdata/mmapshared.c", "testdata/ttyflow.c", "testdata/scmrights.c", "testdata/signalfd.c", "testdata/inotify.c", "testdata/memfd.c", "testdata/fasync.c", "testdata/sigqueue.c"} {
+	for _, src := range []string{"testdata/locks.c", "testdata/timerfd.c", "testdata/pidfd.c", "testdata/fsmisc.c", "testdata/mmapshared.c", "testdata/ttyflow.c", "testdata/scmrights.c", "testdata/signalfd.c", "testdata/inotify.c", "testdata/memfd.c", "testdata/fasync.c", "testdata/sigqueue.c", "testdata/inet.c"} {
 		t.Run(filepath.Base(src), func(t *testing.T) {
 			prog, want, status := cOracle(t, src)
 			got, stderr := runCProgram(t, prog)

@@ -24,9 +24,11 @@ type epollEntry struct {
 	d      *vfs.Description
 	events uint32
 	data   uint64
-	// reported is the readiness last returned, for edge-triggered entries.
-	reported uint32
-	disabled bool
+	// reported and reportedIn are the readiness and the input waiting
+	// when last returned, for edge-triggered entries.
+	reported   uint32
+	reportedIn int
+	disabled   bool
 }
 
 func (e *epollFile) Poll() uint32 {
@@ -49,11 +51,17 @@ func (e *epollFile) collect(max int, consume bool) [][2]uint64 {
 		}
 		ready := en.d.File.Poll() & (en.events | abi.POLLHUP | abi.POLLERR)
 		if en.events&epollET != 0 {
-			fresh := ready &^ en.reported
+			// An edge: a condition that was not there, or more input
+			// (Linux wakes edge-triggered waiters at each arrival). It
+			// reports the whole readiness, as Linux does.
+			in, _ := vfs.Buffered(en.d.File)
+			edge := ready&^en.reported != 0 || (ready&abi.POLLIN != 0 && in > en.reportedIn)
 			if consume {
-				en.reported = ready
+				en.reported, en.reportedIn = ready, in
 			}
-			ready = fresh
+			if !edge {
+				ready = 0
+			}
 		}
 		if ready == 0 {
 			continue

@@ -268,6 +268,9 @@ func (t *Task) write(d *vfs.Description, buf []byte, pos int64, positional bool)
 	case vfs.ErrWouldBlock:
 		return 0, t.ioWait(d, abi.POLLOUT)
 	case abi.EPIPE:
+		if t.noSigpipe {
+			break
+		}
 		t.k.sendThreadSignal(t, abi.SIGPIPE, sigInfo{code: abi.SI_USER, pid: int32(t.proc.pid)})
 	}
 	return k, err

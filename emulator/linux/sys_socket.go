@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/wasmrt/wasmrt/emulator/linux/abi"
+	"github.com/wasmrt/wasmrt/emulator/linux/inet"
 	"github.com/wasmrt/wasmrt/emulator/linux/vfs"
 )
 
@@ -27,6 +28,10 @@ const (
 	shutRdwr      = 2
 	msgDontwait   = 0x40
 	msgPeek       = 0x2
+	msgTrunc      = 0x20
+	msgNosignal   = 0x4000
+	afInet        = 2
+	afInet6       = 10
 	// unixBuffer is the bytes one side may have queued for the other
 	// (Linux's default socket buffer).
 	unixBuffer = 208 << 10
@@ -290,6 +295,10 @@ func socketKind(domain uint64, typ int, protocol uint64) (int, error) {
 }
 
 func sysSocketpair(t *Task, a args) (uint64, error) {
+	if a[0] == afInet || a[0] == afInet6 {
+		// Linux has socket pairs of AF_UNIX only.
+		return 0, abi.EOPNOTSUPP
+	}
 	typ := int(a[1])
 	kind, err := socketKind(a[0], typ, a[2])
 	if err != nil {
@@ -326,25 +335,64 @@ func (t *Task) socketOf(fd uint64) (*vfs.Description, *unixSocket, error) {
 	return fileOf[*unixSocket](t, fd, abi.ENOTSOCK)
 }
 
-// withFlags applies MSG_DONTWAIT for one call.
-func withFlags(d *vfs.Description, msgFlags uint64, fn func() (uint64, error)) (uint64, error) {
+// inetOf returns the inet socket behind descriptor fd, or nil when fd is
+// not one (socketOf then says why).
+func (t *Task) inetSocketOf(fd uint64) (*vfs.Description, *inetSocket) {
+	d, err := t.fd(fd)
+	if err != nil {
+		return nil, nil
+	}
+	if s, ok := d.File.(*inetSocket); ok {
+		return d, s
+	}
+	return nil, nil
+}
+
+// withFlags applies MSG_DONTWAIT, MSG_PEEK and MSG_NOSIGNAL for one call.
+func (t *Task) withFlags(d *vfs.Description, msgFlags uint64, fn func() (uint64, error)) (uint64, error) {
 	if msgFlags&msgDontwait != 0 && d.Flags&abi.O_NONBLOCK == 0 {
 		d.Flags |= abi.O_NONBLOCK
 		defer func() { d.Flags &^= abi.O_NONBLOCK }()
 	}
-	if s, ok := d.File.(*unixSocket); ok && msgFlags&msgPeek != 0 {
-		s.peeking = true
-		defer func() { s.peeking = false }()
+	if msgFlags&msgPeek != 0 {
+		switch s := d.File.(type) {
+		case *unixSocket:
+			s.peeking = true
+			defer func() { s.peeking = false }()
+		case *inetSocket:
+			s.peeking = true
+			defer func() { s.peeking = false }()
+		}
+	}
+	if msgFlags&msgNosignal != 0 {
+		t.noSigpipe = true
+		defer func() { t.noSigpipe = false }()
 	}
 	return fn()
 }
 
 func sysSendto(t *Task, a args) (uint64, error) {
+	if d, is := t.inetSocketOf(a[0]); is != nil {
+		return t.withFlags(d, a[3], func() (uint64, error) {
+			if a[4] == 0 || a[5] == 0 {
+				return t.writeCall(a[0], a[1], a[2], 0, false)
+			}
+			sa, err := t.sockaddrBytes(a[4], a[5])
+			if err != nil {
+				return 0, err
+			}
+			buf := make([]byte, min(a[2], maxIO))
+			if err := t.copyIn(a[1], buf); err != nil {
+				return 0, err
+			}
+			return t.inetSendTo(d, is, sa, buf)
+		})
+	}
 	d, s, err := t.socketOf(a[0])
 	if err != nil {
 		return 0, err
 	}
-	return withFlags(d, a[3], func() (uint64, error) {
+	return t.withFlags(d, a[3], func() (uint64, error) {
 		if a[4] == 0 || a[5] == 0 || s.typ == sockSeqpacket {
 			return t.writeCall(a[0], a[1], a[2], 0, false)
 		}
@@ -382,27 +430,36 @@ func (t *Task) sendTo(d *vfs.Description, s *unixSocket, addr, length uint64, bu
 }
 
 func sysRecvfrom(t *Task, a args) (uint64, error) {
-	d, s, err := t.socketOf(a[0])
+	d, err := t.fd(a[0])
 	if err != nil {
 		return 0, err
 	}
-	n, err := withFlags(d, a[3], func() (uint64, error) { return t.readCall(a[0], a[1], a[2], 0, false) })
+	var from func() []byte
+	switch s := d.File.(type) {
+	case *unixSocket:
+		from = func() []byte { return senderName(s.pickup.from) }
+	case *inetSocket:
+		from = func() []byte { return s.from }
+	default:
+		return 0, abi.ENOTSOCK
+	}
+	n, err := t.withFlags(d, a[3], func() (uint64, error) { return t.readCall(a[0], a[1], a[2], 0, false) })
 	if err != nil {
 		return 0, err
 	}
 	if a[4] != 0 && a[5] != 0 {
-		err = t.writeSenderName(a[4], a[5], s.pickup.from)
+		err = t.writeSockaddr(a[4], a[5], from())
 	}
 	return n, err
 }
 
-// writeSenderName stores the address a recvfrom or recvmsg reports: the
-// sending socket's name, or nothing (length 0) when it has none.
-func (t *Task) writeSenderName(addr, lenAddr uint64, from []byte) error {
-	if from == nil {
-		return t.writeU32(lenAddr, 0)
+// senderName is the address recvfrom reports for an AF_UNIX sender's
+// name: none (length 0) when it has none.
+func senderName(name []byte) []byte {
+	if name == nil {
+		return nil
 	}
-	return t.writeSockaddrUn(addr, lenAddr, from)
+	return append(le.AppendUint16(nil, afUnix), name...)
 }
 
 // msghdr field offsets (64-bit).
@@ -418,6 +475,27 @@ const (
 )
 
 func sysSendmsg(t *Task, a args) (uint64, error) {
+	if d, is := t.inetSocketOf(a[0]); is != nil {
+		var h [msghdrSize]byte
+		if err := t.copyIn(a[1], h[:]); err != nil {
+			return 0, err
+		}
+		return t.withFlags(d, a[2], func() (uint64, error) {
+			name, namelen := le.Uint64(h[msgName:]), le.Uint32(h[msgNamelen:])
+			if name == 0 || namelen == 0 {
+				return t.writevCall(a[0], le.Uint64(h[msgIov:]), le.Uint64(h[msgIovlen:]), 0, false)
+			}
+			sa, err := t.sockaddrBytes(name, uint64(namelen))
+			if err != nil {
+				return 0, err
+			}
+			buf, err := t.gather(le.Uint64(h[msgIov:]), le.Uint64(h[msgIovlen:]))
+			if err != nil {
+				return 0, err
+			}
+			return t.inetSendTo(d, is, sa, buf)
+		})
+	}
 	d, s, err := t.socketOf(a[0])
 	if err != nil {
 		return 0, err
@@ -438,7 +516,7 @@ func sysSendmsg(t *Task, a args) (uint64, error) {
 		s.sending = nil
 	}()
 	if name, namelen := le.Uint64(h[msgName:]), le.Uint32(h[msgNamelen:]); name != 0 && namelen != 0 && s.typ != sockSeqpacket {
-		return withFlags(d, a[2], func() (uint64, error) {
+		return t.withFlags(d, a[2], func() (uint64, error) {
 			buf, err := t.gather(le.Uint64(h[msgIov:]), le.Uint64(h[msgIovlen:]))
 			if err != nil {
 				return 0, err
@@ -446,39 +524,52 @@ func sysSendmsg(t *Task, a args) (uint64, error) {
 			return t.sendTo(d, s, name, uint64(namelen), buf)
 		})
 	}
-	return withFlags(d, a[2], func() (uint64, error) {
+	return t.withFlags(d, a[2], func() (uint64, error) {
 		return t.writevCall(a[0], le.Uint64(h[msgIov:]), le.Uint64(h[msgIovlen:]), 0, false)
 	})
 }
 
 func sysRecvmsg(t *Task, a args) (uint64, error) {
-	d, s, err := t.socketOf(a[0])
+	d, err := t.fd(a[0])
 	if err != nil {
 		return 0, err
+	}
+	s, _ := d.File.(*unixSocket)
+	is, _ := d.File.(*inetSocket)
+	if s == nil && is == nil {
+		return 0, abi.ENOTSOCK
 	}
 	var h [msghdrSize]byte
 	if err := t.copyIn(a[1], h[:]); err != nil {
 		return 0, err
 	}
-	n, err := withFlags(d, a[2], func() (uint64, error) {
+	n, err := t.withFlags(d, a[2], func() (uint64, error) {
 		return t.readvCall(a[0], le.Uint64(h[msgIov:]), le.Uint64(h[msgIovlen:]), 0, false)
 	})
 	if err != nil {
 		return 0, err
 	}
-	from := s.pickup.from
-	used, flags, err := t.deliverControl(s, le.Uint64(h[msgControl:]), le.Uint64(h[msgControllen:]), a[2]&msgCmsgCloexe != 0)
-	if err != nil {
-		return 0, err
+	var from []byte
+	var used uint64
+	var flags uint32
+	if s != nil {
+		from = senderName(s.pickup.from)
+		used, flags, err = t.deliverControl(s, le.Uint64(h[msgControl:]), le.Uint64(h[msgControllen:]), a[2]&msgCmsgCloexe != 0)
+		if err != nil {
+			return 0, err
+		}
+	} else {
+		from = is.from
+		if is.truncated {
+			flags |= msgTrunc
+		}
 	}
 	namelen := uint32(0)
 	if name := le.Uint64(h[msgName:]); name != 0 && from != nil {
-		sa := le.AppendUint16(nil, afUnix)
-		sa = append(sa, from...)
-		if err := t.copyOut(name, sa[:min(len(sa), int(le.Uint32(h[msgNamelen:])))]); err != nil {
+		if err := t.copyOut(name, from[:min(len(from), int(le.Uint32(h[msgNamelen:])))]); err != nil {
 			return 0, err
 		}
-		namelen = uint32(len(sa))
+		namelen = uint32(len(from))
 	}
 	le.PutUint32(h[msgNamelen:], namelen)
 	le.PutUint64(h[msgControllen:], used)
@@ -487,6 +578,9 @@ func sysRecvmsg(t *Task, a args) (uint64, error) {
 }
 
 func sysShutdown(t *Task, a args) (uint64, error) {
+	if _, is := t.inetSocketOf(a[0]); is != nil {
+		return 0, is.shutdown(a[1])
+	}
 	_, s, err := t.socketOf(a[0])
 	if err != nil {
 		return 0, err
@@ -506,6 +600,9 @@ func sysShutdown(t *Task, a args) (uint64, error) {
 
 // sysSockname reports the unnamed AF_UNIX address of a socket pair end.
 func sysGetsockname(t *Task, a args) (uint64, error) {
+	if _, is := t.inetSocketOf(a[0]); is != nil {
+		return 0, t.writeSockaddr(a[1], a[2], is.sockname())
+	}
 	_, s, err := t.socketOf(a[0])
 	if err != nil {
 		return 0, err
@@ -514,6 +611,13 @@ func sysGetsockname(t *Task, a args) (uint64, error) {
 }
 
 func sysGetpeername(t *Task, a args) (uint64, error) {
+	if _, is := t.inetSocketOf(a[0]); is != nil {
+		sa, err := is.peername()
+		if err != nil {
+			return 0, err
+		}
+		return 0, t.writeSockaddr(a[1], a[2], sa)
+	}
 	_, s, err := t.socketOf(a[0])
 	if err != nil {
 		return 0, err
@@ -526,11 +630,28 @@ func sysGetpeername(t *Task, a args) (uint64, error) {
 
 func sysSocket(t *Task, a args) (uint64, error) {
 	typ := int(a[1])
-	kind, err := socketKind(a[0], typ, a[2])
-	if err != nil {
-		return 0, err
+	var f vfs.File
+	if a[0] == afInet || a[0] == afInet6 {
+		kind := typ & sockTypeMask
+		if typ&^(sockTypeMask|sockNonblock|sockCloexec) != 0 {
+			return 0, abi.EINVAL
+		}
+		if err := inetProtocol(kind, a[2]); err != nil {
+			return 0, err
+		}
+		s, err := t.k.newInetSocket(int(a[0]), kind)
+		if err != nil {
+			return 0, err
+		}
+		f = s
+	} else {
+		kind, err := socketKind(a[0], typ, a[2])
+		if err != nil {
+			return 0, err
+		}
+		f = newUnixSocket(t.k, kind)
 	}
-	d := vfs.NewDescription(newUnixSocket(t.k, kind), uint32(abi.O_RDWR|typ&sockNonblock), "socket:")
+	d := vfs.NewDescription(f, uint32(abi.O_RDWR|typ&sockNonblock), "socket:")
 	fd, err := t.proc.files.alloc(d, 0, typ&sockCloexec != 0)
 	return uint64(fd), err
 }
@@ -565,6 +686,13 @@ func (t *Task) sockaddrUn(addr, length uint64) ([]byte, error) {
 // lenAddr, as getsockname(2) does. A nil name is the unnamed address (the
 // family alone).
 func (t *Task) writeSockaddrUn(addr, lenAddr uint64, name []byte) error {
+	return t.writeSockaddr(addr, lenAddr, append(le.AppendUint16(nil, afUnix), name...))
+}
+
+// writeSockaddr stores the address sa (a struct sockaddr's bytes) at addr,
+// cut to the caller's buffer length at lenAddr, and its whole length at
+// lenAddr; a nil sa is no address (length 0).
+func (t *Task) writeSockaddr(addr, lenAddr uint64, sa []byte) error {
 	if addr == 0 || lenAddr == 0 {
 		return nil
 	}
@@ -575,8 +703,6 @@ func (t *Task) writeSockaddrUn(addr, lenAddr uint64, name []byte) error {
 	if int32(room) < 0 {
 		return abi.EINVAL
 	}
-	sa := le.AppendUint16(make([]byte, 0, 2+len(name)), afUnix)
-	sa = append(sa, name...)
 	if err := t.copyOut(addr, sa[:min(int(room), len(sa))]); err != nil {
 		return err
 	}
@@ -633,7 +759,23 @@ func (t *Task) boundSocket(addr, length uint64, typ int) (*unixSocket, error) {
 	return target, nil
 }
 
+// sockaddrBytes reads the struct sockaddr a call was given.
+func (t *Task) sockaddrBytes(addr, length uint64) ([]byte, error) {
+	if length > 128 {
+		return nil, abi.EINVAL
+	}
+	sa := make([]byte, length)
+	return sa, t.copyIn(addr, sa)
+}
+
 func sysBind(t *Task, a args) (uint64, error) {
+	if _, is := t.inetSocketOf(a[0]); is != nil {
+		sa, err := t.sockaddrBytes(a[1], a[2])
+		if err != nil {
+			return 0, err
+		}
+		return 0, is.bind(sa)
+	}
 	_, s, err := t.socketOf(a[0])
 	if err != nil {
 		return 0, err
@@ -669,6 +811,14 @@ func sysBind(t *Task, a args) (uint64, error) {
 }
 
 func sysListen(t *Task, a args) (uint64, error) {
+	if _, is := t.inetSocketOf(a[0]); is != nil {
+		// Linux caps the backlog at net.core.somaxconn (4096).
+		backlog := int(int32(a[1]))
+		if backlog < 0 || backlog > 4096 {
+			backlog = 4096
+		}
+		return 0, inet.Errno(is.ep.Listen(backlog))
+	}
 	_, s, err := t.socketOf(a[0])
 	if err != nil {
 		return 0, err
@@ -685,6 +835,13 @@ func sysListen(t *Task, a args) (uint64, error) {
 }
 
 func sysConnect(t *Task, a args) (uint64, error) {
+	if d, is := t.inetSocketOf(a[0]); is != nil {
+		sa, err := t.sockaddrBytes(a[1], a[2])
+		if err != nil {
+			return 0, err
+		}
+		return 0, t.inetConnect(d, is, sa)
+	}
 	_, s, err := t.socketOf(a[0])
 	if err != nil {
 		return 0, err
@@ -719,11 +876,26 @@ func sysConnect(t *Task, a args) (uint64, error) {
 }
 
 func sysAccept4(t *Task, a args) (uint64, error) {
+	flags := a[3]
+	if d, is := t.inetSocketOf(a[0]); is != nil {
+		if flags&^(sockNonblock|sockCloexec) != 0 {
+			return 0, abi.EINVAL
+		}
+		c, peer, err := t.inetAccept(d, is)
+		if err != nil {
+			return 0, err
+		}
+		nd := vfs.NewDescription(c, uint32(abi.O_RDWR|flags&sockNonblock), "socket:")
+		fd, err := t.proc.files.alloc(nd, 0, flags&sockCloexec != 0)
+		if err != nil {
+			return 0, err
+		}
+		return uint64(fd), t.writeSockaddr(a[1], a[2], peer)
+	}
 	d, s, err := t.socketOf(a[0])
 	if err != nil {
 		return 0, err
 	}
-	flags := a[3]
 	if !s.listening || flags&^(sockNonblock|sockCloexec) != 0 {
 		return 0, abi.EINVAL
 	}

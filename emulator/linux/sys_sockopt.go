@@ -54,12 +54,9 @@ func defaultSockOptions() sockOptions {
 }
 
 func sysGetsockopt(t *Task, a args) (uint64, error) {
-	_, s, err := t.socketOf(a[0])
+	d, err := t.fd(a[0])
 	if err != nil {
 		return 0, err
-	}
-	if a[1] != solSocket {
-		return 0, abi.EOPNOTSUPP
 	}
 	room, err := t.readU32(a[4])
 	if err != nil {
@@ -68,53 +65,17 @@ func sysGetsockopt(t *Task, a args) (uint64, error) {
 	if int32(room) < 0 {
 		return 0, abi.EINVAL
 	}
-	o := &s.opts
 	var v []byte
-	flag := func(b bool) []byte {
-		if b {
-			return le.AppendUint32(nil, 1)
-		}
-		return le.AppendUint32(nil, 0)
-	}
-	switch a[2] {
-	case soType:
-		v = le.AppendUint32(nil, uint32(s.typ))
-	case soError:
-		v = le.AppendUint32(nil, 0)
-	case soSndbuf:
-		v = le.AppendUint32(nil, uint32(o.sndbuf))
-	case soRcvbuf:
-		v = le.AppendUint32(nil, uint32(o.rcvbuf))
-	case soPasscred:
-		v = flag(o.passCred)
-	case soReuseaddr:
-		v = flag(o.reuseAddr)
-	case soKeepalive:
-		v = flag(o.keepAlive)
-	case soBroadcast:
-		v = flag(o.broadcast)
-	case soLinger:
-		v = o.linger[:]
-	case soAcceptconn:
-		v = flag(s.listening)
-	case soProtocol:
-		v = le.AppendUint32(nil, 0)
-	case soDomain:
-		v = le.AppendUint32(nil, afUnix)
-	case soRcvlowat, soSndlowat:
-		v = le.AppendUint32(nil, 1)
-	case soPeercred:
-		c := ucred{uid: noChange, gid: noChange}
-		if s.peerCred != nil {
-			c = *s.peerCred
-		}
-		v = c.bytes()
-	case soRcvtimeoOld, soRcvtimeoNew:
-		v = timevalBytes(o.rcvTimeo)
-	case soSndtimeoOld, soSndtimeoNew:
-		v = timevalBytes(o.sndTimeo)
+	switch s := d.File.(type) {
+	case *unixSocket:
+		v, err = s.getsockopt(a[1], a[2])
+	case *inetSocket:
+		v, err = s.getsockopt(a[1], a[2])
 	default:
-		return 0, abi.ENOPROTOOPT
+		return 0, abi.ENOTSOCK
+	}
+	if err != nil {
+		return 0, err
 	}
 	v = v[:min(len(v), int(room))]
 	if err := t.copyOut(a[3], v); err != nil {
@@ -123,46 +84,97 @@ func sysGetsockopt(t *Task, a args) (uint64, error) {
 	return 0, t.writeU32(a[4], uint32(len(v)))
 }
 
+// getsockopt returns the value of an option of an AF_UNIX socket.
+func (s *unixSocket) getsockopt(level, name uint64) ([]byte, error) {
+	if level != solSocket {
+		return nil, abi.EOPNOTSUPP
+	}
+	o := &s.opts
+	switch name {
+	case soType:
+		return intBytes(s.typ), nil
+	case soError:
+		return intBytes(0), nil
+	case soSndbuf:
+		return intBytes(o.sndbuf), nil
+	case soRcvbuf:
+		return intBytes(o.rcvbuf), nil
+	case soPasscred:
+		return boolBytes(o.passCred), nil
+	case soReuseaddr:
+		return boolBytes(o.reuseAddr), nil
+	case soKeepalive:
+		return boolBytes(o.keepAlive), nil
+	case soBroadcast:
+		return boolBytes(o.broadcast), nil
+	case soLinger:
+		return o.linger[:], nil
+	case soAcceptconn:
+		return boolBytes(s.listening), nil
+	case soProtocol:
+		return intBytes(0), nil
+	case soDomain:
+		return intBytes(afUnix), nil
+	case soRcvlowat, soSndlowat:
+		return intBytes(1), nil
+	case soPeercred:
+		c := ucred{uid: noChange, gid: noChange}
+		if s.peerCred != nil {
+			c = *s.peerCred
+		}
+		return c.bytes(), nil
+	case soRcvtimeoOld, soRcvtimeoNew:
+		return timevalBytes(o.rcvTimeo), nil
+	case soSndtimeoOld, soSndtimeoNew:
+		return timevalBytes(o.sndTimeo), nil
+	}
+	return nil, abi.ENOPROTOOPT
+}
+
 func sysSetsockopt(t *Task, a args) (uint64, error) {
-	_, s, err := t.socketOf(a[0])
+	d, err := t.fd(a[0])
 	if err != nil {
 		return 0, err
-	}
-	if a[1] != solSocket {
-		return 0, abi.EOPNOTSUPP
 	}
 	optlen := a[4]
 	if int32(optlen) < 0 {
 		return 0, abi.EINVAL
 	}
-	o := &s.opts
-	switch a[2] {
-	case soLinger:
-		if optlen < 8 {
-			return 0, abi.EINVAL
-		}
-		return 0, t.copyIn(a[3], o.linger[:])
-	case soRcvtimeoOld, soRcvtimeoNew, soSndtimeoOld, soSndtimeoNew:
-		d, err := t.sockTimeout(a[3], optlen)
-		if err != nil {
-			return 0, err
-		}
-		if a[2] == soRcvtimeoOld || a[2] == soRcvtimeoNew {
-			o.rcvTimeo = d
-		} else {
-			o.sndTimeo = d
-		}
-		return 0, nil
-	}
-	if optlen < 4 {
-		return 0, abi.EINVAL
-	}
-	n, err := t.readU32(a[3])
-	if err != nil {
+	val := make([]byte, min(optlen, 256))
+	if err := t.copyIn(a[3], val); err != nil {
 		return 0, err
 	}
-	v, on := int32(n), n != 0
-	switch a[2] {
+	switch s := d.File.(type) {
+	case *unixSocket:
+		return 0, s.setsockopt(t, a[1], a[2], val)
+	case *inetSocket:
+		return 0, s.setsockopt(t, a[1], a[2], val)
+	}
+	return 0, abi.ENOTSOCK
+}
+
+// setsockopt sets an option of an AF_UNIX socket to val.
+func (s *unixSocket) setsockopt(t *Task, level, name uint64, val []byte) error {
+	if level != solSocket {
+		return abi.EOPNOTSUPP
+	}
+	o := &s.opts
+	switch name {
+	case soLinger:
+		if len(val) < 8 {
+			return abi.EINVAL
+		}
+		copy(o.linger[:], val)
+		return nil
+	case soRcvtimeoOld, soRcvtimeoNew, soSndtimeoOld, soSndtimeoNew:
+		return setTimeoutOpt(o, name, val)
+	}
+	if len(val) < 4 {
+		return abi.EINVAL
+	}
+	v := int32(le.Uint32(val))
+	on := v != 0
+	switch name {
 	case soPasscred:
 		o.passCred = on
 	case soReuseaddr:
@@ -172,23 +184,38 @@ func sysSetsockopt(t *Task, a args) (uint64, error) {
 	case soBroadcast:
 		o.broadcast = on
 	case soSndbuf, soSndbufForce:
-		size, err := bufferSize(t, v, a[2] == soSndbufForce, sockMinSndbuf)
+		size, err := bufferSize(t, v, name == soSndbufForce, sockMinSndbuf)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		o.sndbuf = size
 	case soRcvbuf, soRcvbufForce:
-		size, err := bufferSize(t, v, a[2] == soRcvbufForce, sockMinRcvbuf)
+		size, err := bufferSize(t, v, name == soRcvbufForce, sockMinRcvbuf)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		o.rcvbuf = size
 	case soRcvlowat:
 		// AF_UNIX reads ignore the low-water mark; Linux accepts it.
 	default:
-		return 0, abi.ENOPROTOOPT
+		return abi.ENOPROTOOPT
 	}
-	return 0, nil
+	return nil
+}
+
+// setTimeoutOpt sets SO_RCVTIMEO or SO_SNDTIMEO (name) from a struct
+// timeval.
+func setTimeoutOpt(o *sockOptions, name uint64, val []byte) error {
+	d, err := sockTimeout(val)
+	if err != nil {
+		return err
+	}
+	if name == soRcvtimeoOld || name == soRcvtimeoNew {
+		o.rcvTimeo = d
+	} else {
+		o.sndTimeo = d
+	}
+	return nil
 }
 
 // bufferSize is the buffer a SO_SNDBUF/SO_RCVBUF request gets; the
@@ -205,16 +232,11 @@ func bufferSize(t *Task, v int32, force bool, least int) (int, error) {
 }
 
 // sockTimeout reads a struct timeval for SO_RCVTIMEO/SO_SNDTIMEO: zero is
-// no timeout, a negative one is none either (Linux warns and takes 0),
-// microseconds outside [0, 1e6) are EDOM; the value is kept in whole ticks,
-// rounded up.
-func (t *Task) sockTimeout(addr, optlen uint64) (time.Duration, error) {
-	if optlen < 16 {
+// no timeout; microseconds outside [0, 1e6) are EDOM; the value is kept
+// in whole ticks, rounded up.
+func sockTimeout(b []byte) (time.Duration, error) {
+	if len(b) < 16 {
 		return 0, abi.EINVAL
-	}
-	var b [16]byte
-	if err := t.copyIn(addr, b[:]); err != nil {
-		return 0, err
 	}
 	sec, usec := int64(le.Uint64(b[:])), int64(le.Uint64(b[8:]))
 	if usec < 0 || usec >= 1e6 {
@@ -243,12 +265,17 @@ func timevalBytes(d time.Duration) []byte {
 // wait for events (SO_RCVTIMEO for input, SO_SNDTIMEO for output); zero
 // is no limit, negative no wait at all.
 func socketTimeout(d *vfs.Description, events uint32) time.Duration {
-	s, ok := d.File.(*unixSocket)
-	if !ok {
+	var o *sockOptions
+	switch s := d.File.(type) {
+	case *unixSocket:
+		o = &s.opts
+	case *inetSocket:
+		o = &s.opts
+	default:
 		return 0
 	}
 	if events&abi.POLLOUT != 0 {
-		return s.opts.sndTimeo
+		return o.sndTimeo
 	}
-	return s.opts.rcvTimeo
+	return o.rcvTimeo
 }

@@ -192,7 +192,7 @@ var syscalls = map[string]syscallDef{
 	"munlockall":             {fn: sysNoop},
 	"readahead":              {fn: sysNoop},
 	"sync_file_range":        {fn: sysNoop},
-	"socket":                 {fn: sysSocket, support: partial, note: "AF_UNIX only; other families EAFNOSUPPORT (no networking yet)"},
+	"socket":                 {fn: sysSocket, support: partial, note: "AF_UNIX; AF_INET and AF_INET6 TCP and UDP on the machine's loopback network (127.0.0.1, ::1); SOCK_RAW ESOCKTNOSUPPORT; other families EAFNOSUPPORT"},
 	"bind":                   {fn: sysBind},
 	"listen":                 {fn: sysListen},
 	"connect":                {fn: sysConnect},

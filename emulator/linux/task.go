@@ -72,10 +72,12 @@ type Task struct {
 	ctx  arch.Context
 	// mask is the blocked-signal mask; pending the thread-directed
 	// signals.
-	mask    abi.SigSet
-	pending abi.SigSet
-	info    [abi.NSIG + 1]sigInfo
-	queued  sigQueue
+	mask abi.SigSet
+	// noSigpipe is set during a send with MSG_NOSIGNAL.
+	noSigpipe bool
+	pending   abi.SigSet
+	info      [abi.NSIG + 1]sigInfo
+	queued    sigQueue
 	// savedMask is restored after a handler run by rt_sigsuspend.
 	savedMask    abi.SigSet
 	hasSavedMask bool

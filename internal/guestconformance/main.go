@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 
+	"github.com/wasmrt/wasmrt/emulator/linux"
 	"github.com/wasmrt/wasmrt/internal/fixtures"
 )
 
@@ -177,6 +178,16 @@ func prepare(o options, work string) ([]string, error) {
 			return nil, fmt.Errorf("image %s: %w", o.image, err)
 		}
 		if err := os.Rename(tmp, root); err != nil {
+			return nil, err
+		}
+	}
+	// What docker run gives a container, as the converted image's
+	// machine does: the loopback names and the host name.
+	for name, content := range map[string]string{
+		"etc/hosts":    linux.EtcHosts("localhost"),
+		"etc/hostname": "localhost\n",
+	} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(content), 0o644); err != nil {
 			return nil, err
 		}
 	}

@@ -261,6 +261,28 @@ func (fs *FS) Create(dir *Inode, name string, mode uint32) (*Inode, error) {
 	return n, nil
 }
 
+// WriteFile replaces the entry name of dir (unless a directory) with a
+// regular file holding data, dated mtime: what the machine itself places
+// in the guest's tree before it starts.
+func (fs *FS) WriteFile(dir *Inode, name string, mode uint32, data []byte, mtime time.Time) error {
+	if old, err := dir.lookup(name); err == nil {
+		if old.IsDir() {
+			return abi.EISDIR
+		}
+		if err := fs.Unlink(dir, name, false); err != nil {
+			return err
+		}
+	}
+	n, err := fs.Create(dir, name, abi.S_IFREG|mode)
+	if err != nil {
+		return err
+	}
+	if _, err = n.WriteAt(data, 0); err != nil {
+		return err
+	}
+	return n.SetTimes(&mtime, &mtime)
+}
+
 func checkNewName(dir *Inode, name string) error {
 	if !dir.IsDir() {
 		return abi.ENOTDIR

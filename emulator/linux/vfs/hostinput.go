@@ -151,12 +151,13 @@ func (h *HostInput) Arrived() bool {
 // yet: the machine may then block in Wait.
 func (h *HostInput) Pending() bool { return h.started && !h.Ready() }
 
-// Wait blocks the calling goroutine until the host delivers input (or
-// its end) or d passes; d < 0 waits without a limit. It reports whether
-// input arrived.
-func (h *HostInput) Wait(d time.Duration) bool {
-	if !h.Pending() {
-		return true
+// Wait blocks the calling goroutine until d passes (d < 0: no limit),
+// also ends, or, when input is set, the host delivers input (or its end).
+// It reports whether input arrived.
+func (h *HostInput) Wait(d time.Duration, input bool, also <-chan struct{}) bool {
+	var chunks chan hostChunk
+	if input && h.Pending() {
+		chunks = h.chunks
 	}
 	var timeout <-chan time.Time
 	if d >= 0 {
@@ -165,10 +166,11 @@ func (h *HostInput) Wait(d time.Duration) bool {
 		timeout = tm.C
 	}
 	select {
-	case c := <-h.chunks:
+	case c := <-chunks:
 		h.take(c)
 		return true
 	case <-timeout:
-		return false
+	case <-also:
 	}
+	return false
 }

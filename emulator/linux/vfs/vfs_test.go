@@ -251,7 +251,7 @@ func TestHostInputArrived(t *testing.T) {
 		t.Fatal("arrived before anything was written")
 	}
 	go pw.Write([]byte("late"))
-	if !h.Wait(-1) {
+	if !h.Wait(-1, true, nil) {
 		t.Fatal("Wait returned without input")
 	}
 	if !h.Arrived() {
