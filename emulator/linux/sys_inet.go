@@ -38,6 +38,8 @@ type inetSocket struct {
 	sendTo    *tcpip.FullAddress
 	from      []byte
 	truncated bool
+	// bound is the address bind gave, kept for a new endpoint (renew).
+	bound *tcpip.FullAddress
 }
 
 // inetStack returns the machine's network stack, made on first use.
@@ -166,6 +168,7 @@ func (s *inetSocket) bind(sa []byte) error {
 	}
 	switch terr := s.ep.Bind(addr); terr.(type) {
 	case nil:
+		s.bound = &addr
 		return nil
 	case *tcpip.ErrNoPortAvailable:
 		return abi.EADDRINUSE
@@ -191,6 +194,15 @@ func (t *Task) inetConnect(d *vfs.Description, s *inetSocket, sa []byte) error {
 		return nil
 	}
 	terr := s.ep.Connect(addr)
+	if _, ok := terr.(*tcpip.ErrConnectionAborted); ok && s.typ == sockStream && t.resume == nil {
+		// A TCP socket whose connection attempt failed may try again
+		// on Linux; netstack's endpoint stays failed: start over with
+		// a new one.
+		if err := s.renew(); err != nil {
+			return err
+		}
+		terr = s.ep.Connect(addr)
+	}
 	switch terr.(type) {
 	case nil:
 		return nil
@@ -209,6 +221,35 @@ func (t *Task) inetConnect(d *vfs.Description, s *inetSocket, sa []byte) error {
 		}
 	}
 	return inet.Errno(terr)
+}
+
+// renew replaces a failed stream endpoint with a new one with the same
+// options and bound address.
+func (s *inetSocket) renew() error {
+	ep, wq, err := s.k.net.NewEndpoint(s.family, s.typ)
+	if err != nil {
+		return err
+	}
+	old, n := s.ep.SocketOptions(), ep.SocketOptions()
+	n.SetReuseAddress(old.GetReuseAddress())
+	n.SetReusePort(old.GetReusePort())
+	n.SetKeepAlive(old.GetKeepAlive())
+	n.SetDelayOption(old.GetDelayOption())
+	n.SetCorkOption(old.GetCorkOption())
+	n.SetV6Only(old.GetV6Only())
+	n.SetLinger(old.GetLinger())
+	n.SetSendBufferSize(old.GetSendBufferSize(), true)
+	n.SetReceiveBufferSize(old.GetReceiveBufferSize(), true)
+	if s.bound != nil {
+		if terr := ep.Bind(*s.bound); terr != nil {
+			ep.Close()
+			return inet.Errno(terr)
+		}
+	}
+	s.unwatch()
+	s.ep.Close()
+	s.ep, s.wq, s.unwatch = ep, wq, s.k.net.Watch(wq)
+	return nil
 }
 
 // accept takes a connection off a listening socket: the new socket and

@@ -158,6 +158,24 @@ int main(void) {
 	show("getpeername unconnected", getpeername(r, (struct sockaddr *)&g, &glen));
 	close(r);
 
+	// A socket refused once connects when the port listens.
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	a = lo(0);
+	bind(l, (struct sockaddr *)&a, sizeof a);
+	a = lo(port_of(l));
+	r = socket(AF_INET, SOCK_STREAM, 0);
+	show("connect before listen", connect(r, (struct sockaddr *)&a, sizeof a));
+	listen(l, 1);
+	show("connect after listen", connect(r, (struct sockaddr *)&a, sizeof a));
+	c = accept(l, NULL, NULL);
+	write(r, "again", 5);
+	memset(buf, 0, sizeof buf);
+	n = read(c, buf, sizeof buf);
+	printf("after reconnecting: %ld \"%s\"\n", n, buf);
+	close(c);
+	close(r);
+	close(l);
+
 	// A non-blocking connect that succeeds.
 	l = socket(AF_INET, SOCK_STREAM, 0);
 	a = lo(0);
