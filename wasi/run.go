@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"strconv"
 	"strings"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/experimental/sock"
 	"github.com/tetratelabs/wazero/sys"
 )
 
@@ -39,6 +42,9 @@ type Process struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Preopens       []Preopen
+	// Listen are TCP listeners the host opens and preopens for the
+	// module, after the directories, as host:port (port 0 picks one).
+	Listen []string
 	// Entry is the exported function to call: "" is _start. A module
 	// exporting _initialize (a reactor) has it called first.
 	Entry string
@@ -84,6 +90,21 @@ func (m *Module) Run(ctx context.Context, p Process) (int, error) {
 	}
 	if p.Dir != "" && !hasPWD {
 		mc = mc.WithEnv("PWD", p.Dir)
+	}
+	if len(p.Listen) > 0 {
+		sc := sock.NewConfig()
+		for _, hp := range p.Listen {
+			host, port, err := net.SplitHostPort(hp)
+			if err != nil {
+				return 0, fmt.Errorf("listen %q: %w", hp, err)
+			}
+			n, err := strconv.ParseUint(port, 10, 16)
+			if err != nil {
+				return 0, fmt.Errorf("listen %q: bad port", hp)
+			}
+			sc = sc.WithTCPListener(host, int(n))
+		}
+		ctx = sock.WithConfig(ctx, sc)
 	}
 	alloc := &limitedAllocator{limit: m.memoryLimit}
 	ctx = experimental.WithMemoryAllocator(ctx, alloc)

@@ -38,7 +38,7 @@ func main() {
 	if haveRootfs && haveConfig {
 		os.Exit(moduleMain(moduleEnv{
 			rootfs: img, config: config, translations: embeddedTranslations(),
-			args: os.Args[1:], hostEnv: os.Environ(), mounts: preopenMounts(),
+			args: os.Args[1:], hostEnv: os.Environ(), mounts: preopenMounts(), listeners: preopenListeners,
 			stdin: hostStdin(), stdout: os.Stdout, stderr: os.Stderr,
 		}))
 	}

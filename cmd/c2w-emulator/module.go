@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/wasmrt/wasmrt/emulator/container"
@@ -30,7 +32,9 @@ type moduleEnv struct {
 	args         []string
 	hostEnv      []string
 	// mounts are the host directories the WASI host preopened.
-	mounts         []linux.Mount
+	mounts []linux.Mount
+	// listeners returns the listening sockets the WASI host preopened.
+	listeners      func() ([]net.Listener, error)
 	stdin          io.Reader
 	stdout, stderr io.Writer
 }
@@ -49,6 +53,7 @@ func moduleMain(m moduleEnv) int {
 	fl.SetOutput(m.stderr)
 	var (
 		env         stringList
+		publish     stringList
 		entrypoint  optionalString
 		workdir     = fl.String("workdir", "", "working directory in the guest (default: the image's)")
 		user        = fl.String("user", "", "user to run as: name, uid, name:group or uid:gid (default: the image's USER)")
@@ -58,6 +63,7 @@ func moduleMain(m moduleEnv) int {
 		envFromHost = fl.Bool("env-from-host", false, "pass the host's environment (WASI env) into the container")
 	)
 	fl.Var(&env, "env", "set NAME=VALUE in the container, or copy NAME from the host (repeatable)")
+	fl.Var(&publish, "publish", "guest TCP port the next preopened listening socket reaches (repeatable, in the order of the sockets)")
 	fl.Var(&entrypoint, "entrypoint", "replace the image's entrypoint (\"\" clears it; the image's cmd is dropped)")
 	fl.Usage = func() { moduleUsage(m.stderr, cfg, fl) }
 	if err := fl.Parse(m.args); err != nil {
@@ -93,6 +99,11 @@ func moduleMain(m moduleEnv) int {
 	}
 	if *noStdin {
 		kcfg.Stdin = nil
+	}
+	if len(publish) > 0 {
+		if kcfg.Publish, err = publishedPorts(publish, m.listeners); err != nil {
+			return fail("--publish: %v", err)
+		}
 	}
 	if len(m.translations) > 0 {
 		ix, err := riscv64.ParseTranslationIndex(m.translations)
@@ -182,4 +193,28 @@ func (o *optionalString) value() *string {
 		return nil
 	}
 	return &o.s
+}
+
+// publishedPorts pairs the --publish ports with the host's preopened
+// listening sockets, in order.
+func publishedPorts(ports []string, listeners func() ([]net.Listener, error)) ([]linux.Publish, error) {
+	var ls []net.Listener
+	if listeners != nil {
+		var err error
+		if ls, err = listeners(); err != nil {
+			return nil, err
+		}
+	}
+	if len(ls) != len(ports) {
+		return nil, fmt.Errorf("%d guest ports but the host preopened %d listening sockets (wazero run -listen HOST:PORT, wasmtime run -S tcplisten=HOST:PORT; c2w run -p does both)", len(ports), len(ls))
+	}
+	out := make([]linux.Publish, len(ports))
+	for i, p := range ports {
+		n, err := strconv.ParseUint(strings.TrimSuffix(p, "/tcp"), 10, 16)
+		if err != nil || n == 0 {
+			return nil, fmt.Errorf("%q is not a TCP port (1-65535)", p)
+		}
+		out[i] = linux.Publish{Listener: ls[i], Port: uint16(n)}
+	}
+	return out, nil
 }

@@ -45,6 +45,7 @@ func TestModuleMain(t *testing.T) {
 		{config: withCmd, args: []string{"--user", "nosuch", "true"}, wantStatus: 125, wantErr: `no user "nosuch"`},
 		{config: withCmd, args: []string{"--help"}, wantErr: `cmd:        ["echo default"]`},
 		{config: withCmd, args: []string{"--memory", "0", "true"}, wantStatus: 125, wantErr: "--memory"},
+		{config: withCmd, args: []string{"--publish", "80", "true"}, wantStatus: 125, wantErr: "1 guest ports but the host preopened 0 listening sockets"},
 		{config: bare, wantStatus: 125, wantErr: "c2w: bare: the image has neither an entrypoint nor a cmd"},
 		{config: []byte(`{}`), wantStatus: 125, wantErr: "embedded container config: format version 0"},
 	} {

@@ -2,7 +2,11 @@ package main
 
 import (
 	"encoding/binary"
+	"fmt"
+	"net"
+	"os"
 	"path"
+	"syscall"
 	"unsafe"
 
 	"github.com/wasmrt/wasmrt/emulator/linux"
@@ -17,6 +21,40 @@ func fdPrestatGet(fd int32, prestat unsafe.Pointer) int32
 
 //go:wasmimport wasi_snapshot_preview1 fd_prestat_dir_name
 func fdPrestatDirName(fd int32, name unsafe.Pointer, n int32) int32
+
+//go:wasmimport wasi_snapshot_preview1 fd_fdstat_get
+func fdFdstatGet(fd int32, stat unsafe.Pointer) int32
+
+// filetypeSocketStream is WASI's filetype of a stream socket.
+const filetypeSocketStream = 6
+
+// preopenListeners returns the listening sockets the host preopened
+// (wazero's --listen / experimental sock config, wasmtime's --tcplisten),
+// in descriptor order: they follow the preopened directories.
+func preopenListeners() ([]net.Listener, error) {
+	var out []net.Listener
+	for fd := int32(3); fd < 3+maxPreopens; fd++ {
+		var st [24]byte // u8 filetype, u16 flags, u64 rights, u64 inheriting
+		if fdFdstatGet(fd, unsafe.Pointer(&st[0])) != 0 {
+			break
+		}
+		if st[0] != filetypeSocketStream {
+			continue
+		}
+		// Non-blocking, so that accepting waits in the runtime's poller
+		// instead of stopping the whole module in sock_accept.
+		if err := syscall.SetNonblock(int(fd), true); err != nil {
+			return nil, fmt.Errorf("preopened socket %d: %w", fd, err)
+		}
+		f := os.NewFile(uintptr(fd), fmt.Sprintf("preopened socket %d", fd))
+		l, err := net.FileListener(f)
+		if err != nil {
+			return nil, fmt.Errorf("preopened socket %d: %w", fd, err)
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
 
 // maxPreopens bounds the scan; a host that answers forever cannot stall
 // start-up.

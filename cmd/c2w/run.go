@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -19,6 +21,7 @@ func newRunCommand() *cobra.Command {
 	var (
 		f       convertFlags
 		volumes []string
+		publish []string
 		noCache bool
 	)
 	cmd := &cobra.Command{
@@ -52,6 +55,10 @@ first.`,
 				}
 				mounts = append(mounts, [2]string{abs, guest})
 			}
+			listen, guestPorts, err := parsePublish(publish)
+			if err != nil {
+				return usageError{err}
+			}
 			wasm, name, err := loadOrConvert(cmd, &f, args[0])
 			if err != nil {
 				return err
@@ -73,8 +80,13 @@ first.`,
 			// host terminal must pass keys through untouched (raw mode).
 			restore := rawTerminal(cmd.InOrStdin(), cmd.OutOrStdout())
 			defer restore()
+			var moduleArgs []string
+			for _, p := range guestPorts {
+				moduleArgs = append(moduleArgs, "--publish", p)
+			}
 			code, err := runModule(cmd.Context(), moduleRun{
-				wasm: wasm, name: name, args: args[1:], mounts: mounts, cacheDir: cacheDir, env: os.Environ(),
+				wasm: wasm, name: name, args: append(moduleArgs, args[1:]...), mounts: mounts, listen: listen,
+				cacheDir: cacheDir, env: os.Environ(),
 				stdin: cmd.InOrStdin(), stdout: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr(),
 			})
 			if err != nil {
@@ -90,6 +102,7 @@ first.`,
 	fl := cmd.Flags()
 	fl.SetInterspersed(false)
 	fl.StringArrayVarP(&volumes, "volume", "v", nil, "host directory to show in the guest, HOST:GUEST, read-write (repeatable)")
+	fl.StringArrayVarP(&publish, "publish", "p", nil, "publish a guest TCP port on the host, [HOST-IP:]HOST-PORT:GUEST-PORT[/tcp] (repeatable; the host IP defaults to 127.0.0.1)")
 	fl.BoolVar(&noCache, "no-cache", false, "do not use the compilation cache")
 	return cmd
 }
@@ -150,6 +163,7 @@ type moduleRun struct {
 	name     string // argv[0]
 	args     []string
 	mounts   [][2]string // host, guest
+	listen   []string    // host:port listeners to preopen
 	cacheDir string
 	env      []string
 	stdin    io.Reader
@@ -181,5 +195,39 @@ func runModule(ctx context.Context, r moduleRun) (int, error) {
 	for _, m := range r.mounts {
 		p.Preopens = append(p.Preopens, wasi.Preopen{Host: m[0], Guest: m[1]})
 	}
+	p.Listen = r.listen
 	return mod.Run(ctx, p)
+}
+
+// parsePublish reads -p values as docker run does, [HOST-IP:]HOST-PORT:
+// GUEST-PORT[/tcp], and returns the host listeners and guest ports. The
+// host IP defaults to 127.0.0.1: a converted container is not reachable
+// from other machines unless asked (-p 0.0.0.0:8080:80).
+func parsePublish(values []string) (listen, guest []string, err error) {
+	for _, v := range values {
+		spec := strings.TrimSuffix(v, "/tcp")
+		if strings.Contains(spec, "/") {
+			return nil, nil, fmt.Errorf("--publish %q: only TCP ports can be published", v)
+		}
+		i := strings.LastIndex(spec, ":")
+		if i < 0 {
+			return nil, nil, fmt.Errorf("--publish %q: want [HOST-IP:]HOST-PORT:GUEST-PORT", v)
+		}
+		hostPart, guestPort := spec[:i], spec[i+1:]
+		ip, hostPort := "127.0.0.1", hostPart
+		if j := strings.LastIndex(hostPart, ":"); j >= 0 {
+			ip, hostPort = strings.Trim(hostPart[:j], "[]"), hostPart[j+1:]
+		}
+		for _, p := range []string{hostPort, guestPort} {
+			if n, err := strconv.ParseUint(p, 10, 16); err != nil || (n == 0 && p == guestPort) {
+				return nil, nil, fmt.Errorf("--publish %q: %q is not a port", v, p)
+			}
+		}
+		if net.ParseIP(ip) == nil {
+			return nil, nil, fmt.Errorf("--publish %q: %q is not an IP address", v, ip)
+		}
+		listen = append(listen, net.JoinHostPort(ip, hostPort))
+		guest = append(guest, guestPort)
+	}
+	return listen, guest, nil
 }

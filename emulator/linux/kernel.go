@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-
+	"net"
 	"sort"
 	"strings"
 	"time"
@@ -57,6 +57,9 @@ type Config struct {
 	// put its terminal in raw mode (no echo, no signals, no output
 	// processing) and pass every byte, ^C included, as standard input.
 	Terminal *Terminal
+	// Publish are host listeners whose connections reach guest TCP ports
+	// (docker run -p).
+	Publish []Publish
 	// Mounts are host directories to show in the guest, read and written
 	// in place (on wasip1: the runtime's preopened directories).
 	Mounts []Mount
@@ -81,6 +84,13 @@ type Config struct {
 // attached to.
 type Terminal struct {
 	Rows, Cols uint16
+}
+
+// Publish connects a host listener to a guest TCP port: what the host
+// accepts on Listener reaches whatever in the guest listens on Port.
+type Publish struct {
+	Listener net.Listener
+	Port     uint16
 }
 
 // Mount maps host directory Host to guest path Guest.
@@ -131,6 +141,9 @@ type Kernel struct {
 	// net is the IP network stack, made with the first AF_INET or
 	// AF_INET6 socket (sys_inet.go).
 	net *inet.Stack
+	// lastHostPoll is when the machine last let the runtime poll host
+	// connections (yieldToNetwork).
+	lastHostPoll time.Time
 	// current is the task whose system call is being served.
 	current *Task
 	// unsupported counts the system calls answered with ENOSYS, by name.
@@ -177,6 +190,11 @@ func New(cfg Config) (*Kernel, error) {
 	if err := writeNetworkFiles(fs, cfg.Hostname); err != nil {
 		return nil, fmt.Errorf("linux: %w", err)
 	}
+	for _, p := range cfg.Publish {
+		if p.Listener == nil || p.Port == 0 {
+			return nil, fmt.Errorf("linux: publish: a host listener and a guest port are required")
+		}
+	}
 	for _, m := range cfg.Mounts {
 		if err := fs.Mount(m.Guest, m.Host); err != nil {
 			return nil, fmt.Errorf("linux: mount host %s at %s: %w", m.Host, m.Guest, err)
@@ -210,6 +228,16 @@ func New(cfg Config) (*Kernel, error) {
 	}
 	for i, flags := range [3]uint32{abi.O_RDONLY, abi.O_WRONLY, abi.O_WRONLY} {
 		k.stdio[i] = vfs.NewDescription(streams[i], flags, names[i])
+	}
+
+	if len(cfg.Publish) > 0 {
+		st, err := k.inetStack()
+		if err != nil {
+			return nil, fmt.Errorf("linux: network: %w", err)
+		}
+		for _, p := range cfg.Publish {
+			go st.Publish(p.Listener, p.Port)
+		}
 	}
 
 	p := k.newProcess(nil)

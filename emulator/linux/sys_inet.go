@@ -331,10 +331,20 @@ func (t *Task) writeBuf(d *vfs.Description, buf []byte) (uint64, error) {
 }
 
 // yieldToNetwork lets the network stack's goroutines run: under wasip1
-// they run only when the machine's goroutine yields.
+// they run only when the machine's goroutine yields. Goroutines waiting on
+// host connections (Config.Publish) run only once the runtime polls the
+// host, which it does when every goroutine sleeps: the machine sleeps a
+// moment every millisecond for them.
 func (k *Kernel) yieldToNetwork() {
-	if k.net != nil {
-		runtime.Gosched()
+	if k.net == nil {
+		return
+	}
+	runtime.Gosched()
+	if len(k.cfg.Publish) > 0 {
+		if now := k.cfg.Clock(); now.Sub(k.lastHostPoll) >= time.Millisecond {
+			time.Sleep(time.Microsecond)
+			k.lastHostPoll = now
+		}
 	}
 }
 

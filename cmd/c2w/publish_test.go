@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wasmrt/wasmrt/internal/fixtures"
+)
+
+// TestRunPublish: with -p, a host connection reaches a server in the
+// guest (busybox nc listening on a guest port) and carries bytes both
+// ways, as docker run -p does.
+func TestRunPublish(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(sharedDir(t), "xdg"))
+	module := convertFixture(t, fixtures.ImageBusybox)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+
+	var stdout, stderr bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- doMain(context.Background(), []string{"run", "-p", "127.0.0.1:" + port + ":8000", module,
+			"sh", "-c", "echo from-guest | nc -l -p 8000; echo guest-done"}, strings.NewReader(""), &stdout, &stderr)
+	}()
+	// The host listener is there at once; until the guest listens, a
+	// connection is closed without a byte.
+	var got []byte
+	deadline := time.Now().Add(2 * time.Minute)
+	for len(got) == 0 && time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 5*time.Second)
+		if err == nil {
+			c.SetDeadline(time.Now().Add(30 * time.Second))
+			c.Write([]byte("from-host\n"))
+			c.(*net.TCPConn).CloseWrite()
+			got, _ = io.ReadAll(c)
+			c.Close()
+		}
+		if len(got) == 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if string(got) != "from-guest\n" {
+		t.Errorf("host read %q from the published port", got)
+	}
+	select {
+	case code := <-done:
+		if code != 0 || stdout.String() != "from-host\nguest-done\n" {
+			t.Errorf("c2w run: exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("the guest did not end after the connection; stderr: %s", stderr.String())
+	}
+}
+
+func TestParsePublish(t *testing.T) {
+	listen, guest, err := parsePublish([]string{"8080:80", "0.0.0.0:9000:90/tcp", "[::1]:7000:70"})
+	if err != nil || strings.Join(listen, " ") != "127.0.0.1:8080 0.0.0.0:9000 [::1]:7000" || strings.Join(guest, " ") != "80 90 70" {
+		t.Errorf("parsePublish = %v, %v, %v", listen, guest, err)
+	}
+	for _, bad := range []string{"80", "8080:80/udp", "x:80", "8080:0", "8080:70000", "host:8080:80"} {
+		if _, _, err := parsePublish([]string{bad}); err == nil {
+			t.Errorf("parsePublish(%q) accepted", bad)
+		}
+	}
+}
