@@ -27,6 +27,9 @@ func (s *Stack) Publish(l net.Listener, port uint16) {
 	}
 }
 
+// copyBuffer is what one turn of a forwarding goroutine moves at most.
+const copyBuffer = 1 << 20
+
 func (s *Stack) forward(host net.Conn, port uint16) {
 	defer host.Close()
 	guest, err := gonet.DialTCP(s.S, tcpip.FullAddress{NIC: loopbackNIC, Addr: tcpip.AddrFrom4([4]byte{127, 0, 0, 1}), Port: port}, ipv4.ProtocolNumber)
@@ -39,14 +42,16 @@ func (s *Stack) forward(host net.Conn, port uint16) {
 	defer guest.Close()
 	var wg sync.WaitGroup
 	wg.Add(2)
+	// Large buffers: under wasip1 these goroutines run when the machine
+	// yields, so each turn should move as much as is there.
 	go func() {
 		defer wg.Done()
-		io.Copy(guest, host)
+		io.CopyBuffer(guest, host, make([]byte, copyBuffer))
 		guest.CloseWrite()
 	}()
 	go func() {
 		defer wg.Done()
-		io.Copy(host, guest)
+		io.CopyBuffer(host, guest, make([]byte, copyBuffer))
 		if tc, ok := host.(interface{ CloseWrite() error }); ok {
 			tc.CloseWrite()
 		}
