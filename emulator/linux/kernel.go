@@ -356,6 +356,7 @@ const sliceBudget = 100_000
 // task is blocked forever or the instruction limit was reached.
 func (k *Kernel) Run() (int, error) {
 	defer k.stdin.Close()
+	defer k.closeNetwork()
 	for !k.done {
 		if k.console != nil {
 			k.console.Pump()

@@ -330,6 +330,14 @@ func (t *Task) writeBuf(d *vfs.Description, buf []byte) (uint64, error) {
 	return uint64(k), err
 }
 
+// closeNetwork ends the network stack's connections and workers when the
+// machine stops.
+func (k *Kernel) closeNetwork() {
+	if k.net != nil {
+		k.net.S.Close()
+	}
+}
+
 // yieldToNetwork lets the network stack's goroutines run: under wasip1
 // they run only when the machine's goroutine yields. Goroutines waiting on
 // host connections (Config.Publish) run only once the runtime polls the
