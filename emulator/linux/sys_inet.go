@@ -193,6 +193,7 @@ func (t *Task) inetConnect(d *vfs.Description, s *inetSocket, sa []byte) error {
 		}
 		return nil
 	}
+	addr = inet.Destination(addr, family)
 	terr := s.ep.Connect(addr)
 	if _, ok := terr.(*tcpip.ErrConnectionAborted); ok && s.typ == sockStream && t.resume == nil {
 		// A TCP socket whose connection attempt failed may try again
@@ -319,6 +320,7 @@ func (t *Task) inetSendTo(d *vfs.Description, s *inetSocket, sa, buf []byte) (ui
 	if family == inet.AFUnspec {
 		return t.writeBuf(d, buf)
 	}
+	addr = inet.Destination(addr, family)
 	s.sendTo = &addr
 	defer func() { s.sendTo = nil }()
 	return t.writeBuf(d, buf)

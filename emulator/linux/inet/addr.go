@@ -106,3 +106,17 @@ func Sockaddr(family int, a tcpip.FullAddress) []byte {
 	}
 	return b
 }
+
+// Destination is the address a connect or send to a reaches: Linux takes
+// the unspecified address (0.0.0.0, ::) as this host, the loopback
+// address of the address's family.
+func Destination(a tcpip.FullAddress, family int) tcpip.FullAddress {
+	if a.Addr.Len() == 0 {
+		if family == AFInet6 {
+			a.Addr = tcpip.AddrFrom16([16]byte{15: 1})
+		} else {
+			a.Addr = tcpip.AddrFrom4([4]byte{127, 0, 0, 1})
+		}
+	}
+	return a
+}

@@ -224,6 +224,59 @@ int main(void) {
 	close(u1);
 	close(u2);
 
+	// The source address a connected UDP socket would use, as glibc's
+	// getaddrinfo asks for it: an IPv6 socket connected to an IPv4
+	// address (sockaddr_in) reports it IPv4-mapped.
+	{
+		int u4 = socket(AF_INET, SOCK_DGRAM, 0), u6 = socket(AF_INET6, SOCK_DGRAM, 0);
+		struct sockaddr_in dst = lo(53);
+		show("udp4 connect", connect(u4, (struct sockaddr *)&dst, sizeof dst));
+		show("udp6 connect to sockaddr_in", connect(u6, (struct sockaddr *)&dst, sizeof dst));
+		struct sockaddr_in6 s6;
+		struct sockaddr_in s4;
+		socklen_t l4 = sizeof s4, l6 = sizeof s6;
+		getsockname(u4, (struct sockaddr *)&s4, &l4);
+		getsockname(u6, (struct sockaddr *)&s6, &l6);
+		char t4[64], t6[64];
+		inet_ntop(AF_INET, &s4.sin_addr, t4, sizeof t4);
+		inet_ntop(AF_INET6, &s6.sin6_addr, t6, sizeof t6);
+		printf("udp4 source %s (port set %d), udp6 source %s family %d len %u\n", t4, s4.sin_port != 0, t6, s6.sin6_family, l6);
+		struct sockaddr_in6 d6 = {.sin6_family = AF_INET6, .sin6_port = htons(53), .sin6_addr = in6addr_loopback};
+		int u66 = socket(AF_INET6, SOCK_DGRAM, 0);
+		connect(u66, (struct sockaddr *)&d6, sizeof d6);
+		l6 = sizeof s6;
+		getsockname(u66, (struct sockaddr *)&s6, &l6);
+		inet_ntop(AF_INET6, &s6.sin6_addr, t6, sizeof t6);
+		printf("udp6 to ::1 source %s\n", t6);
+		// glibc reuses the socket: AF_UNSPEC dissolves the association.
+		struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+		show("udp6 connect AF_UNSPEC", connect(u66, &unspec, sizeof unspec));
+		show("udp6 then to sockaddr_in", connect(u66, (struct sockaddr *)&dst, sizeof dst));
+		l6 = sizeof s6;
+		getsockname(u66, (struct sockaddr *)&s6, &l6);
+		inet_ntop(AF_INET6, &s6.sin6_addr, t6, sizeof t6);
+		printf("udp6 reconnected source %s\n", t6);
+		// Connecting to the unspecified address reaches this host.
+		struct sockaddr_in any4 = {.sin_family = AF_INET, .sin_port = htons(53)};
+		connect(u66, &unspec, sizeof unspec);
+		show("udp6 to 0.0.0.0", connect(u66, (struct sockaddr *)&any4, sizeof any4));
+		l6 = sizeof s6;
+		getsockname(u66, (struct sockaddr *)&s6, &l6);
+		inet_ntop(AF_INET6, &s6.sin6_addr, t6, sizeof t6);
+		printf("source for 0.0.0.0 %s\n", t6);
+		struct sockaddr_in6 any6 = {.sin6_family = AF_INET6, .sin6_port = htons(53)};
+		connect(u66, &unspec, sizeof unspec);
+		show("udp6 to ::", connect(u66, (struct sockaddr *)&any6, sizeof any6));
+		struct sockaddr_in6 p6;
+		socklen_t pl = sizeof p6;
+		getpeername(u66, (struct sockaddr *)&p6, &pl);
+		inet_ntop(AF_INET6, &p6.sin6_addr, t6, sizeof t6);
+		printf("peer for :: %s\n", t6);
+		close(u4);
+		close(u6);
+		close(u66);
+	}
+
 	// IPv6 loopback and an IPv4-mapped peer of a dual-stack socket.
 	int l6 = socket(AF_INET6, SOCK_STREAM, 0);
 	intopt("IPV6_V6ONLY", l6, IPPROTO_IPV6, IPV6_V6ONLY);
