@@ -151,12 +151,6 @@ func (s *inetSocket) Release() {
 
 func (s *inetSocket) Inode() *vfs.Inode { return nil }
 
-// inetOf returns the inet socket behind a descriptor, if it is one.
-func (t *Task) inetOf(d *vfs.Description) (*inetSocket, bool) {
-	s, ok := d.File.(*inetSocket)
-	return s, ok
-}
-
 // bind gives the socket the address sa.
 func (s *inetSocket) bind(sa []byte) error {
 	addr, family, err := inet.ParseSockaddr(s.family, sa)
@@ -177,7 +171,7 @@ func (s *inetSocket) bind(sa []byte) error {
 	}
 }
 
-// connect connects to sa, waiting for a stream connection to be made
+// inetConnect connects s to sa, waiting for a stream connection to be made
 // unless d is non-blocking (EINPROGRESS, then SO_ERROR tells).
 func (t *Task) inetConnect(d *vfs.Description, s *inetSocket, sa []byte) error {
 	addr, family, err := inet.ParseSockaddr(s.family, sa)
@@ -253,8 +247,8 @@ func (s *inetSocket) renew() error {
 	return nil
 }
 
-// accept takes a connection off a listening socket: the new socket and
-// the peer's address.
+// inetAccept takes a connection off a listening socket: the new socket
+// and the peer's address.
 func (t *Task) inetAccept(d *vfs.Description, s *inetSocket) (*inetSocket, []byte, error) {
 	var peer tcpip.FullAddress
 	ep, wq, terr := s.ep.Accept(&peer)
@@ -304,7 +298,7 @@ func (s *inetSocket) shutdown(how uint64) error {
 	return inet.Errno(s.ep.Shutdown(f))
 }
 
-// sendToAddr sends buf to the address sa (sendto, sendmsg with a name).
+// inetSendTo sends buf to the address sa (sendto, sendmsg with a name).
 func (t *Task) inetSendTo(d *vfs.Description, s *inetSocket, sa, buf []byte) (uint64, error) {
 	addr, family, err := inet.ParseSockaddr(s.family, sa)
 	if err != nil {

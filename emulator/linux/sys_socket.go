@@ -335,8 +335,8 @@ func (t *Task) socketOf(fd uint64) (*vfs.Description, *unixSocket, error) {
 	return fileOf[*unixSocket](t, fd, abi.ENOTSOCK)
 }
 
-// inetOf returns the inet socket behind descriptor fd, or nil when fd is
-// not one (socketOf then says why).
+// inetSocketOf returns the inet socket behind descriptor fd, or nil when
+// fd is not one (socketOf then says why).
 func (t *Task) inetSocketOf(fd uint64) (*vfs.Description, *inetSocket) {
 	d, err := t.fd(fd)
 	if err != nil {
