@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/wasmrt/wasmrt/convert/image"
+	"github.com/wasmrt/wasmrt/emulator/linux"
 	"github.com/wasmrt/wasmrt/internal/fixtures"
 )
 
@@ -51,6 +52,25 @@ func TestConvertedMatchesQemu(t *testing.T) {
 		t.Fatalf("extracting %s: %v\n%s", blob, err, out)
 	}
 	if err := copyFile(qemu, filepath.Join(root, "qemu-riscv64-static")); err != nil {
+		t.Fatal(err)
+	}
+	// What docker run (and the converted module) gives a container:
+	// /etc/hosts and /etc/hostname, dated as the image's /etc.
+	etc := filepath.Join(root, "etc")
+	st, err := os.Stat(etc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{"hosts": linux.EtcHosts("localhost"), "hostname": "localhost\n"} {
+		p := filepath.Join(etc, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, st.ModTime(), st.ModTime()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chtimes(etc, st.ModTime(), st.ModTime()); err != nil {
 		t.Fatal(err)
 	}
 

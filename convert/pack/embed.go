@@ -44,6 +44,11 @@ var ErrNoTable = errors.New("module has no embed table")
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
+// maxDataSegments is how many data segments a packed module keeps at most:
+// V8 (Node, browsers) refuses modules with over 100,000, and the Go linker
+// emits one per run of non-zero bytes.
+const maxDataSegments = 50_000
+
 // Embed returns a copy of module, a Go GOOS=wasip1 program that links
 // emulator/embed, with blobs appended to its initial memory past the Go
 // image and its embed table filled in. The program then reads them with
@@ -56,6 +61,7 @@ func Embed(module []byte, blobs ...Blob) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pack: %w", err)
 	}
+	m.CoalesceData(maxDataSegments)
 	if len(blobs) > embed.MaxBlobs {
 		return nil, fmt.Errorf("pack: %d blobs given; the embed table has room for %d", len(blobs), embed.MaxBlobs)
 	}

@@ -258,3 +258,41 @@ func (m *Module) appendActive(addr uint64, init []byte) {
 func i32ConstExpr(addr uint32) []byte {
 	return append(appendSleb(append(make([]byte, 0, 7), 0x41), int64(int32(addr))), 0x0b)
 }
+
+// CoalesceData merges neighbouring active data segments of memory 0 (in
+// the module's order, with constant offsets, each starting past the end of
+// the one before) until at most limit segments remain, allowing the
+// smallest gaps that get there: a gap becomes zero bytes, which memory
+// holds there at instantiation anyway. The Go linker starts a new segment
+// at every run of zeros, and WebAssembly engines bound the count (V8 takes
+// at most 100,000). A module with passive segments is left alone: merging
+// would renumber them.
+func (m *Module) CoalesceData(limit int) {
+	if len(m.Data) <= limit || slices.ContainsFunc(m.Data, func(d *DataSegment) bool { return d.Passive }) {
+		return
+	}
+	for gap := uint64(16); len(m.Data) > limit && gap <= 1<<20; gap *= 2 {
+		out := m.Data[:0:0]
+		for _, d := range m.Data {
+			if n := len(out); n > 0 {
+				prev := out[n-1]
+				if mergeable(prev, d) && d.Offset-prev.End() <= gap {
+					init := make([]byte, d.End()-prev.Offset)
+					copy(init, prev.Init)
+					copy(init[d.Offset-prev.Offset:], d.Init)
+					out[n-1] = &DataSegment{Memory: prev.Memory, OffsetExpr: prev.OffsetExpr, Offset: prev.Offset,
+						ConstOffset: true, Init: init, owned: true}
+					continue
+				}
+			}
+			out = append(out, d)
+		}
+		m.Data = out
+	}
+}
+
+// mergeable reports whether active segment b may be merged into a, the
+// segment before it.
+func mergeable(a, b *DataSegment) bool {
+	return !a.Passive && !b.Passive && a.Memory == 0 && b.Memory == 0 && a.ConstOffset && b.ConstOffset && b.Offset >= a.End()
+}

@@ -434,3 +434,42 @@ func TestRedirectCallsRefusesUnknownInstructions(t *testing.T) {
 		t.Errorf("SIMD: %v", err)
 	}
 }
+
+// TestCoalesceData: merging segments keeps the initial memory byte for byte
+// and gets under the limit; a module under it, or with passive segments
+// (whose numbers would change), is left alone.
+func TestCoalesceData(t *testing.T) {
+	var m Module
+	addr := uint64(1024)
+	for i := range 1000 {
+		init := []byte{byte(i), byte(i >> 8), 0xaa}
+		m.Data = append(m.Data, &DataSegment{OffsetExpr: []byte{0x41, 0, 0x0b}, Offset: addr, ConstOffset: true, Init: init})
+		addr += uint64(len(init)) + uint64(i%40) // gaps of 0..39 bytes
+	}
+	m.Memories = []Limits{{Min: 1}}
+	before, err := m.ReadMemory(0, int(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.CoalesceData(1000)
+	if len(m.Data) != 1000 {
+		t.Fatalf("coalesced %d segments under a limit of 1000", len(m.Data))
+	}
+	m.CoalesceData(100)
+	if len(m.Data) > 100 {
+		t.Fatalf("%d segments after coalescing to 100", len(m.Data))
+	}
+	after, err := m.ReadMemory(0, int(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) {
+		t.Error("initial memory changed")
+	}
+	m.Data = append(m.Data, &DataSegment{Passive: true, Init: []byte{1}})
+	n := len(m.Data)
+	m.CoalesceData(2)
+	if len(m.Data) != n {
+		t.Errorf("coalesced a module with a passive segment: %d -> %d", n, len(m.Data))
+	}
+}
