@@ -196,7 +196,8 @@ func (s *unixSocket) setsockopt(t *Task, level, name uint64, val []byte) error {
 		}
 		o.rcvbuf = size
 	case soRcvlowat:
-		// AF_UNIX reads ignore the low-water mark; Linux accepts it.
+		// Accepted and reported as 1: reads here return what is queued
+		// without waiting for the mark, which Linux stream sockets do.
 	default:
 		return abi.ENOPROTOOPT
 	}
