@@ -171,12 +171,14 @@ func (m *MM) split(addr uint64) {
 // unmapRange removes every mapping in [start, end) and frees its pages,
 // writing back what stores changed in shared file mappings.
 func (m *MM) unmapRange(start, end uint64) {
-	m.syncShared(start, end)
 	m.split(start)
 	m.split(end)
 	out := m.vmas[:0]
 	for _, v := range m.vmas {
 		if v.start >= start && v.end <= end {
+			if v.shared && v.file != nil {
+				v.file.SyncFrames(v.fileOff, v.fileOff+int64(v.end-v.start))
+			}
 			m.dropPages(v.start, v.end)
 			continue
 		}

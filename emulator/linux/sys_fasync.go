@@ -160,10 +160,15 @@ func (t *Task) setOwner(d *vfs.Description, kind, id int) error {
 			return abi.ESRCH
 		}
 	}
-	o := t.k.owner(d)
+	t.k.owner(d).set(t, kind, id)
+	return nil
+}
+
+// set makes (kind, id) the owner, set by t: the signal goes only where
+// t's ids could send one.
+func (o *fileOwner) set(t *Task, kind, id int) {
 	o.kind, o.id = kind, id
 	o.uid, o.euid = t.proc.cred.ruid, t.proc.cred.euid
-	return nil
 }
 
 // setAsync turns O_ASYNC on or off for d, set through descriptor fd.
@@ -259,7 +264,6 @@ func (k *Kernel) sendSigio(o *fileOwner, fd int, reason int32) {
 // directory: a watcher of the directory's inode.
 type dnotify struct {
 	k    *Kernel
-	d    *vfs.Description
 	dir  *vfs.Inode
 	o    *fileOwner
 	fd   int
@@ -283,10 +287,9 @@ func (t *Task) dnotify(d *vfs.Description, fd int, mask uint32) error {
 		return nil
 	}
 	// The caller becomes the owner (Linux sets it on every F_NOTIFY).
-	o.kind, o.id = ownerPID, t.proc.pid
-	o.uid, o.euid = t.proc.cred.ruid, t.proc.cred.euid
+	o.set(t, ownerPID, t.proc.pid)
 	if o.notify == nil {
-		o.notify = &dnotify{k: t.k, d: d, dir: n, o: o}
+		o.notify = &dnotify{k: t.k, dir: n, o: o}
 		n.Watch(o.notify)
 	}
 	o.notify.fd, o.notify.mask = fd, mask

@@ -373,15 +373,6 @@ const (
 	defaultTTL     = 64
 )
 
-func boolBytes(b bool) []byte {
-	if b {
-		return le.AppendUint32(nil, 1)
-	}
-	return le.AppendUint32(nil, 0)
-}
-
-func intBytes(v int) []byte { return le.AppendUint32(nil, uint32(int32(v))) }
-
 // getsockopt returns the value of an option of an inet socket.
 func (s *inetSocket) getsockopt(level, name uint64) ([]byte, error) {
 	so := s.ep.SocketOptions()
@@ -541,13 +532,13 @@ func (s *inetSocket) setsockopt(t *Task, level, name uint64, val []byte) error {
 		case soPasscred:
 			so.SetPassCred(on)
 		case soSndbuf, soSndbufForce:
-			size, err := bufferSize(t, int32(v), name == soSndbufForce, sockMinSndbuf)
+			size, err := bufferSize(t, name, int32(v))
 			if err != nil {
 				return err
 			}
 			so.SetSendBufferSize(int64(size), true)
 		case soRcvbuf, soRcvbufForce:
-			size, err := bufferSize(t, int32(v), name == soRcvbufForce, sockMinRcvbuf)
+			size, err := bufferSize(t, name, int32(v))
 			if err != nil {
 				return err
 			}

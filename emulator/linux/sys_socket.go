@@ -32,9 +32,6 @@ const (
 	msgNosignal   = 0x4000
 	afInet        = 2
 	afInet6       = 10
-	// unixBuffer is the bytes one side may have queued for the other
-	// (Linux's default socket buffer).
-	unixBuffer = 208 << 10
 )
 
 // unixSocket is an AF_UNIX socket: unconnected, listening, or one end of

@@ -184,13 +184,13 @@ func (s *unixSocket) setsockopt(t *Task, level, name uint64, val []byte) error {
 	case soBroadcast:
 		o.broadcast = on
 	case soSndbuf, soSndbufForce:
-		size, err := bufferSize(t, v, name == soSndbufForce, sockMinSndbuf)
+		size, err := bufferSize(t, name, v)
 		if err != nil {
 			return err
 		}
 		o.sndbuf = size
 	case soRcvbuf, soRcvbufForce:
-		size, err := bufferSize(t, v, name == soRcvbufForce, sockMinRcvbuf)
+		size, err := bufferSize(t, name, v)
 		if err != nil {
 			return err
 		}
@@ -219,11 +219,16 @@ func setTimeoutOpt(o *sockOptions, name uint64, val []byte) error {
 	return nil
 }
 
-// bufferSize is the buffer a SO_SNDBUF/SO_RCVBUF request gets; the
-// FORCE variants skip the cap and need CAP_NET_ADMIN.
-func bufferSize(t *Task, v int32, force bool, least int) (int, error) {
+// bufferSize is the buffer a SO_SNDBUF/SO_RCVBUF request (name) of v
+// gets; the FORCE variants skip the cap and need CAP_NET_ADMIN.
+func bufferSize(t *Task, name uint64, v int32) (int, error) {
+	force := name == soSndbufForce || name == soRcvbufForce
 	if force && !t.proc.cred.privileged() {
 		return 0, abi.EPERM
+	}
+	least := sockMinRcvbuf
+	if name == soSndbuf || name == soSndbufForce {
+		least = sockMinSndbuf
 	}
 	n := int64(v)
 	if !force {
@@ -255,6 +260,16 @@ func sockTimeout(b []byte) (time.Duration, error) {
 	ticks := (time.Duration(usec)*time.Microsecond + sockTimeoutTick - 1) / sockTimeoutTick
 	return time.Duration(sec)*time.Second + ticks*sockTimeoutTick, nil
 }
+
+// boolBytes and intBytes encode an int option's value.
+func boolBytes(b bool) []byte {
+	if b {
+		return le.AppendUint32(nil, 1)
+	}
+	return le.AppendUint32(nil, 0)
+}
+
+func intBytes(v int) []byte { return le.AppendUint32(nil, uint32(int32(v))) }
 
 func timevalBytes(d time.Duration) []byte {
 	d = max(d, 0)

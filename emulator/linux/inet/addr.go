@@ -35,7 +35,9 @@ func ParseSockaddr(family int, b []byte) (tcpip.FullAddress, int, error) {
 	switch {
 	case got == AFUnspec:
 		return tcpip.FullAddress{}, AFUnspec, nil
-	case got == AFInet && family == AFInet:
+	case got == AFInet && (family == AFInet || family == AFInet6):
+		// An IPv6 socket takes an IPv4 address too: Linux refuses it
+		// for bind but not for connect; callers decide.
 		if len(b) < sockaddrInSize {
 			return tcpip.FullAddress{}, 0, abi.EINVAL
 		}
@@ -53,13 +55,6 @@ func ParseSockaddr(family int, b []byte) (tcpip.FullAddress, int, error) {
 			a.Addr = tcpip.Address{}
 		}
 		return a, AFInet6, nil
-	case got == AFInet && family == AFInet6:
-		// Linux refuses an IPv4 address for an IPv6 socket's bind but
-		// takes one for connect; callers decide.
-		if len(b) < sockaddrInSize {
-			return tcpip.FullAddress{}, 0, abi.EINVAL
-		}
-		return tcpip.FullAddress{Port: be.Uint16(b[2:]), Addr: v4(b[4:8])}, AFInet, nil
 	}
 	return tcpip.FullAddress{}, got, abi.EAFNOSUPPORT
 }
