@@ -70,6 +70,7 @@ bench: build fixtures
 	@bash scripts/bench-pack.sh
 	@bash scripts/bench-runtime.sh
 	@bash scripts/bench-shim.sh
+	@bash scripts/bench-net.sh
 
 demo: build fixtures
 	@bash scripts/demo.sh

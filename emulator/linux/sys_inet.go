@@ -327,12 +327,22 @@ func (t *Task) writeBuf(d *vfs.Description, buf []byte) (uint64, error) {
 }
 
 // closeNetwork ends the network stack's connections and workers when the
-// machine stops.
+// machine stops, once what the guest sent on published ports has gone out
+// (for at most drainLimit: a host peer that stopped reading must not keep
+// the machine).
 func (k *Kernel) closeNetwork() {
-	if k.net != nil {
-		k.net.S.Close()
+	if k.net == nil {
+		return
 	}
+	if len(k.cfg.Publish) > 0 {
+		k.net.Drain(drainLimit)
+	}
+	k.net.S.Close()
 }
+
+// drainLimit bounds how long a stopping machine waits for published
+// connections to deliver what the guest sent.
+const drainLimit = 10 * time.Second
 
 // yieldToNetwork lets the network stack's goroutines run: under wasip1
 // they run only when the machine's goroutine yields. Goroutines waiting on

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
@@ -49,12 +50,30 @@ func (s *Stack) forward(host net.Conn, port uint16) {
 		io.CopyBuffer(guest, host, make([]byte, copyBuffer))
 		guest.CloseWrite()
 	}()
+	s.outbound.Add(1)
 	go func() {
 		defer wg.Done()
+		defer s.outbound.Done()
 		io.CopyBuffer(host, guest, make([]byte, copyBuffer))
 		if tc, ok := host.(interface{ CloseWrite() error }); ok {
 			tc.CloseWrite()
 		}
 	}()
 	wg.Wait()
+}
+
+// Drain waits, at most limit, until what guest programs sent on published
+// connections has reached the host: a program that writes its answer and
+// exits at once ends the machine, while on Linux its closed socket would
+// still deliver the data.
+func (s *Stack) Drain(limit time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		s.outbound.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(limit):
+	}
 }

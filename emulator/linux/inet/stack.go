@@ -1,6 +1,8 @@
 package inet
 
 import (
+	"sync"
+
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/link/loopback"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
@@ -26,6 +28,9 @@ type Stack struct {
 	// Wake receives a value when an endpoint's readiness changed: the
 	// kernel, with every task waiting, waits on it too.
 	Wake chan struct{}
+	// outbound counts the published connections still copying guest
+	// data to the host (Drain).
+	outbound sync.WaitGroup
 }
 
 // New returns a stack with the loopback interface up.
