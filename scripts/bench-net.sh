@@ -6,6 +6,9 @@
 #      both ends (host python3, guest python3 of the python fixture).
 #   3. Connection set-up: 200 connect + one-byte echo round trips from the
 #      host through -p to a guest python server.
+#   4. The guest's way out (c2w run --net): 100 MiB guest -> host and
+#      host -> guest with the guest as the client of a host python server
+#      at 10.0.2.2, and 200 connect + echo round trips to it.
 # Each is also run natively (host python3 on the host's loopback) and the
 # ratio printed. Needs bin/c2w (make build) and the fixtures; results are
 # recorded by hand in docs/networking.md with this command.
@@ -101,6 +104,59 @@ else:  # echo: connection set-up round trips
 print("%.1f" % (total / 1e6 / (time.time() - start)))
 EOF
 
+cat >"$work/client.py" <<'EOF'
+import socket, sys, time
+MiB = 1 << 20
+mode, host, port, total = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+def echo():
+    s = socket.create_connection((host, port)); s.sendall(b"x"); s.recv(1); s.close()
+if mode == "echo":
+    echo()  # the first imports what names need (python compiles it: no .pyc in the fixture)
+    start = time.time()
+    for _ in range(total - 1): echo()
+    print("%.2f" % ((time.time() - start) * 1000 / (total - 1)))
+    sys.exit(0)
+s = socket.create_connection((host, port))
+start = time.time()
+if mode == "upload":
+    buf = b"x" * MiB
+    for _ in range(total // MiB): s.sendall(buf)
+    s.shutdown(socket.SHUT_WR)
+    if s.recv(1) != b"A": sys.exit("the server did not get it all")
+else:
+    n = 0
+    while n < total:
+        b = s.recv(MiB)
+        if not b: break
+        n += len(b)
+    if n != total: sys.exit("got %d of %d bytes" % (n, total))
+print("%.1f" % (total / 1e6 / (time.time() - start)))
+EOF
+
+cat >"$work/server.py" <<'EOF'
+import socket, sys
+MiB = 1 << 20
+mode, port, total = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", port)); l.listen(64)
+print("listening", flush=True)
+for _ in range(total if mode == "echo" else 1):
+    c, _ = l.accept()
+    if mode == "echo":
+        c.sendall(c.recv(1))
+    elif mode == "sink":
+        n = 0
+        while True:
+            b = c.recv(MiB)
+            if not b: break
+            n += len(b)
+        c.sendall(b"A" if n == total else b"-")
+    else:
+        buf = b"x" * MiB
+        for _ in range(total // MiB): c.sendall(buf)
+    c.close()
+EOF
+
 guest() { "$c2w" run -v "$work:/w" "$work/python.wasm" --no-stdin "$@"; }
 native() { python3 "$work/guest.py" "$@"; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -139,3 +195,36 @@ native echo "$np" 200 &
 n=$(python3 "$work/host.py" echo "$np" 200)
 wait
 printf '%-34s %10s ms %10s ms %8s\n' "connect + echo through -p" "$g" "$n" "$(ratio "$g" "$n")"
+
+# The guest as the client of host servers, through --net, and natively.
+# serve MODE PORT TOTAL starts a host server and returns once it listens.
+serve() {
+	python3 "$work/server.py" "$@" >"$work/server.out" &
+	for _ in $(seq 100); do grep -q listening "$work/server.out" 2>/dev/null && return; sleep 0.05; done
+	echo "the host server did not start" >&2
+	exit 1
+}
+for mode in upload download; do
+	server=sink
+	[ "$mode" = download ] && server=source
+	hp=$(free_port)
+	serve "$server" "$hp" "$total"
+	g=$("$c2w" run --net -v "$work:/w" "$work/python.wasm" --no-stdin python3 /w/client.py "$mode" 10.0.2.2 "$hp" "$total")
+	wait
+	np=$(free_port)
+	serve "$server" "$np" "$total"
+	n=$(python3 "$work/client.py" "$mode" 127.0.0.1 "$np" "$total")
+	wait
+	label="100 MiB guest -> host (--net)"
+	[ "$mode" = download ] && label="100 MiB host -> guest (--net)"
+	printf '%-34s %9s MB/s %9s MB/s %8s\n' "$label" "$g" "$n" "$(ratio "$g" "$n")"
+done
+hp=$(free_port)
+serve echo "$hp" 200
+g=$("$c2w" run --net -v "$work:/w" "$work/python.wasm" --no-stdin python3 /w/client.py echo 10.0.2.2 "$hp" 200)
+wait
+np=$(free_port)
+serve echo "$np" 200
+n=$(python3 "$work/client.py" echo 127.0.0.1 "$np" 200)
+wait
+printf '%-34s %10s ms %10s ms %8s\n' "connect + echo through --net" "$g" "$n" "$(ratio "$g" "$n")"

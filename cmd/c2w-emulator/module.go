@@ -9,9 +9,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wasmrt/wasmrt/emulator/container"
 	"github.com/wasmrt/wasmrt/emulator/linux"
+	"github.com/wasmrt/wasmrt/emulator/linux/inet"
 	"github.com/wasmrt/wasmrt/emulator/riscv64"
 	"github.com/wasmrt/wasmrt/emulator/rootfs"
 )
@@ -61,6 +63,7 @@ func moduleMain(m moduleEnv) int {
 		memory      = fl.String("memory", "2GiB", "guest memory budget of all processes together, e.g. 512MiB")
 		noStdin     = fl.Bool("no-stdin", false, "give the container empty standard input")
 		envFromHost = fl.Bool("env-from-host", false, "pass the host's environment (WASI env) into the container")
+		network     = fl.Bool("net", false, "give the guest a network: the preopened listening socket after the --publish ones waits for `c2w net` (c2w run --net does both); "+netTokenEnv+" in the WASI environment is the token it must give")
 	)
 	fl.Var(&env, "env", "set NAME=VALUE in the container, or copy NAME from the host (repeatable)")
 	fl.Var(&publish, "publish", "guest TCP port the next preopened listening socket reaches (repeatable, in the order of the sockets)")
@@ -72,6 +75,7 @@ func moduleMain(m moduleEnv) int {
 		}
 		return exitModuleError
 	}
+	token, hostEnv := takeEnv(m.hostEnv, netTokenEnv)
 	limit, err := container.ParseSize(*memory)
 	if err != nil {
 		return fail("--memory: %v", err)
@@ -82,7 +86,7 @@ func moduleMain(m moduleEnv) int {
 	}
 	proc, err := cfg.Process(container.Overrides{
 		Entrypoint: entrypoint.value(), Args: fl.Args(),
-		HostEnv: m.hostEnv, InheritHostEnv: *envFromHost, Env: env,
+		HostEnv: hostEnv, InheritHostEnv: *envFromHost, Env: env,
 		WorkingDir: *workdir, User: *user, Terminal: term != nil,
 	})
 	if err != nil {
@@ -100,9 +104,23 @@ func moduleMain(m moduleEnv) int {
 	if *noStdin {
 		kcfg.Stdin = nil
 	}
-	if len(publish) > 0 {
-		if kcfg.Publish, err = publishedPorts(publish, m.listeners); err != nil {
+	var listeners []net.Listener
+	if len(publish) > 0 || *network {
+		if m.listeners != nil {
+			if listeners, err = m.listeners(); err != nil {
+				return fail("preopened sockets: %v", err)
+			}
+		}
+		if kcfg.Publish, err = publishedPorts(publish, listeners, *network); err != nil {
 			return fail("--publish: %v", err)
+		}
+	}
+	if *network {
+		if len(listeners) <= len(publish) {
+			return fail("--net: the host preopened no listening socket for the network after the %d published ports (c2w run --net makes it; or wazero run -listen 127.0.0.1:PORT, wasmtime run -S tcplisten=127.0.0.1:PORT, then c2w net 127.0.0.1:PORT)", len(publish))
+		}
+		if kcfg.Network, err = networkLink(listeners[len(publish)], token, networkWait); err != nil {
+			return fail("--net: %v", err)
 		}
 	}
 	if len(m.translations) > 0 {
@@ -196,14 +214,10 @@ func (o *optionalString) value() *string {
 }
 
 // publishedPorts pairs the --publish ports with the host's preopened
-// listening sockets, in order.
-func publishedPorts(ports []string, listeners func() ([]net.Listener, error)) ([]linux.Publish, error) {
-	var ls []net.Listener
-	if listeners != nil {
-		var err error
-		if ls, err = listeners(); err != nil {
-			return nil, err
-		}
+// listening sockets, in order; with network, one more socket follows them.
+func publishedPorts(ports []string, ls []net.Listener, network bool) ([]linux.Publish, error) {
+	if network && len(ls) > len(ports) {
+		ls = ls[:len(ports)]
 	}
 	if len(ls) != len(ports) {
 		return nil, fmt.Errorf("%d guest ports but the host preopened %d listening sockets (wazero run -listen HOST:PORT, wasmtime run -S tcplisten=HOST:PORT; c2w run -p does both)", len(ports), len(ls))
@@ -217,4 +231,55 @@ func publishedPorts(ports []string, listeners func() ([]net.Listener, error)) ([
 		out[i] = linux.Publish{Listener: ls[i], Port: uint16(n)}
 	}
 	return out, nil
+}
+
+const netTokenEnv = inet.LinkTokenEnv
+
+// networkWait is how long the module waits for its network helper.
+const networkWait = 30 * time.Second
+
+// takeEnv returns the value of name in env and env without it.
+func takeEnv(env []string, name string) (string, []string) {
+	var value string
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if k, v, _ := strings.Cut(kv, "="); k == name {
+			value = v
+			continue
+		}
+		out = append(out, kv)
+	}
+	return value, out
+}
+
+// networkLink waits, at most wait, for the network helper to connect on
+// l and open the link with token; connections that do not are closed and
+// the wait goes on. l is closed: the guest has one link.
+func networkLink(l net.Listener, token string, wait time.Duration) (net.Conn, error) {
+	defer l.Close()
+	deadline := time.Now().Add(wait)
+	type deadliner interface{ SetDeadline(time.Time) error }
+	if d, ok := l.(deadliner); ok {
+		d.SetDeadline(deadline)
+	}
+	var last error
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if last != nil {
+				return nil, last
+			}
+			return nil, fmt.Errorf("no network helper connected to %s within %s (c2w net %s)", l.Addr(), wait, l.Addr())
+		}
+		c = inet.HostConn(c)
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if last = inet.AcceptLink(c, token); last == nil {
+			c.SetDeadline(time.Time{})
+			return c, nil
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			return nil, last
+		}
+	}
 }

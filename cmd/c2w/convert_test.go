@@ -121,7 +121,8 @@ func wazeroRun(t *testing.T, module, stdin string, env []string, mounts [][2]str
 	var stdout, stderr bytes.Buffer
 	code, err := runModule(context.Background(), moduleRun{
 		wasm: wasm, name: filepath.Base(module), args: args, mounts: mounts, env: env,
-		cacheDir: filepath.Join(sharedDir(t), "cache"),
+		// Where conversions precompiled the module (TestMain's cache).
+		cacheDir: compilationCacheDir(),
 		stdin:    strings.NewReader(stdin), stdout: &stdout, stderr: &stderr,
 	})
 	if err != nil {
@@ -494,7 +495,6 @@ func cacheFiles(t *testing.T, dir string) []string {
 }
 
 func TestRunCommand(t *testing.T) {
-	t.Setenv("XDG_CACHE_HOME", filepath.Join(sharedDir(t), "xdg"))
 	module := convertFixture(t, fixtures.ImageBusybox)
 	host := t.TempDir()
 	code, out, errOut := run(t, "run", "-v", host+":/v", module, "--workdir", "/v", "sh", "-c", "echo hi > f; pwd; exit 9")
@@ -504,7 +504,7 @@ func TestRunCommand(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(host, "f")); err != nil || string(b) != "hi\n" {
 		t.Errorf("c2w run -v: %q, %v", b, err)
 	}
-	if entries, err := os.ReadDir(filepath.Join(sharedDir(t), "xdg", "c2w", "wazero")); err != nil || len(entries) == 0 {
+	if entries, err := os.ReadDir(compilationCacheDir()); err != nil || len(entries) == 0 {
 		t.Errorf("compilation cache not written: %v", err)
 	}
 	// An image is converted in memory first.

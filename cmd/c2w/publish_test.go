@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"net"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,7 +17,6 @@ import (
 // guest (busybox nc listening on a guest port) and carries bytes both
 // ways, as docker run -p does.
 func TestRunPublish(t *testing.T) {
-	t.Setenv("XDG_CACHE_HOME", filepath.Join(sharedDir(t), "xdg"))
 	module := convertFixture(t, fixtures.ImageBusybox)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -61,7 +61,7 @@ func TestConvertedMatchesQemu(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, content := range map[string]string{"hosts": linux.EtcHosts("localhost"), "hostname": "localhost\n"} {
+	for name, content := range map[string]string{"hosts": linux.EtcHosts("localhost", false), "hostname": "localhost\n"} {
 		p := filepath.Join(etc, name)
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 			t.Fatal(err)

@@ -23,6 +23,8 @@ func newRunCommand() *cobra.Command {
 		volumes []string
 		publish []string
 		noCache bool
+		network bool
+		dns     []string
 	)
 	cmd := &cobra.Command{
 		Use:   "run [FLAGS] IMAGE|MODULE.wasm [MODULE-FLAGS] [COMMAND [ARG...]]",
@@ -37,7 +39,8 @@ directory, so the second run of the same module starts in a fraction of the
 first.`,
 		Example: `  c2w run oci-layout:./busybox:latest sh -c 'uname -a'
   c2w run -v "$PWD:/work" python.wasm --workdir /work python3 script.py
-  echo hi | c2w run busybox.wasm cat`,
+  echo hi | c2w run busybox.wasm cat
+  c2w run --net python.wasm python3 -c 'import urllib.request as u; print(u.urlopen("http://10.0.2.2:8000/").status)'`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var mounts [][2]string
@@ -84,9 +87,26 @@ first.`,
 			for _, p := range guestPorts {
 				moduleArgs = append(moduleArgs, "--publish", p)
 			}
-			code, err := runModule(cmd.Context(), moduleRun{
+			env := os.Environ()
+			var link *networkHelper
+			if network {
+				if link, err = newNetworkHelper(dns); err != nil {
+					return err
+				}
+				listen = append(listen, link.addr)
+				moduleArgs = append(moduleArgs, "--net")
+				env = append(env, link.env())
+			} else if len(dns) > 0 {
+				return usageError{fmt.Errorf("--dns needs --net")}
+			}
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			if link != nil {
+				go link.serve(ctx, cmd.ErrOrStderr())
+			}
+			code, err := runModule(ctx, moduleRun{
 				wasm: wasm, name: name, args: append(moduleArgs, args[1:]...), mounts: mounts, listen: listen,
-				cacheDir: cacheDir, env: os.Environ(),
+				cacheDir: cacheDir, env: env,
 				stdin: cmd.InOrStdin(), stdout: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr(),
 			})
 			if err != nil {
@@ -104,6 +124,8 @@ first.`,
 	fl.StringArrayVarP(&volumes, "volume", "v", nil, "host directory to show in the guest, HOST:GUEST, read-write (repeatable)")
 	fl.StringArrayVarP(&publish, "publish", "p", nil, "publish a guest TCP port on the host, [HOST-IP:]HOST-PORT:GUEST-PORT[/tcp] (repeatable; the host IP defaults to 127.0.0.1)")
 	fl.BoolVar(&noCache, "no-cache", false, "do not use the compilation cache")
+	fl.BoolVar(&network, "net", false, "give the guest a network: its connections are made from the host (10.0.2.2 is the host's loopback, 10.0.2.3 its DNS)")
+	fl.StringArrayVar(&dns, "dns", nil, "DNS server the guest's lookups go to, IP or IP:PORT (repeatable; default: the host's /etc/resolv.conf)")
 	return cmd
 }
 

@@ -1,6 +1,7 @@
 package linux
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -60,6 +61,12 @@ type Config struct {
 	// Publish are host listeners whose connections reach guest TCP ports
 	// (docker run -p).
 	Publish []Publish
+	// Network, when set, is an opened link to the host side of the
+	// guest's network (package hostnet; inet.OpenLink opened it): the
+	// guest gets eth0 with an address and a default route, and
+	// /etc/resolv.conf naming the host's DNS relay. The kernel closes it
+	// when the machine stops.
+	Network io.ReadWriteCloser
 	// Mounts are host directories to show in the guest, read and written
 	// in place (on wasip1: the runtime's preopened directories).
 	Mounts []Mount
@@ -187,7 +194,7 @@ func New(cfg Config) (*Kernel, error) {
 		return nil, fmt.Errorf("linux: %w", err)
 	}
 	fs.Clock = cfg.Clock
-	if err := writeNetworkFiles(fs, cfg.Hostname); err != nil {
+	if err := writeNetworkFiles(fs, cfg.Hostname, cfg.Network != nil); err != nil {
 		return nil, fmt.Errorf("linux: %w", err)
 	}
 	for _, p := range cfg.Publish {
@@ -230,13 +237,20 @@ func New(cfg Config) (*Kernel, error) {
 		k.stdio[i] = vfs.NewDescription(streams[i], flags, names[i])
 	}
 
-	if len(cfg.Publish) > 0 {
+	if len(cfg.Publish) > 0 || cfg.Network != nil {
 		st, err := k.inetStack()
 		if err != nil {
 			return nil, fmt.Errorf("linux: network: %w", err)
 		}
 		for _, p := range cfg.Publish {
 			go st.Publish(p.Listener, p.Port)
+		}
+		if cfg.Network != nil {
+			run, err := st.AttachLink(context.Background(), cfg.Network)
+			if err != nil {
+				return nil, fmt.Errorf("linux: network: %w", err)
+			}
+			go run()
 		}
 	}
 
@@ -548,13 +562,28 @@ func (k *Kernel) procList() []*Process {
 
 // EtcHosts is the /etc/hosts a container with that host name gets: the
 // loopback names as docker writes them, and the host name on loopback.
-func EtcHosts(hostname string) string {
+func EtcHosts(hostname string, network bool) string {
 	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
 		"fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
-	if hostname != "localhost" {
+	switch {
+	case hostname == "localhost":
+	case network:
+		// The container's address names it, as docker's bridge does.
+		hosts += inet.GuestAddr.String() + "\t" + hostname + "\n"
+	default:
 		hosts += "127.0.0.1\t" + hostname + "\n"
 	}
+	if network {
+		// The host, as podman and docker (host-gateway) name it.
+		hosts += inet.GatewayAddr.String() + "\thost.containers.internal host.docker.internal\n"
+	}
 	return hosts
+}
+
+// EtcResolvConf is the guest's /etc/resolv.conf when it has a network:
+// its one DNS server is the host side's relay.
+func EtcResolvConf() string {
+	return "nameserver " + inet.DNSAddr.String() + "\n"
 }
 
 // writeNetworkFiles gives the guest the /etc/hosts and /etc/hostname that
@@ -563,15 +592,18 @@ func EtcHosts(hostname string) string {
 // carry the time of the image's /etc (where docker's carry the container's
 // creation), so that listings do not depend on the moment of the start.
 // An image without /etc gets none.
-func writeNetworkFiles(fs *vfs.FS, hostname string) error {
+func writeNetworkFiles(fs *vfs.FS, hostname string, network bool) error {
 	etc, err := fs.Lookup(fs.Root(), "/etc", true)
 	if err != nil || !etc.IsDir() {
 		return nil
 	}
-	hosts := EtcHosts(hostname)
+	files := []struct{ name, content string }{{"hosts", EtcHosts(hostname, network)}, {"hostname", hostname + "\n"}}
+	if network {
+		files = append(files, struct{ name, content string }{"resolv.conf", EtcResolvConf()})
+	}
 	st := etc.Stat()
 	when := time.Unix(st.MtimeSec, st.MtimeNsec)
-	for _, f := range []struct{ name, content string }{{"hosts", hosts}, {"hostname", hostname + "\n"}} {
+	for _, f := range files {
 		if err := fs.WriteFile(etc, f.name, 0o644, []byte(f.content), when); err != nil {
 			return fmt.Errorf("/etc/%s: %w", f.name, err)
 		}

@@ -168,12 +168,25 @@ func TestCProgramsMatchHost(t *testing.T) {
 // it under qemu-riscv64-static: the program, its stdout and exit status.
 func cOracle(t *testing.T, src string, flags ...string) (prog []byte, stdout string, status int) {
 	t.Helper()
+	bin := cCompile(t, src, flags...)
+	stdout, status = qemuRun(t, bin)
+	prog, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prog, stdout, status
+}
+
+// cCompile compiles a C program of testdata statically for riscv64 and
+// returns the executable's path; it skips the test when there is no
+// cross compiler or no qemu to run the result.
+func cCompile(t *testing.T, src string, flags ...string) string {
+	t.Helper()
 	gcc, err := exec.LookPath("riscv64-linux-gnu-gcc")
 	if err != nil {
 		t.Skip("riscv64-linux-gnu-gcc not installed (Debian gcc-riscv64-linux-gnu, libc6-dev-riscv64-cross)")
 	}
-	qemu, err := exec.LookPath("qemu-riscv64-static")
-	if err != nil {
+	if _, err := exec.LookPath("qemu-riscv64-static"); err != nil {
 		t.Skip("qemu-riscv64-static not installed (Debian qemu-user-static): no oracle")
 	}
 	bin := filepath.Join(t.TempDir(), strings.TrimSuffix(filepath.Base(src), ".c"))
@@ -181,9 +194,17 @@ func cOracle(t *testing.T, src string, flags ...string) (prog []byte, stdout str
 	if out, err := exec.Command(gcc, args...).CombinedOutput(); err != nil {
 		t.Fatalf("compile %s: %v\n%s", src, err, out)
 	}
+	return bin
+}
+
+// qemuRun runs a riscv64 executable under qemu-riscv64-static: its stdout
+// and exit status (128+N when signal N ended it).
+func qemuRun(t *testing.T, bin string, args ...string) (string, int) {
+	t.Helper()
 	var want bytes.Buffer
-	cmd := exec.Command(qemu, bin)
+	cmd := exec.Command("qemu-riscv64-static", append([]string{bin}, args...)...)
 	cmd.Stdout = &want
+	status := 0
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) {
@@ -194,11 +215,7 @@ func cOracle(t *testing.T, src string, flags ...string) (prog []byte, stdout str
 			status = 128 + int(ws.Signal())
 		}
 	}
-	prog, err = os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return prog, want.String(), status
+	return want.String(), status
 }
 
 // runCProgram runs prog in the busybox image; the program reaches the

@@ -334,8 +334,17 @@ func (k *Kernel) closeNetwork() {
 	if k.net == nil {
 		return
 	}
-	if len(k.cfg.Publish) > 0 {
+	if len(k.cfg.Publish) > 0 || k.cfg.Network != nil {
 		k.net.Drain(drainLimit)
+	}
+	if k.cfg.Network != nil {
+		// Shut the link down first: under wasip1 a close waits for the
+		// goroutine reading it, which may not run before the module
+		// exits, and the host side would wait on.
+		if c, ok := k.cfg.Network.(interface{ CloseWrite() error }); ok {
+			c.CloseWrite()
+		}
+		k.cfg.Network.Close()
 	}
 	k.net.S.Close()
 }
@@ -346,21 +355,28 @@ const drainLimit = 10 * time.Second
 
 // yieldToNetwork lets the network stack's goroutines run: under wasip1
 // they run only when the machine's goroutine yields. Goroutines waiting on
-// host connections (Config.Publish) run only once the runtime polls the
-// host, which it does when every goroutine sleeps: the machine sleeps a
-// moment every millisecond for them.
+// host connections (Config.Publish, Config.Network) run only once the
+// runtime polls the host, which it does when no goroutine can run: the
+// machine sleeps a moment every millisecond for them. The sleep must
+// outlast the scheduler's way to its poll: a timer that expired before
+// is run at once and the poll skipped, which left a guest that computes
+// deaf to the host for as long as it computed.
 func (k *Kernel) yieldToNetwork() {
 	if k.net == nil {
 		return
 	}
 	runtime.Gosched()
-	if len(k.cfg.Publish) > 0 {
+	if len(k.cfg.Publish) > 0 || k.cfg.Network != nil {
 		if now := k.cfg.Clock(); now.Sub(k.lastHostPoll) >= time.Millisecond {
-			time.Sleep(time.Microsecond)
+			time.Sleep(hostPollSleep)
 			k.lastHostPoll = now
 		}
 	}
 }
+
+// hostPollSleep is the machine's sleep for the runtime's poll of host
+// sockets.
+const hostPollSleep = 20 * time.Microsecond
 
 // Option levels and names of inet sockets beyond SOL_SOCKET's.
 const (
@@ -369,6 +385,8 @@ const (
 	solIPv6        = 41
 	ipTOS          = 1
 	ipTTL          = 2
+	ipRecverr      = 11
+	ipv6Recverr    = 25
 	tcpNodelay     = 1
 	tcpMaxseg      = 2
 	tcpCork        = 3
@@ -470,6 +488,8 @@ func (s *inetSocket) getsockopt(level, name uint64) ([]byte, error) {
 				v = defaultTTL
 			}
 			return intBytes(v), inet.Errno(err)
+		case ipRecverr:
+			return boolBytes(so.GetIPv4RecvError()), nil
 		}
 	case level == solIPv6 && s.family != inet.AFInet6:
 		return nil, abi.EOPNOTSUPP
@@ -477,6 +497,8 @@ func (s *inetSocket) getsockopt(level, name uint64) ([]byte, error) {
 		switch name {
 		case ipv6V6only:
 			return boolBytes(so.GetV6Only()), nil
+		case ipv6Recverr:
+			return boolBytes(so.GetIPv6RecvError()), nil
 		case ipv6Tclass:
 			return s.intOpt(tcpip.IPv6TrafficClassOption)
 		}
@@ -605,6 +627,11 @@ func (s *inetSocket) setsockopt(t *Task, level, name uint64, val []byte) error {
 				return abi.EINVAL
 			}
 			return inet.Errno(s.ep.SetSockOptInt(tcpip.IPv4TTLOption, v))
+		case ipRecverr:
+			// glibc's resolver asks for it on its UDP sockets and gives
+			// up when it is refused.
+			so.SetIPv4RecvError(on)
+			return nil
 		}
 	case level == solIPv6 && s.family != inet.AFInet6:
 		return abi.EOPNOTSUPP
@@ -615,6 +642,9 @@ func (s *inetSocket) setsockopt(t *Task, level, name uint64, val []byte) error {
 				return abi.EINVAL
 			}
 			so.SetV6Only(on)
+			return nil
+		case ipv6Recverr:
+			so.SetIPv6RecvError(on)
 			return nil
 		case ipv6Tclass:
 			return inet.Errno(s.ep.SetSockOptInt(tcpip.IPv6TrafficClassOption, v))

@@ -526,6 +526,60 @@ func sysSendmsg(t *Task, a args) (uint64, error) {
 	})
 }
 
+// struct mmsghdr is a msghdr and the length the call stores for it.
+const (
+	mmsghdrSize   = msghdrSize + 8
+	msgWaitforone = 0x10000
+	// uioMaxiov bounds a sendmmsg/recvmmsg vector, as Linux's UIO_MAXIOV.
+	uioMaxiov = 1024
+)
+
+// sendmmsg(2): sendmsg for each message of the vector.
+func sysSendmmsg(t *Task, a args) (uint64, error) {
+	return t.eachMessage(a, sysSendmsg)
+}
+
+// recvmmsg(2): recvmsg for each message of the vector. Only the first
+// message is waited for, as with MSG_WAITFORONE: the others are what is
+// already there (Linux waits for each unless MSG_WAITFORONE, and checks
+// the timeout only between messages; callers take the count they get).
+func sysRecvmmsg(t *Task, a args) (uint64, error) {
+	return t.eachMessage(a, sysRecvmsg)
+}
+
+// eachMessage makes call for each struct mmsghdr of the vector at a[1]
+// (a[2] of them, flags a[3]), storing each one's length, and returns how
+// many succeeded. Only the first may block or fail the whole call; the
+// later ones are made without waiting, and the first of them that fails
+// ends the vector.
+func (t *Task) eachMessage(a args, call func(*Task, args) (uint64, error)) (uint64, error) {
+	vlen := min(a[2], uioMaxiov)
+	flags := a[3] &^ msgWaitforone
+	for i := uint64(0); i < vlen; i++ {
+		hdr := a[1] + i*mmsghdrSize
+		f := flags
+		if i > 0 {
+			f |= msgDontwait
+		}
+		n, err := call(t, args{a[0], hdr, f})
+		if err != nil {
+			if i == 0 {
+				return 0, err
+			}
+			return i, nil
+		}
+		var l [4]byte
+		le.PutUint32(l[:], uint32(n))
+		if err := t.copyOut(hdr+msghdrSize, l[:]); err != nil {
+			if i == 0 {
+				return 0, err
+			}
+			return i, nil
+		}
+	}
+	return vlen, nil
+}
+
 func sysRecvmsg(t *Task, a args) (uint64, error) {
 	d, err := t.fd(a[0])
 	if err != nil {

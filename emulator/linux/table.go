@@ -202,6 +202,8 @@ var syscalls = map[string]syscallDef{
 	"sendto":                 {fn: sysSendto},
 	"recvfrom":               {fn: sysRecvfrom},
 	"sendmsg":                {fn: sysSendmsg},
+	"sendmmsg":               {fn: sysSendmmsg},
+	"recvmmsg":               {fn: sysRecvmmsg},
 	"recvmsg":                {fn: sysRecvmsg},
 	"shutdown":               {fn: sysShutdown},
 	"getsockopt":             {fn: sysGetsockopt, support: partial, note: "SOL_SOCKET options of AF_UNIX; SO_PEEK_OFF, SO_PEERSEC, SO_PEERGROUPS, SO_PASSPIDFD: ENOPROTOOPT"},

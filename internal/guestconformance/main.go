@@ -184,7 +184,7 @@ func prepare(o options, work string) ([]string, error) {
 	// What docker run gives a container, as the converted image's
 	// machine does: the loopback names and the host name.
 	for name, content := range map[string]string{
-		"etc/hosts":    linux.EtcHosts("localhost"),
+		"etc/hosts":    linux.EtcHosts("localhost", false),
 		"etc/hostname": "localhost\n",
 	} {
 		if err := os.WriteFile(filepath.Join(root, name), []byte(content), 0o644); err != nil {

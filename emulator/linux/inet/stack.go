@@ -1,7 +1,7 @@
 package inet
 
 import (
-	"sync"
+	"sync/atomic"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/link/loopback"
@@ -30,7 +30,7 @@ type Stack struct {
 	Wake chan struct{}
 	// outbound counts the published connections still copying guest
 	// data to the host (Drain).
-	outbound sync.WaitGroup
+	outbound atomic.Int32
 }
 
 // New returns a stack with the loopback interface up.

@@ -325,5 +325,44 @@ int main(void) {
 	show("TCP datagram", socket(AF_INET, SOCK_DGRAM, IPPROTO_TCP));
 	int sp[2];
 	show("socketpair inet", socketpair(AF_INET, SOCK_STREAM, 0, sp));
+
+	// sendmmsg and recvmmsg (glibc's resolver sends its A and AAAA
+	// queries with one sendmmsg), and IP_RECVERR, which it sets first.
+	int ur = socket(AF_INET, SOCK_DGRAM, 0), us = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in ua = lo(0);
+	bind(ur, (struct sockaddr *)&ua, sizeof ua);
+	ua = lo(port_of(ur));
+	show("connect udp", connect(us, (struct sockaddr *)&ua, sizeof ua));
+	show("IP_RECVERR", setsockopt(us, IPPROTO_IP, IP_RECVERR, &one, sizeof one));
+	intopt("IP_RECVERR", us, IPPROTO_IP, IP_RECVERR);
+	char *words[] = {"one", "three", "seven"};
+	struct iovec siov[3];
+	struct mmsghdr mm[4];
+	memset(mm, 0, sizeof mm);
+	for (int i = 0; i < 3; i++) {
+		siov[i] = (struct iovec){.iov_base = words[i], .iov_len = strlen(words[i])};
+		mm[i].msg_hdr.msg_iov = &siov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	show("sendmmsg none", sendmmsg(us, mm, 0, 0));
+	show("sendmmsg", sendmmsg(us, mm, 3, 0));
+	for (int i = 0; i < 3; i++)
+		printf("sent %u\n", mm[i].msg_len);
+	char rb[4][16];
+	struct iovec riov[4];
+	struct sockaddr_in froms[4];
+	memset(mm, 0, sizeof mm);
+	for (int i = 0; i < 4; i++) {
+		riov[i] = (struct iovec){.iov_base = rb[i], .iov_len = sizeof rb[i]};
+		mm[i].msg_hdr = (struct msghdr){.msg_iov = &riov[i], .msg_iovlen = 1, .msg_name = &froms[i], .msg_namelen = sizeof froms[i]};
+	}
+	long got = recvmmsg(ur, mm, 4, MSG_WAITFORONE, NULL);
+	show("recvmmsg", got);
+	for (int i = 0; i < got; i++)
+		printf("received %.*s (%u) from the sender %d\n", (int)mm[i].msg_len, rb[i], mm[i].msg_len,
+		       froms[i].sin_port == htons(port_of(us)) && mm[i].msg_hdr.msg_namelen == sizeof froms[i]);
+	show("recvmmsg nothing", recvmmsg(ur, mm, 4, MSG_DONTWAIT, NULL));
+	close(ur);
+	close(us);
 	return 0;
 }

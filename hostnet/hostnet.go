@@ -1,0 +1,273 @@
+package hostnet
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+	"gvisor.dev/gvisor/pkg/waiter"
+
+	"github.com/wasmrt/wasmrt/emulator/linux/inet"
+)
+
+// Options configure the host side.
+type Options struct {
+	// DNS are the resolvers the guest's DNS server relays to, each an IP
+	// address or IP:PORT. Empty: the nameservers of the host's
+	// /etc/resolv.conf.
+	DNS []string
+	// Dial makes the host's connections (nil: net.Dialer's).
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+// The NIC of the host side's stack.
+const nic tcpip.NICID = 1
+
+// dialTimeout bounds one attempt to connect on the guest's behalf; the
+// guest's own SYN retries decide when its connect gives up.
+const dialTimeout = 20 * time.Second
+
+// udpIdle is how long a UDP flow lives without a datagram either way.
+const udpIdle = 60 * time.Second
+
+// Serve is the host side of an opened link (inet.OpenLink): it makes the
+// guest's connections from the host until link ends or ctx is done.
+func Serve(ctx context.Context, link io.ReadWriter, opts Options) error {
+	dns, err := Resolvers(opts.DNS)
+	if err != nil {
+		return err
+	}
+	h := &host{dns: dns, dial: opts.Dial}
+	if h.dial == nil {
+		d := &net.Dialer{Timeout: dialTimeout}
+		h.dial = d.DialContext
+	}
+	s := stack.New(stack.Options{
+		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol},
+		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol},
+	})
+	// Closing the endpoints ends the forwarded connections; no waiting
+	// for their goroutines (Destroy), which a guest that vanished
+	// mid-connection would hold for a TIME-WAIT or longer.
+	defer s.Close()
+	ep, run := inet.NewLinkEndpoint(ctx, link)
+	if err := s.CreateNIC(nic, ep); err != nil {
+		return fmt.Errorf("network: %s", err)
+	}
+	// Every address is the host's: the stack answers for whatever the
+	// guest dials and replies from it.
+	s.SetPromiscuousMode(nic, true)
+	s.SetSpoofing(nic, true)
+	s.SetRouteTable([]tcpip.Route{{Destination: header.IPv4EmptySubnet, NIC: nic}})
+	h.ctx = ctx
+	tf := tcp.NewForwarder(s, 0, 1024, h.tcp)
+	s.SetTransportProtocolHandler(tcp.ProtocolNumber, tf.HandlePacket)
+	uf := udp.NewForwarder(s, h.udp)
+	s.SetTransportProtocolHandler(udp.ProtocolNumber, uf.HandlePacket)
+	return run()
+}
+
+// ConnectWait is how long Connect tries to reach a module that does not
+// listen yet (as long as a module waits for its helper).
+const ConnectWait = 30 * time.Second
+
+// Connect dials the module's network socket at addr, retrying while
+// nothing listens there yet (the module starts after its host opened the
+// socket), for at most ConnectWait; opens the link giving token, and
+// serves it until the module ends it or ctx is done.
+func Connect(ctx context.Context, addr, token string, opts Options) error {
+	var c net.Conn
+	giveUp := time.After(ConnectWait)
+	for {
+		var err error
+		var d net.Dialer
+		if c, err = d.DialContext(ctx, "tcp", addr); err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("network: connecting to the module at %s: %w", addr, err)
+		case <-giveUp:
+			return fmt.Errorf("network: no module listens at %s after %s: %w", addr, ConnectWait, err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	if err := inet.OpenLink(c, token); err != nil {
+		return fmt.Errorf("network: %s: %w", addr, err)
+	}
+	if err := Serve(ctx, c, opts); err != nil && ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+type host struct {
+	ctx  context.Context
+	dns  []string
+	dial func(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+// target is the host address that the guest's destination dst:port
+// stands for, or false when the guest network has nothing there.
+func (h *host) target(dst tcpip.Address, port uint16) (string, bool) {
+	ip, ok := netip.AddrFromSlice(dst.AsSlice())
+	if !ok || port == 0 {
+		return "", false
+	}
+	subnet := netip.PrefixFrom(netip.AddrFrom4(inet.GuestAddr.As4()), inet.NetworkPrefix).Masked()
+	switch {
+	case dst == inet.GatewayAddr:
+		return net.JoinHostPort("127.0.0.1", strconv.Itoa(int(port))), true
+	case dst == inet.DNSAddr:
+		if port != 53 || len(h.dns) == 0 {
+			return "", false
+		}
+		return h.dns[0], true
+	case subnet.Contains(ip), ip.IsMulticast(), ip.IsUnspecified(), ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}),
+		ip.IsLoopback():
+		// The guest's loopback never leaves it; the host's is 10.0.2.2.
+		return "", false
+	}
+	return net.JoinHostPort(ip.String(), strconv.Itoa(int(port))), true
+}
+
+// tcp makes the connection a guest's SYN asks for: the guest's handshake
+// completes only once the host's has, and a refusal is a reset, so the
+// guest's connect fails as it would against the host.
+func (h *host) tcp(r *tcp.ForwarderRequest) {
+	id := r.ID()
+	addr, ok := h.target(id.LocalAddress, id.LocalPort)
+	if !ok {
+		r.Complete(true)
+		return
+	}
+	hc, err := h.dial(h.ctx, "tcp", addr)
+	if err != nil {
+		// A host that does not answer lets the guest's SYNs time out.
+		var ne net.Error
+		r.Complete(!(errors.As(err, &ne) && ne.Timeout()))
+		return
+	}
+	var wq waiter.Queue
+	ep, terr := r.CreateEndpoint(&wq)
+	r.Complete(false)
+	if terr != nil {
+		hc.Close()
+		return
+	}
+	inet.Splice(gonet.NewTCPConn(&wq, ep), hc, nil)
+}
+
+// udp starts a flow for a guest's datagram to a new destination; the
+// datagram waits in the flow's endpoint while the host's socket is made.
+func (h *host) udp(r *udp.ForwarderRequest) bool {
+	id := r.ID()
+	addr, ok := h.target(id.LocalAddress, id.LocalPort)
+	if !ok {
+		return true
+	}
+	var wq waiter.Queue
+	ep, terr := r.CreateEndpoint(&wq)
+	if terr != nil {
+		return true
+	}
+	guest := gonet.NewUDPConn(&wq, ep)
+	go func() {
+		hc, err := h.dial(h.ctx, "udp", addr)
+		if err != nil {
+			guest.Close()
+			return
+		}
+		relayDatagrams(guest, hc)
+	}()
+	return true
+}
+
+// relayDatagrams copies datagrams both ways until neither side has sent
+// one for udpIdle, or either side fails.
+func relayDatagrams(guest, hc net.Conn) {
+	var last atomic.Int64
+	last.Store(time.Now().UnixNano())
+	done := make(chan struct{}, 2)
+	relay := func(dst, src net.Conn) {
+		defer func() { done <- struct{}{} }()
+		buf := make([]byte, 65536)
+		for {
+			src.SetReadDeadline(time.Now().Add(udpIdle))
+			n, err := src.Read(buf)
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() && time.Since(time.Unix(0, last.Load())) < udpIdle {
+				continue // the other direction is busy
+			}
+			if err != nil {
+				return
+			}
+			last.Store(time.Now().UnixNano())
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+	}
+	go relay(hc, guest)
+	go relay(guest, hc)
+	<-done
+	guest.Close()
+	hc.Close()
+	<-done
+}
+
+// Resolvers returns the DNS servers the guest's queries go to, as
+// host:port.
+func Resolvers(given []string) ([]string, error) {
+	var out []string
+	for _, d := range given {
+		if ip, err := netip.ParseAddr(d); err == nil {
+			out = append(out, net.JoinHostPort(ip.String(), "53"))
+			continue
+		}
+		if ap, err := netip.ParseAddrPort(d); err == nil && ap.Port() != 0 {
+			out = append(out, ap.String())
+			continue
+		}
+		return nil, fmt.Errorf("--dns %q: want an IP address or IP:PORT", d)
+	}
+	if len(given) > 0 {
+		return out, nil
+	}
+	f, err := os.Open("/etc/resolv.conf")
+	if err != nil {
+		// No resolvers: the guest's lookups go unanswered, as on a
+		// host without any.
+		return nil, nil
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 2 && fields[0] == "nameserver" {
+			if ip, err := netip.ParseAddr(fields[1]); err == nil {
+				out = append(out, net.JoinHostPort(ip.WithZone("").String(), "53"))
+			}
+		}
+	}
+	return out, nil
+}
