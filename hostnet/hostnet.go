@@ -3,6 +3,8 @@ package hostnet
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -270,4 +272,39 @@ func Resolvers(given []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// Prepared is the host side of one module's network, prepared for a WASI
+// host embedded in this process (c2w run, wasmrt): the host preopens a
+// listening socket at Addr for the module, gives it Env and the --net
+// flag, and calls Serve.
+type Prepared struct {
+	// Addr is a free port on this network namespace's loopback.
+	Addr string
+	// Token is random: no other local process can pose as the helper.
+	Token string
+}
+
+// Prepare picks the loopback port and the token.
+func Prepare() (*Prepared, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("network: no loopback port for the module's link: %w", err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	return &Prepared{Addr: addr, Token: hex.EncodeToString(b[:])}, nil
+}
+
+// Env is the module's environment entry with the token.
+func (p *Prepared) Env() string { return inet.LinkTokenEnv + "=" + p.Token }
+
+// Serve connects to the module and serves its network until the module
+// ends the link or ctx is done.
+func (p *Prepared) Serve(ctx context.Context, opts Options) error {
+	return Connect(ctx, p.Addr, p.Token, opts)
 }

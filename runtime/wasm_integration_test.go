@@ -497,6 +497,34 @@ func TestConvertedBusybox(t *testing.T) {
 	e.mustRun("delete", id)
 }
 
+// TestConvertedNetwork: a converted container's guest connects out from
+// the container's network namespace: here one it shares with a native
+// container serving on its loopback, which the guest reaches at its
+// gateway, 10.0.2.2, as under c2w run --net.
+func TestConvertedNetwork(t *testing.T) {
+	native := newEnv(t)
+	nid := testID(t) + "-native"
+	native.spec.Process.Args = []string{"sh", "-c", "echo served-in-the-namespace > /dev/shm/page; while :; do busybox nc -l -p 8088 < /dev/shm/page; done"}
+	native.writeSpec()
+	native.mustRun("run", "-d", "--bundle", native.bundle, nid)
+	defer native.run("delete", "--force", nid)
+	npid := native.state(nid).Pid
+
+	e := newWasmEnv(t, "busybox.wasm", wasmtest.Converted(t, fixtures.ImageBusybox))
+	id := testID(t)
+	for i, ns := range e.spec.Linux.Namespaces {
+		if ns.Type == specs.NetworkNamespace {
+			e.spec.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/net", npid)
+		}
+	}
+	e.spec.Process.Args = []string{"/busybox.wasm", "sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do nc 10.0.2.2 8088 </dev/null && exit 0; sleep 0.5; done; exit 1"}
+	e.writeSpec()
+	out, errs, code := e.run("run", "--bundle", e.bundle, id)
+	if code != 0 || out != "served-in-the-namespace\n" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
+
 func TestConvertedTerminal(t *testing.T) {
 	e := newWasmEnv(t, "busybox.wasm", wasmtest.Converted(t, fixtures.ImageBusybox), "sh")
 	id := testID(t)

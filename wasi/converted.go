@@ -20,6 +20,10 @@ type Converted struct {
 	// Command replaces the image's CMD and keeps its ENTRYPOINT, as the
 	// arguments of `docker run IMAGE COMMAND...` do; empty keeps both.
 	Command []string
+	// Network gives the guest its way out (the module's --net): the host
+	// must preopen the link's listening socket after any published ones
+	// and serve it (package hostnet).
+	Network bool
 }
 
 // Args is the argv that runs a converted module with these settings.
@@ -39,6 +43,9 @@ func (c Converted) Args(argv0 string) []string {
 	}
 	if c.GuestMemory != 0 {
 		args = append(args, "--memory", strconv.FormatUint(c.GuestMemory, 10))
+	}
+	if c.Network {
+		args = append(args, "--net")
 	}
 	// "--" ends the module's flags, so a command starting with "-" is
 	// the guest's.

@@ -1,11 +1,7 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -18,41 +14,6 @@ import (
 )
 
 const netTokenEnv = inet.LinkTokenEnv
-
-// networkHelper is the host side of one module's network in c2w run.
-type networkHelper struct {
-	addr  string // the listening socket the host preopens for the link
-	token string
-	opts  hostnet.Options
-}
-
-// newNetworkHelper picks a loopback port for the link and a random token,
-// so that no other local process can pose as the module's network.
-func newNetworkHelper(dns []string) (*networkHelper, error) {
-	if _, err := hostnet.Resolvers(dns); err != nil {
-		return nil, usageError{err}
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("--net: %w", err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	var b [24]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return nil, err
-	}
-	return &networkHelper{addr: addr, token: hex.EncodeToString(b[:]), opts: hostnet.Options{DNS: dns}}, nil
-}
-
-func (h *networkHelper) env() string { return netTokenEnv + "=" + h.token }
-
-// serve connects to the module and serves its network until ctx ends.
-func (h *networkHelper) serve(ctx context.Context, stderr io.Writer) {
-	if err := hostnet.Connect(ctx, h.addr, h.token, h.opts); err != nil && ctx.Err() == nil {
-		fmt.Fprintf(stderr, "c2w: --net: %v\n", err)
-	}
-}
 
 func newNetCommand() *cobra.Command {
 	var (

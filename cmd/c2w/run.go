@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/wasmrt/wasmrt/hostnet"
 	"github.com/wasmrt/wasmrt/wasi"
 )
 
@@ -88,21 +89,28 @@ first.`,
 				moduleArgs = append(moduleArgs, "--publish", p)
 			}
 			env := os.Environ()
-			var link *networkHelper
+			var link *hostnet.Prepared
 			if network {
-				if link, err = newNetworkHelper(dns); err != nil {
+				if _, err := hostnet.Resolvers(dns); err != nil {
+					return usageError{err}
+				}
+				if link, err = hostnet.Prepare(); err != nil {
 					return err
 				}
-				listen = append(listen, link.addr)
+				listen = append(listen, link.Addr)
 				moduleArgs = append(moduleArgs, "--net")
-				env = append(env, link.env())
+				env = append(env, link.Env())
 			} else if len(dns) > 0 {
 				return usageError{fmt.Errorf("--dns needs --net")}
 			}
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
 			if link != nil {
-				go link.serve(ctx, cmd.ErrOrStderr())
+				go func() {
+					if err := link.Serve(ctx, hostnet.Options{DNS: dns}); err != nil && ctx.Err() == nil {
+						fmt.Fprintf(cmd.ErrOrStderr(), "c2w: --net: %v\n", err)
+					}
+				}()
 			}
 			code, err := runModule(ctx, moduleRun{
 				wasm: wasm, name: name, args: append(moduleArgs, args[1:]...), mounts: mounts, listen: listen,

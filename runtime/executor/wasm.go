@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
+	"github.com/wasmrt/wasmrt/hostnet"
 	"github.com/wasmrt/wasmrt/wasi"
 )
 
@@ -214,14 +215,27 @@ func (w *Wasm) Execute(p Program) error {
 	argv0, _ := SplitEntry(p.Args[0])
 	args := append([]string{argv0}, p.Args[1:]...)
 	env := p.Env
+	var listen []string
 	if w.converted != nil {
 		c := *w.converted
 		c.Command = p.Args[1:]
-		args = c.Args(argv0)
 		env = append(slices.Clip(env), guestTerminal(int(os.Stdin.Fd()))...)
+		// The guest's connections are made by this process, so from the
+		// container's network namespace, as a native program's are.
+		if link, err := hostnet.Prepare(); err != nil {
+			fmt.Fprintf(os.Stderr, "wasmrt: the guest has no network but its loopback: %v\n", err)
+		} else {
+			c.Network = true
+			listen = []string{link.Addr}
+			env = append(env, link.Env())
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			go link.Serve(ctx, hostnet.Options{})
+		}
+		args = c.Args(argv0)
 	}
 	code, err := w.module.Run(ctx, wasi.Process{
-		Args: args, Env: env, Dir: p.Cwd, Entry: w.entry, Preopens: w.preopens,
+		Args: args, Env: env, Dir: p.Cwd, Entry: w.entry, Preopens: w.preopens, Listen: listen,
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 	})
 	if err != nil {

@@ -80,6 +80,9 @@ func run(cfg *InitConfig, sock *os.File, dec *json.Decoder) error {
 				return fmt.Errorf("join a new session keyring: %w", err)
 			}
 		}
+		if err := loopbackUp(spec); err != nil {
+			return err
+		}
 		if err := prepareRootfs(cfg); err != nil {
 			return err
 		}
