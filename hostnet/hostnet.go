@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +37,13 @@ type Options struct {
 	DNS []string
 	// Dial makes the host's connections (nil: net.Dialer's).
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+	// Expose makes every TCP port a guest program listens on (at the
+	// wildcard address or the guest's own) a port of this host too,
+	// listening on all its addresses: connections to it reach the guest's
+	// server, coming from the gateway's address. It is what a container's
+	// network namespace gives a native server (wasmrt); c2w run publishes
+	// ports only when asked (-p), as docker run does.
+	Expose bool
 }
 
 // The NIC of the host side's stack.
@@ -55,7 +63,7 @@ func Serve(ctx context.Context, link io.ReadWriter, opts Options) error {
 	if err != nil {
 		return err
 	}
-	h := &host{dns: dns, dial: opts.Dial}
+	h := &host{dns: dns, dial: opts.Dial, listeners: map[uint16]net.Listener{}}
 	if h.dial == nil {
 		d := &net.Dialer{Timeout: dialTimeout}
 		h.dial = d.DialContext
@@ -68,8 +76,15 @@ func Serve(ctx context.Context, link io.ReadWriter, opts Options) error {
 	// for their goroutines (Destroy), which a guest that vanished
 	// mid-connection would hold for a TIME-WAIT or longer.
 	defer s.Close()
-	ep, run := inet.NewLinkEndpoint(ctx, link)
-	if err := s.CreateNIC(nic, ep); err != nil {
+	l := inet.NewLink(link)
+	if err := s.CreateNIC(nic, l.Endpoint()); err != nil {
+		return fmt.Errorf("network: %s", err)
+	}
+	// The gateway's address is this side's own: connections into the
+	// guest (Expose) come from it.
+	gw := inet.GatewayAddr.WithPrefix()
+	gw.PrefixLen = inet.NetworkPrefix
+	if err := s.AddProtocolAddress(nic, tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: gw}, stack.AddressProperties{}); err != nil {
 		return fmt.Errorf("network: %s", err)
 	}
 	// Every address is the host's: the stack answers for whatever the
@@ -77,12 +92,16 @@ func Serve(ctx context.Context, link io.ReadWriter, opts Options) error {
 	s.SetPromiscuousMode(nic, true)
 	s.SetSpoofing(nic, true)
 	s.SetRouteTable([]tcpip.Route{{Destination: header.IPv4EmptySubnet, NIC: nic}})
-	h.ctx = ctx
+	h.ctx, h.s = ctx, s
 	tf := tcp.NewForwarder(s, 0, 1024, h.tcp)
 	s.SetTransportProtocolHandler(tcp.ProtocolNumber, tf.HandlePacket)
 	uf := udp.NewForwarder(s, h.udp)
 	s.SetTransportProtocolHandler(udp.ProtocolNumber, uf.HandlePacket)
-	return run()
+	if opts.Expose {
+		l.OnControl = h.control
+		defer h.closeListeners()
+	}
+	return l.Run(ctx)
 }
 
 // ConnectWait is how long Connect tries to reach a module that does not
@@ -124,8 +143,67 @@ func Connect(ctx context.Context, addr, token string, opts Options) error {
 
 type host struct {
 	ctx  context.Context
+	s    *stack.Stack
 	dns  []string
 	dial func(ctx context.Context, network, address string) (net.Conn, error)
+
+	mu        sync.Mutex
+	listeners map[uint16]net.Listener // exposed guest ports
+}
+
+// control follows the guest's listening sockets (Options.Expose).
+func (h *host) control(msg string) {
+	verb, port, ok := inet.ParseControl(msg)
+	if !ok {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	l, open := h.listeners[port]
+	switch {
+	case verb == "listen" && !open:
+		var lc net.ListenConfig
+		l, err := lc.Listen(h.ctx, "tcp", ":"+strconv.Itoa(int(port)))
+		if err != nil {
+			// Taken on this side: the guest's server stays reachable
+			// from inside the guest only.
+			return
+		}
+		h.listeners[port] = l
+		go h.serveExposed(l, port)
+	case verb == "close" && open:
+		l.Close()
+		delete(h.listeners, port)
+	}
+}
+
+// serveExposed connects each connection l accepts to the guest's port.
+func (h *host) serveExposed(l net.Listener, port uint16) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			g, err := gonet.DialTCPWithBind(h.ctx, h.s,
+				tcpip.FullAddress{NIC: nic, Addr: inet.GatewayAddr},
+				tcpip.FullAddress{NIC: nic, Addr: inet.GuestAddr, Port: port}, ipv4.ProtocolNumber)
+			if err != nil {
+				c.Close()
+				return
+			}
+			inet.Splice(c, g, nil)
+		}()
+	}
+}
+
+func (h *host) closeListeners() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for p, l := range h.listeners {
+		l.Close()
+		delete(h.listeners, p)
+	}
 }
 
 // target is the host address that the guest's destination dst:port

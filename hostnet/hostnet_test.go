@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -221,9 +222,9 @@ func TestOversizedPacketEndsLink(t *testing.T) {
 	go func() {
 		binary.Write(helper, binary.BigEndian, uint32(1<<30))
 	}()
-	_, run := inet.NewLinkEndpoint(context.Background(), guest)
+	l := inet.NewLink(guest)
 	done := make(chan error, 1)
-	go func() { done <- run() }()
+	go func() { done <- l.Run(context.Background()) }()
 	select {
 	case err := <-done:
 		if err == nil || !strings.Contains(err.Error(), "1073741824 bytes") {
@@ -231,5 +232,58 @@ func TestOversizedPacketEndsLink(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the link goes on after an oversized packet")
+	}
+}
+
+// TestExpose: with Options.Expose, a port the guest says it listens on
+// is listened on at the host side, and connections to it reach the
+// guest's server from the gateway; when the guest's last listener on it
+// closes, the host side stops listening.
+func TestExpose(t *testing.T) {
+	s := guestNetwork(t, hostnet.Options{Expose: true})
+	probe, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := uint16(probe.Addr().(*net.TCPAddr).Port)
+	probe.Close()
+	l, err := gonet.ListenTCP(s.S, tcpip.FullAddress{Port: port}, ipv4.ProtocolNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			io.WriteString(c, "peer "+c.RemoteAddr().String()+"\n")
+			c.Close()
+		}
+	}()
+	s.Expose(port)
+	addr := net.JoinHostPort("127.0.0.1", fmt.Sprint(port))
+	var got []byte
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && len(got) == 0; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			got, _ = io.ReadAll(c)
+			c.Close()
+		}
+	}
+	if !strings.HasPrefix(string(got), "peer "+inet.GatewayAddr.String()+":") {
+		t.Fatalf("through the exposed port: %q", got)
+	}
+	s.Unexpose(port)
+	l.Close()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the host side still listens after the guest's listener closed")
+		}
 	}
 }

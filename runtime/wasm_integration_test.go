@@ -505,6 +505,8 @@ func TestConvertedNetwork(t *testing.T) {
 	native := newEnv(t)
 	nid := testID(t) + "-native"
 	native.spec.Process.Args = []string{"sh", "-c", "echo served-in-the-namespace > /dev/shm/page; while :; do busybox nc -l -p 8088 < /dev/shm/page; done"}
+	// A cgroup of its own: the converted containers' end must not end it.
+	native.spec.Linux.CgroupsPath += "-native"
 	native.writeSpec()
 	native.mustRun("run", "-d", "--bundle", native.bundle, nid)
 	defer native.run("delete", "--force", nid)
@@ -523,6 +525,22 @@ func TestConvertedNetwork(t *testing.T) {
 	if code != 0 || out != "served-in-the-namespace\n" {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
 	}
+
+	// A server in the guest listens on the namespace's port: the native
+	// container reaches it on its own loopback, as containers of a pod
+	// reach each other.
+	e.spec.Process.Args = []string{"/busybox.wasm", "sh", "-c", "echo served-by-the-guest | nc -l -p 8089"}
+	e.writeSpec()
+	e.mustRun("run", "-d", "--bundle", e.bundle, id)
+	var got string
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline) && got == ""; time.Sleep(200 * time.Millisecond) {
+		got, _, _ = native.run("exec", nid, "busybox", "nc", "127.0.0.1", "8089")
+	}
+	if got != "served-by-the-guest\n" {
+		t.Errorf("native container read %q from the guest's server", got)
+	}
+	waitFor(t, "the converted server to stop", func() bool { return e.state(id).Status == specs.StateStopped })
+	e.mustRun("delete", id)
 }
 
 func TestConvertedTerminal(t *testing.T) {

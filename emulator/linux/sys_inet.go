@@ -40,6 +40,9 @@ type inetSocket struct {
 	truncated bool
 	// bound is the address bind gave, kept for a new endpoint (renew).
 	bound *tcpip.FullAddress
+	// exposed is the TCP port this listening socket told the host side
+	// of (inet.Stack.Expose), 0 if none.
+	exposed uint16
 }
 
 // inetStack returns the machine's network stack, made on first use.
@@ -145,8 +148,26 @@ func (s *inetSocket) Buffered() int {
 }
 
 func (s *inetSocket) Release() {
+	if s.exposed != 0 {
+		s.k.net.Unexpose(s.exposed)
+	}
 	s.unwatch()
 	s.ep.Close()
+}
+
+// expose tells the host side of the network that this socket, which
+// just started listening, serves its port at an address connections
+// from outside reach: the wildcard or the guest's own, not loopback.
+func (s *inetSocket) expose() {
+	if s.typ != sockStream || s.exposed != 0 {
+		return
+	}
+	a, err := s.ep.GetLocalAddress()
+	if err != nil || a.Port == 0 || (a.Addr.Len() != 0 && a.Addr != inet.GuestAddr && !a.Addr.Unspecified()) {
+		return
+	}
+	s.exposed = a.Port
+	s.k.net.Expose(a.Port)
 }
 
 func (s *inetSocket) Inode() *vfs.Inode { return nil }

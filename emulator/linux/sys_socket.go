@@ -868,7 +868,11 @@ func sysListen(t *Task, a args) (uint64, error) {
 		if backlog < 0 || backlog > 4096 {
 			backlog = 4096
 		}
-		return 0, inet.Errno(is.ep.Listen(backlog))
+		if err := is.ep.Listen(backlog); err != nil {
+			return 0, inet.Errno(err)
+		}
+		is.expose()
+		return 0, nil
 	}
 	_, s, err := t.socketOf(a[0])
 	if err != nil {

@@ -221,7 +221,8 @@ func (w *Wasm) Execute(p Program) error {
 		c.Command = p.Args[1:]
 		env = append(slices.Clip(env), guestTerminal(int(os.Stdin.Fd()))...)
 		// The guest's connections are made by this process, so from the
-		// container's network namespace, as a native program's are.
+		// container's network namespace, as a native program's are; and
+		// the ports its servers listen on are the namespace's.
 		if link, err := hostnet.Prepare(); err != nil {
 			fmt.Fprintf(os.Stderr, "wasmrt: the guest has no network but its loopback: %v\n", err)
 		} else {
@@ -230,7 +231,7 @@ func (w *Wasm) Execute(p Program) error {
 			env = append(env, link.Env())
 			ctx, cancel := context.WithCancel(ctx)
 			defer cancel()
-			go link.Serve(ctx, hostnet.Options{})
+			go link.Serve(ctx, hostnet.Options{Expose: true})
 		}
 		args = c.Args(argv0)
 	}

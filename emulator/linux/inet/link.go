@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"gvisor.dev/gvisor/pkg/buffer"
@@ -121,44 +123,100 @@ func readLine(r io.Reader) (string, error) {
 	return "", errors.New("line too long")
 }
 
-// NewLinkEndpoint returns a link endpoint whose packets cross c (an opened
-// link) and the function that moves them: it returns when c fails or
-// ends, or ctx is done. Packets are checked by the receiving stack, not by
-// checksums: the stream already carries them intact.
-func NewLinkEndpoint(ctx context.Context, c io.ReadWriter) (stack.LinkEndpoint, func() error) {
+// Link carries a stack's packets over an opened link, and control
+// messages beside them: the guest side tells the host side which TCP
+// ports it serves (Stack.Expose), for a host that makes them reachable
+// at its own address.
+type Link struct {
+	ep *channel.Endpoint
+	c  io.ReadWriter
+	// OnControl, set before Run, receives the peer's control messages.
+	OnControl func(msg string)
+
+	mu      sync.Mutex
+	control []string
+	wake    chan struct{}
+}
+
+// A frame whose length word has controlBit set is a control message of
+// the remaining length: one line of text, at most maxControl bytes.
+const (
+	controlBit = 1 << 31
+	maxControl = 256
+)
+
+// NewLink returns the link over c (an opened link). Packets are checked
+// by the receiving stack, not by checksums: the stream already carries
+// them intact.
+func NewLink(c io.ReadWriter) *Link {
 	ep := channel.New(linkQueue, LinkMTU, "")
 	ep.LinkEPCapabilities = stack.CapabilityRXChecksumOffload | stack.CapabilityTXChecksumOffload
-	return ep, func() error {
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		errs := make(chan error, 2)
-		go func() { errs <- writePackets(ctx, ep, c) }()
-		go func() { errs <- readPackets(ep, c) }()
-		err := <-errs
-		cancel()
-		ep.Close()
-		return err
+	l := &Link{ep: ep, c: c, wake: make(chan struct{}, 1)}
+	ep.AddNotify(l)
+	return l
+}
+
+// Endpoint is the link's endpoint for a stack's NIC.
+func (l *Link) Endpoint() stack.LinkEndpoint { return l.ep }
+
+// WriteNotify implements channel.Notification: a packet is queued.
+func (l *Link) WriteNotify() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
 	}
 }
 
-// writePackets sends the stack's outbound packets over w, batching what
-// is queued into one write.
-func writePackets(ctx context.Context, ep *channel.Endpoint, w io.Writer) error {
-	bw := bufio.NewWriterSize(w, 4*LinkMTU)
+// Send queues a control message for the peer.
+func (l *Link) Send(msg string) {
+	l.mu.Lock()
+	l.control = append(l.control, msg)
+	l.mu.Unlock()
+	l.WriteNotify()
+}
+
+// Run moves the link's packets and messages until c fails or ends, or
+// ctx is done.
+func (l *Link) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 2)
+	go func() { errs <- l.write(ctx) }()
+	go func() { errs <- l.read() }()
+	err := <-errs
+	cancel()
+	l.ep.Close()
+	return err
+}
+
+// write sends queued control messages and packets over the link,
+// batching what is queued into one write.
+func (l *Link) write(ctx context.Context) error {
+	bw := bufio.NewWriterSize(l.c, 4*LinkMTU)
+	var n [4]byte
 	for {
-		pkt := ep.ReadContext(ctx)
-		for pkt != nil {
+		l.mu.Lock()
+		msgs := l.control
+		l.control = nil
+		l.mu.Unlock()
+		for _, m := range msgs {
+			binary.BigEndian.PutUint32(n[:], controlBit|uint32(len(m)))
+			bw.Write(n[:])
+			bw.WriteString(m)
+		}
+		for pkt := l.ep.Read(); pkt != nil; pkt = l.ep.Read() {
 			err := writePacket(bw, pkt)
 			pkt.DecRef()
 			if err != nil {
 				return err
 			}
-			pkt = ep.Read()
 		}
 		if err := bw.Flush(); err != nil {
 			return err
 		}
-		if ctx.Err() != nil {
+		select {
+		case <-l.wake:
+		case <-ctx.Done():
 			return nil
 		}
 	}
@@ -178,16 +236,31 @@ func writePacket(w *bufio.Writer, pkt *stack.PacketBuffer) error {
 	return nil
 }
 
-// readPackets delivers the packets read from r to the stack. A packet
-// larger than the link's MTU ends the link: the peer is broken or hostile.
-func readPackets(ep *channel.Endpoint, r io.Reader) error {
-	br := bufio.NewReaderSize(r, 4*LinkMTU)
+// read delivers the packets read from the link to the stack and its
+// control messages to OnControl. A packet larger than the link's MTU, or
+// an overlong message, ends the link: the peer is broken or hostile.
+func (l *Link) read() error {
+	br := bufio.NewReaderSize(l.c, 4*LinkMTU)
 	var n [4]byte
 	for {
 		if _, err := io.ReadFull(br, n[:]); err != nil {
 			return peerGone(err)
 		}
 		size := binary.BigEndian.Uint32(n[:])
+		if size&controlBit != 0 {
+			size &^= controlBit
+			if size > maxControl {
+				return fmt.Errorf("network link: a control message of %d bytes (at most %d)", size, maxControl)
+			}
+			m := make([]byte, size)
+			if _, err := io.ReadFull(br, m); err != nil {
+				return peerGone(err)
+			}
+			if l.OnControl != nil {
+				l.OnControl(string(m))
+			}
+			continue
+		}
 		if size == 0 || size > LinkMTU {
 			return fmt.Errorf("network link: a packet of %d bytes (the MTU is %d)", size, LinkMTU)
 		}
@@ -205,7 +278,7 @@ func readPackets(ep *channel.Endpoint, r io.Reader) error {
 			continue
 		}
 		pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(b)})
-		ep.InjectInbound(proto, pkt)
+		l.ep.InjectInbound(proto, pkt)
 		pkt.DecRef()
 	}
 }
@@ -222,10 +295,10 @@ func peerGone(err error) error {
 
 // AttachLink gives the guest its network through an opened link c: eth0
 // with GuestAddr, a default route through GatewayAddr. It returns the
-// function that moves the link's packets (NewLinkEndpoint).
+// function that moves the link's packets (Link.Run).
 func (s *Stack) AttachLink(ctx context.Context, c io.ReadWriter) (func() error, error) {
-	ep, run := NewLinkEndpoint(ctx, c)
-	if err := s.S.CreateNICWithOptions(linkNIC, ep, stack.NICOptions{Name: "eth0"}); err != nil {
+	l := NewLink(c)
+	if err := s.S.CreateNICWithOptions(linkNIC, l.Endpoint(), stack.NICOptions{Name: "eth0"}); err != nil {
 		return nil, Errno(err)
 	}
 	addr := GuestAddr.WithPrefix()
@@ -238,5 +311,51 @@ func (s *Stack) AttachLink(ctx context.Context, c io.ReadWriter) (func() error, 
 		tcpip.Route{Destination: addr.Subnet(), NIC: linkNIC},
 		tcpip.Route{Destination: header.IPv4EmptySubnet, Gateway: GatewayAddr, NIC: linkNIC})
 	s.S.SetRouteTable(routes)
-	return run, nil
+	s.link = l
+	return func() error { return l.Run(ctx) }, nil
+}
+
+// Expose tells the host side that a guest TCP socket listens on port at
+// an address the link reaches (the wildcard or GuestAddr); Unexpose that
+// one such socket closed. The host side hears of a port when its first
+// listener opens and when its last closes. Without a link they do nothing.
+func (s *Stack) Expose(port uint16) {
+	if s.link == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.exposed == nil {
+		s.exposed = map[uint16]int{}
+	}
+	if s.exposed[port]++; s.exposed[port] == 1 {
+		s.link.Send(fmt.Sprintf("listen tcp %d", port))
+	}
+}
+
+// Unexpose: see Expose.
+func (s *Stack) Unexpose(port uint16) {
+	if s.link == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.exposed[port]--; s.exposed[port] <= 0 {
+		delete(s.exposed, port)
+		s.link.Send(fmt.Sprintf("close tcp %d", port))
+	}
+}
+
+// ParseControl reads a control message: "listen tcp PORT" or "close tcp
+// PORT".
+func ParseControl(msg string) (verb string, port uint16, ok bool) {
+	f := strings.Fields(msg)
+	if len(f) != 3 || (f[0] != "listen" && f[0] != "close") || f[1] != "tcp" {
+		return "", 0, false
+	}
+	p, err := strconv.ParseUint(f[2], 10, 16)
+	if err != nil || p == 0 {
+		return "", 0, false
+	}
+	return f[0], uint16(p), true
 }

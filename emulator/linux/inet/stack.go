@@ -1,6 +1,7 @@
 package inet
 
 import (
+	"sync"
 	"sync/atomic"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -31,6 +32,11 @@ type Stack struct {
 	// outbound counts the published connections still copying guest
 	// data to the host (Drain).
 	outbound atomic.Int32
+	// link is the guest's link to the host side (AttachLink), or nil;
+	// exposed counts its listening sockets per TCP port (Expose).
+	link    *Link
+	mu      sync.Mutex
+	exposed map[uint16]int
 }
 
 // New returns a stack with the loopback interface up.
