@@ -28,6 +28,9 @@ type convertFlags struct {
 	// precompile compiles the written module into c2w run's cache
 	// (`c2w IMAGE OUT.wasm` only).
 	precompile bool
+	// pushTo, when set, publishes the written module there too.
+	pushTo string
+	push   pushFlags
 }
 
 func (f *convertFlags) register(cmd *cobra.Command) {
@@ -139,6 +142,12 @@ func runConvert(cmd *cobra.Command, f *convertFlags, arg, out string) error {
 		fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s module (rootfs %s) of %s (%s) in %.1fs\n", out,
 			image.HumanSize(int64(len(m.wasm))), image.HumanSize(int64(m.rootfsSize)), m.image, m.platform,
 			time.Since(start).Seconds())
+	}
+	if f.pushTo != "" {
+		f.push.insecure = f.intake.insecure
+		if err := f.push.push(cmd.Context(), m.wasm, f.pushTo, f.intake.quiet, cmd.ErrOrStderr()); err != nil {
+			return err
+		}
 	}
 	if f.precompile {
 		start := time.Now()

@@ -457,13 +457,21 @@ func TestConvertPrecompiles(t *testing.T) {
 	if entries, _ := os.ReadDir(cacheDir); len(entries) != 0 {
 		t.Fatalf("--precompile=false compiled: %v", entries)
 	}
-	_, _, errOut := run(t, layoutRef(t, fixtures.ImageBusybox), out)
-	if !strings.Contains(errOut, "compiled for c2w run in") {
-		t.Errorf("conversion does not say it compiled: %q", errOut)
+	// Converting with --push also publishes what it wrote.
+	published := "oci-layout:" + filepath.Join(t.TempDir(), "layout") + ":bb"
+	_, _, errOut := run(t, layoutRef(t, fixtures.ImageBusybox), out, "--push", published, "--push-format", "image")
+	if !strings.Contains(errOut, "compiled for c2w run in") || !strings.Contains(errOut, "pushed as sha256:") {
+		t.Errorf("conversion does not say it compiled and pushed: %q", errOut)
 	}
 	wasm, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
+	}
+	pulled := filepath.Join(t.TempDir(), "pulled.wasm")
+	if code, _, errOut := run(t, "pull", published, pulled); code != 0 {
+		t.Errorf("pull %s: %s", published, errOut)
+	} else if b, _ := os.ReadFile(pulled); !bytes.Equal(b, wasm) {
+		t.Errorf("the module pushed while converting is not the one written")
 	}
 	entry := filepath.Join(cacheDir, wasi.CacheKey(wasm))
 	before, err := os.ReadDir(entry)

@@ -84,6 +84,8 @@ guest at the same path, read-write. The exit status is the container's
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	convert.register(root)
 	root.Flags().BoolVar(&convert.precompile, "precompile", true, "compile the module into c2w run's cache too, so its first run starts at once (false: only write it)")
-	root.AddCommand(newInspectCommand(), newRootfsCommand(), newRunCommand(), newNetCommand())
+	root.Flags().StringVar(&convert.pushTo, "push", "", "also publish the module at this registry reference or oci-layout:DIR[:TAG] (see c2w push)")
+	convert.push.register(root, "push-format")
+	root.AddCommand(newInspectCommand(), newRootfsCommand(), newRunCommand(), newNetCommand(), newPushCommand(), newPullCommand())
 	return root
 }

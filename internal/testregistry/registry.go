@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/wasmrt/wasmrt/internal/syncbuf"
 )
 
@@ -44,11 +46,31 @@ http:
   addr: %s
 `
 
+// authConfig turns on htpasswd authentication (basic auth with bcrypt
+// hashes), as a private registry asks for it.
+const authConfig = `auth:
+  htpasswd:
+    realm: test-registry
+    path: %s
+`
+
 // Start runs a docker-registry server for the duration of the test and
 // returns its address as "127.0.0.1:PORT", ready to prefix repository names
 // (plain HTTP: use name.Insecure with go-containerregistry). The test is
 // skipped when the server is not installed.
 func Start(t testing.TB) string {
+	t.Helper()
+	return start(t, "", "")
+}
+
+// StartWithAuth is Start with a registry that serves only user, who logs
+// in with password.
+func StartWithAuth(t testing.TB, user, password string) string {
+	t.Helper()
+	return start(t, user, password)
+}
+
+func start(t testing.TB, user, password string) string {
 	t.Helper()
 	if _, err := os.Stat(Binary); err != nil {
 		t.Skipf("docker-registry not installed (%v): install the Debian package docker-registry", err)
@@ -68,7 +90,19 @@ func Start(t testing.TB) string {
 			t.Fatalf("finding a free port: %v", err)
 		}
 		cfg := filepath.Join(dir, fmt.Sprintf("config-%d.yml", attempt))
-		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(config, storage, addr)), 0o600); err != nil {
+		text := fmt.Sprintf(config, storage, addr)
+		if user != "" {
+			hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+			if err != nil {
+				t.Fatal(err)
+			}
+			htpasswd := filepath.Join(dir, "htpasswd")
+			if err := os.WriteFile(htpasswd, []byte(user+":"+string(hash)+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			text += fmt.Sprintf(authConfig, htpasswd)
+		}
+		if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		srv, err := startServer(cfg)
@@ -129,7 +163,8 @@ func (s *server) waitReady(addr string) error {
 		resp, err := client.Do(req)
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			// 401: up, and asking for credentials.
+			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
 				return nil
 			}
 		}

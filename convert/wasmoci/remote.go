@@ -1,0 +1,197 @@
+package wasmoci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// Options configure Push and Pull.
+type Options struct {
+	// Insecure speaks plain HTTP to every registry (loopback registries
+	// always get plain HTTP).
+	Insecure bool
+	// Keychain resolves registry credentials; nil means the docker
+	// keychain (~/.docker/config.json, $DOCKER_CONFIG, credential helpers).
+	Keychain authn.Keychain
+	// UserAgent is sent to registries.
+	UserAgent string
+}
+
+// layoutPrefix names an OCI image layout directory as a destination or
+// source: oci-layout:DIR[:TAG].
+const layoutPrefix = "oci-layout:"
+
+// Push writes img to dest, a registry reference or oci-layout:DIR[:TAG]
+// (the layout is made when missing; the tag is the manifest's
+// org.opencontainers.image.ref.name, replacing an earlier one of the same
+// name). It returns the manifest's digest.
+func Push(ctx context.Context, img v1.Image, dest string, opts Options) (v1.Hash, error) {
+	digest, err := img.Digest()
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	if strings.HasPrefix(dest, layoutPrefix) {
+		dir, tag := splitLayout(strings.TrimPrefix(dest, layoutPrefix))
+		return digest, writeLayout(img, dir, tag)
+	}
+	ref, err := parseRef(dest, opts)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	if err := remote.Write(ref, img, remoteOptions(ctx, opts)...); err != nil {
+		return v1.Hash{}, registryError("push", ref, err)
+	}
+	return digest, nil
+}
+
+// Pull reads the module published at src, a registry reference or
+// oci-layout:DIR[:TAG|@DIGEST], in either form.
+func Pull(ctx context.Context, src string, opts Options) ([]byte, error) {
+	var img v1.Image
+	if strings.HasPrefix(src, layoutPrefix) {
+		var err error
+		if img, err = readLayout(strings.TrimPrefix(src, layoutPrefix)); err != nil {
+			return nil, fmt.Errorf("%s: %w", src, err)
+		}
+	} else {
+		ref, err := parseRef(src, opts)
+		if err != nil {
+			return nil, err
+		}
+		desc, err := remote.Get(ref, remoteOptions(ctx, opts)...)
+		if err != nil {
+			return nil, registryError("pull", ref, err)
+		}
+		if desc.MediaType.IsIndex() {
+			return nil, fmt.Errorf("pull %s: an image index; a converted module is published as one manifest", src)
+		}
+		if img, err = desc.Image(); err != nil {
+			return nil, fmt.Errorf("pull %s: %w", src, err)
+		}
+	}
+	b, err := Extract(img)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", src, err)
+	}
+	return b, nil
+}
+
+// registryError names the registry and, for a refusal, where
+// credentials come from.
+func registryError(op string, ref name.Reference, err error) error {
+	var terr *transport.Error
+	if errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden) {
+		return fmt.Errorf("%s %s: registry %s refused the credentials (%d; they come from the docker config: docker login, ~/.docker/config.json, $DOCKER_CONFIG): %w",
+			op, ref, ref.Context().RegistryStr(), terr.StatusCode, err)
+	}
+	return fmt.Errorf("%s %s: %w", op, ref, err)
+}
+
+func parseRef(s string, opts Options) (name.Reference, error) {
+	var nopts []name.Option
+	if opts.Insecure {
+		nopts = append(nopts, name.Insecure)
+	}
+	ref, err := name.ParseReference(s, nopts...)
+	if err != nil {
+		return nil, fmt.Errorf("reference %q: %w", s, err)
+	}
+	return ref, nil
+}
+
+func remoteOptions(ctx context.Context, opts Options) []remote.Option {
+	kc := opts.Keychain
+	if kc == nil {
+		kc = authn.DefaultKeychain
+	}
+	ro := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc)}
+	if opts.UserAgent != "" {
+		ro = append(ro, remote.WithUserAgent(opts.UserAgent))
+	}
+	return ro
+}
+
+// splitLayout splits DIR[:TAG]; a colon inside the directory's last
+// element is the tag's.
+func splitLayout(s string) (dir, tag string) {
+	slash := strings.LastIndex(s, "/")
+	if i := strings.LastIndex(s, ":"); i > slash {
+		return s[:i], s[i+1:]
+	}
+	return s, ""
+}
+
+const refNameAnnotation = "org.opencontainers.image.ref.name"
+
+func writeLayout(img v1.Image, dir, tag string) error {
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		if _, serr := os.Stat(filepath.Join(dir, "index.json")); !errors.Is(serr, os.ErrNotExist) {
+			return fmt.Errorf("oci-layout %s: %w", dir, err)
+		}
+		if p, err = layout.Write(dir, empty.Index); err != nil {
+			return fmt.Errorf("oci-layout %s: %w", dir, err)
+		}
+	}
+	var opts []layout.Option
+	if tag != "" {
+		opts = append(opts, layout.WithAnnotations(map[string]string{refNameAnnotation: tag}))
+		// One manifest per tag, as a registry keeps it.
+		if err := p.RemoveDescriptors(func(d v1.Descriptor) bool { return d.Annotations[refNameAnnotation] == tag }); err != nil {
+			return fmt.Errorf("oci-layout %s: %w", dir, err)
+		}
+	}
+	if err := p.AppendImage(img, opts...); err != nil {
+		return fmt.Errorf("oci-layout %s: %w", dir, err)
+	}
+	return nil
+}
+
+func readLayout(s string) (v1.Image, error) {
+	dir, sel := s, ""
+	digest := strings.Contains(s, "@")
+	if digest {
+		i := strings.LastIndex(s, "@")
+		dir, sel = s[:i], s[i+1:]
+	} else {
+		dir, sel = splitLayout(s)
+	}
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := p.ImageIndex()
+	if err != nil {
+		return nil, err
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	var match []v1.Descriptor
+	for _, d := range im.Manifests {
+		switch {
+		case digest && d.Digest.String() == sel,
+			!digest && sel != "" && d.Annotations[refNameAnnotation] == sel,
+			!digest && sel == "":
+			match = append(match, d)
+		}
+	}
+	if len(match) != 1 {
+		return nil, fmt.Errorf("%d manifests match %q in the layout, want one", len(match), sel)
+	}
+	return idx.Image(match[0].Digest)
+}
