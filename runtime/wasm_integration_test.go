@@ -552,8 +552,10 @@ func TestConvertedTerminal(t *testing.T) {
 	master := e.createWithConsole(id)
 	defer master.Close()
 	e.mustRun("start", id)
-	// The guest's line discipline echoes what is typed, once: the pty
-	// outside passes keys through raw.
+	// Typed at the prompt (typed ahead, a line is echoed by the guest's
+	// tty and again by the shell's line editor, as on Linux), the line
+	// is echoed once: the pty outside passes keys through raw.
+	readUntil(t, master, "/ # ", 60*time.Second)
 	if _, err := master.Write([]byte("stty size; echo hi-$((6*7))\r")); err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/wasmrt/wasmrt/internal/ctrtest"
-	"github.com/wasmrt/wasmrt/internal/fixtures"
+	"github.com/wasmrt/wasmrt/internal/gotool"
 	"github.com/wasmrt/wasmrt/internal/wasmtest"
 )
 
@@ -20,22 +20,7 @@ const criToolsVersion = "v1.34.0"
 
 // crictl builds crictl into the repository's .cache once.
 func crictl(t *testing.T) string {
-	t.Helper()
-	root, err := fixtures.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(root, ".cache", "cri-tools-"+criToolsVersion)
-	path := filepath.Join(bin, "crictl")
-	if _, err := os.Stat(path); err == nil {
-		return path
-	}
-	cmd := exec.Command("go", "install", "sigs.k8s.io/cri-tools/cmd/crictl@"+criToolsVersion)
-	cmd.Env = append(os.Environ(), "GOBIN="+bin)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build crictl: %v\n%s", err, out)
-	}
-	return path
+	return gotool.Install(t, "sigs.k8s.io/cri-tools/cmd/crictl", criToolsVersion)
 }
 
 // criContainerd starts containerd with the CRI plugin: the runtime handler

@@ -8,14 +8,20 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/wasmrt/wasmrt/convert/wasmoci"
 	"github.com/wasmrt/wasmrt/internal/fixtures"
+	"github.com/wasmrt/wasmrt/internal/gotool"
 	"github.com/wasmrt/wasmrt/internal/testregistry"
 )
+
+// orasVersion is the oras release the interoperability check builds (the
+// Go module proxy serves it).
+const orasVersion = "v1.3.6"
 
 // TestPushAndPull: a converted module published to a registry that asks
 // for credentials (docker-registry with htpasswd; c2w finds them in the
@@ -89,6 +95,38 @@ func TestPushAndPull(t *testing.T) {
 	}
 	if layer := registryGet(t, reg, "/v2/busybox/blobs/"+m.Layers[0].Digest, ""); !bytes.Equal(layer, want) {
 		t.Errorf("the artifact's layer is %d bytes, not the module", len(layer))
+	}
+
+	// A second client, oras, reads the artifact and writes the module
+	// under its title; and what oras pushes in the same layout, c2w pulls.
+	oras := gotool.Install(t, "oras.land/oras/cmd/oras", orasVersion)
+	orasRun := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(oras, append(args[:1:1], append([]string{"--plain-http", "-u", "pusher", "-p", "s3cret"}, args[1:]...)...)...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("oras %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	orasDir := filepath.Join(dir, "oras")
+	orasRun("pull", "-o", orasDir, reg+"/busybox:wasm")
+	if got, err := os.ReadFile(filepath.Join(orasDir, "module.wasm")); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("oras pull: %d bytes (%v), want the module", len(got), err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"architecture":"wasm","os":"wasip1","created":"2026-01-01T00:00:00Z"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "app.wasm"), want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	orasRun("push", "--config", "config.json:"+string(wasmoci.ConfigMediaType), reg+"/by-oras:v1", "app.wasm:application/wasm")
+	fromOras := filepath.Join(dir, "from-oras.wasm")
+	if code, _, errOut := run(t, "pull", reg+"/by-oras:v1", fromOras); code != 0 {
+		t.Errorf("c2w pull of oras's artifact: %s", errOut)
+	} else if got, _ := os.ReadFile(fromOras); !bytes.Equal(got, want) {
+		t.Errorf("c2w pull of oras's artifact: %d bytes", len(got))
 	}
 
 	// The image form runs where images run: its config says so.

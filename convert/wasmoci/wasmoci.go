@@ -61,6 +61,7 @@ const (
 	annotationBaseName   = "org.opencontainers.image.base.name"
 	annotationBaseDigest = "org.opencontainers.image.base.digest"
 	annotationPlatform   = "io.github.wasmrt.source.platform"
+	annotationTitle      = "org.opencontainers.image.title"
 )
 
 // wasmMagic starts every WebAssembly binary module (version 1).
@@ -139,7 +140,9 @@ func buildArtifact(module []byte) (v1.Image, error) {
 		SchemaVersion: 2,
 		MediaType:     types.OCIManifestSchema1,
 		Config:        v1.Descriptor{MediaType: ConfigMediaType, Size: int64(len(config)), Digest: sha256Of(config)},
-		Layers:        []v1.Descriptor{{MediaType: LayerMediaType, Size: int64(len(module)), Digest: digest}},
+		// The title names the file generic OCI clients (oras pull) write.
+		Layers: []v1.Descriptor{{MediaType: LayerMediaType, Size: int64(len(module)), Digest: digest,
+			Annotations: map[string]string{annotationTitle: path.Base(ModulePath)}}},
 	}
 	raw, err := json.Marshal(m)
 	if err != nil {

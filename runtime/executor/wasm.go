@@ -94,6 +94,9 @@ func PrepareWasm(ctx context.Context, cfg WasmConfig, path, program string) (*Wa
 			}
 		}
 		w.converted = &c
+		// Raw before create returns: what is typed after start must
+		// not be echoed by the pty as well as by the guest.
+		rawTerminal(int(os.Stdin.Fd()))
 	}
 	return w, nil
 }
@@ -219,7 +222,7 @@ func (w *Wasm) Execute(p Program) error {
 	if w.converted != nil {
 		c := *w.converted
 		c.Command = p.Args[1:]
-		env = append(slices.Clip(env), guestTerminal(int(os.Stdin.Fd()))...)
+		env = append(slices.Clip(env), guestWindow(int(os.Stdin.Fd()))...)
 		// The guest's connections are made by this process, so from the
 		// container's network namespace, as a native program's are; and
 		// the ports its servers listen on are the namespace's.
@@ -246,21 +249,26 @@ func (w *Wasm) Execute(p Program) error {
 	return nil
 }
 
-// guestTerminal prepares the container's terminal, if fd is one, for a
-// converted module: its guest has a line discipline of its own (echo, line
-// editing, ^C to the foreground job), so the pty passes keys through raw,
-// and the window size reaches the module as LINES and COLUMNS, which it
-// reads for lack of a WASI call.
-func guestTerminal(fd int) []string {
+// rawTerminal makes the container's terminal, if fd is one, pass keys
+// through raw: a converted module's guest has a line discipline of its
+// own (echo, line editing, ^C to the foreground job).
+func rawTerminal(fd int) {
+	if term.IsTerminal(fd) {
+		_, _ = term.MakeRaw(fd)
+	}
+}
+
+// guestWindow is the window size of the container's terminal, if fd is
+// one, for a converted module: LINES and COLUMNS, which it reads for lack
+// of a WASI call.
+func guestWindow(fd int) []string {
 	if !term.IsTerminal(fd) {
 		return nil
 	}
-	var env []string
 	if ws, err := unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ); err == nil && ws.Row > 0 && ws.Col > 0 {
-		env = []string{"LINES=" + strconv.Itoa(int(ws.Row)), "COLUMNS=" + strconv.Itoa(int(ws.Col))}
+		return []string{"LINES=" + strconv.Itoa(int(ws.Row)), "COLUMNS=" + strconv.Itoa(int(ws.Col))}
 	}
-	_, _ = term.MakeRaw(fd)
-	return env
+	return nil
 }
 
 // Close releases the compiled module of an executor that will not run.
