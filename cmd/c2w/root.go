@@ -67,7 +67,7 @@ guest at the same path, read-write. The exit status is the container's
   c2w run oci-layout:./python:latest python3 -c 'print(6*7)'`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 2 {
-				return usageError{fmt.Errorf("c2w takes IMAGE and OUT.wasm (or a command: inspect, rootfs, run), got %d arguments", len(args))}
+				return usageError{fmt.Errorf("c2w takes IMAGE and OUT.wasm (or a command: inspect, rootfs, run, push, pull, net), got %d arguments", len(args))}
 			}
 			return nil
 		},
