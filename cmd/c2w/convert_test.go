@@ -316,7 +316,9 @@ func TestConvertBashAndPython(t *testing.T) {
 		}
 	})
 	t.Run("python", func(t *testing.T) {
-		module := convertFixture(t, fixtures.ImagePython)
+		// python-tests: the full standard library, one conversion shared
+		// with the other python tests of this package.
+		module := convertFixture(t, fixtures.ImagePythonTests)
 		args := []string{"-c", "import sys, os; print(sum(range(10)), os.getcwd(), os.environ['LANG']); sys.exit(5)"}
 		// The image's cmd is python3; arguments replace it.
 		got := wazeroRun(t, module, "", nil, nil, append([]string{"python3"}, args...)...)
@@ -336,10 +338,10 @@ func TestTranslatedPython(t *testing.T) {
 	if testing.Short() {
 		t.Skip("converts the python image twice and compiles its translated code")
 	}
-	module := convertFixture(t, fixtures.ImagePython)
+	module := convertFixture(t, fixtures.ImagePythonTests)
 	translated := filepath.Join(sharedDir(t), "python-translated.wasm")
 	mustRun(t, "--quiet", "--precompile=false", "--train", `python3 -c "import json; print(sum(x*x for x in range(20000)), json.dumps({'a': [1.5, None]}))"`,
-		layoutRef(t, fixtures.ImagePython), translated)
+		layoutRef(t, fixtures.ImagePythonTests), translated)
 	wasmValidate(t, translated)
 	program := `
 import hashlib, json, re, sys

@@ -7,11 +7,13 @@
 package wasmtest
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/wasmrt/wasmrt/internal/fixtures"
@@ -116,7 +118,10 @@ func cacheDir(t testing.TB) string {
 // Converted converts the fixture image (one of the fixtures.Image*
 // constants) with c2w, built from this repository, and returns the
 // module's path. It skips the test when the fixtures or the emulator
-// module (make) are not built.
+// module (make) are not built. Conversions are kept in the repository's
+// .cache, named by what made them (the c2w binary and the fixture's
+// index), so tests and test runs share them; they are not precompiled
+// into c2w run's cache, which the runtimes do not use.
 func Converted(t testing.TB, image string) string {
 	t.Helper()
 	root, err := fixtures.RepoRoot()
@@ -127,20 +132,60 @@ func Converted(t testing.TB, image string) string {
 		t.Skip("the emulator module is not built: run make")
 	}
 	layout := fixtures.OCI(t, image)
-	c2w := filepath.Join(cacheDir(t), "c2w")
-	tmp := fmt.Sprintf("%s.%d.tmp", c2w, os.Getpid())
-	cmd := exec.Command("go", "build", "-o", tmp, "./cmd/c2w")
-	cmd.Dir = root
-	if b, err := cmd.CombinedOutput(); err != nil {
-		os.Remove(tmp)
-		t.Fatalf("build c2w: %v\n%s", err, b)
-	}
-	if err := os.Rename(tmp, c2w); err != nil {
+	convertMu.Lock()
+	defer convertMu.Unlock()
+	c2w, err := buildC2w(root, cacheDir(t))
+	if err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(t.TempDir(), image+".wasm")
-	if b, err := exec.Command(c2w, "--quiet", "oci-layout:"+layout, out).CombinedOutput(); err != nil {
+	h := sha256.New()
+	for _, f := range []string{c2w, filepath.Join(layout, "index.json")} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Write(b)
+	}
+	out := filepath.Join(cacheDir(t), fmt.Sprintf("%s-%x.wasm", image, h.Sum(nil)[:8]))
+	if _, err := os.Stat(out); err == nil {
+		return out
+	}
+	stale, _ := filepath.Glob(filepath.Join(cacheDir(t), image+"-*.wasm"))
+	tmp := fmt.Sprintf("%s.%d.tmp", out, os.Getpid())
+	if b, err := exec.Command(c2w, "--quiet", "--precompile=false", "oci-layout:"+layout, tmp).CombinedOutput(); err != nil {
+		os.Remove(tmp)
 		t.Fatalf("c2w %s: %v\n%s", image, err, b)
 	}
+	if err := os.Rename(tmp, out); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range stale {
+		os.Remove(f)
+	}
 	return out
+}
+
+var (
+	convertMu sync.Mutex
+	c2wOnce   sync.Once
+	c2wPath   string
+	c2wErr    error
+)
+
+// buildC2w builds c2w from the repository once per test binary.
+func buildC2w(root, dir string) (string, error) {
+	c2wOnce.Do(func() {
+		c2w := filepath.Join(dir, "c2w")
+		tmp := fmt.Sprintf("%s.%d.tmp", c2w, os.Getpid())
+		cmd := exec.Command("go", "build", "-o", tmp, "./cmd/c2w")
+		cmd.Dir = root
+		if b, err := cmd.CombinedOutput(); err != nil {
+			os.Remove(tmp)
+			c2wErr = fmt.Errorf("build c2w: %v\n%s", err, b)
+			return
+		}
+		c2wErr = os.Rename(tmp, c2w)
+		c2wPath = c2w
+	})
+	return c2wPath, c2wErr
 }
