@@ -35,8 +35,6 @@ type Options struct {
 	// address or IP:PORT. Empty: the nameservers of the host's
 	// /etc/resolv.conf.
 	DNS []string
-	// Dial makes the host's connections (nil: net.Dialer's).
-	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	// Expose makes every TCP port a guest program listens on (at the
 	// wildcard address or the guest's own) a port of this host too,
 	// listening on all its addresses: connections to it reach the guest's
@@ -49,9 +47,10 @@ type Options struct {
 // The NIC of the host side's stack.
 const nic tcpip.NICID = 1
 
-// dialTimeout bounds one attempt to connect on the guest's behalf; the
-// guest's own SYN retries decide when its connect gives up.
-const dialTimeout = 20 * time.Second
+// dialer makes the host's connections; its timeout bounds one attempt to
+// connect on the guest's behalf (the guest's own SYN retries decide when
+// its connect gives up).
+var dialer = net.Dialer{Timeout: 20 * time.Second}
 
 // udpIdle is how long a UDP flow lives without a datagram either way.
 const udpIdle = 60 * time.Second
@@ -62,11 +61,6 @@ func Serve(ctx context.Context, link io.ReadWriter, opts Options) error {
 	dns, err := Resolvers(opts.DNS)
 	if err != nil {
 		return err
-	}
-	h := &host{dns: dns, dial: opts.Dial, listeners: map[uint16]net.Listener{}}
-	if h.dial == nil {
-		d := &net.Dialer{Timeout: dialTimeout}
-		h.dial = d.DialContext
 	}
 	s := stack.New(stack.Options{
 		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol},
@@ -92,7 +86,7 @@ func Serve(ctx context.Context, link io.ReadWriter, opts Options) error {
 	s.SetPromiscuousMode(nic, true)
 	s.SetSpoofing(nic, true)
 	s.SetRouteTable([]tcpip.Route{{Destination: header.IPv4EmptySubnet, NIC: nic}})
-	h.ctx, h.s = ctx, s
+	h := &host{ctx: ctx, s: s, dns: dns, listeners: map[uint16]net.Listener{}}
 	tf := tcp.NewForwarder(s, 0, 1024, h.tcp)
 	s.SetTransportProtocolHandler(tcp.ProtocolNumber, tf.HandlePacket)
 	uf := udp.NewForwarder(s, h.udp)
@@ -142,10 +136,9 @@ func Connect(ctx context.Context, addr, token string, opts Options) error {
 }
 
 type host struct {
-	ctx  context.Context
-	s    *stack.Stack
-	dns  []string
-	dial func(ctx context.Context, network, address string) (net.Conn, error)
+	ctx context.Context
+	s   *stack.Stack
+	dns []string
 
 	mu        sync.Mutex
 	listeners map[uint16]net.Listener // exposed guest ports
@@ -240,7 +233,7 @@ func (h *host) tcp(r *tcp.ForwarderRequest) {
 		r.Complete(true)
 		return
 	}
-	hc, err := h.dial(h.ctx, "tcp", addr)
+	hc, err := dialer.DialContext(h.ctx, "tcp", addr)
 	if err != nil {
 		// A host that does not answer lets the guest's SYNs time out.
 		var ne net.Error
@@ -272,7 +265,7 @@ func (h *host) udp(r *udp.ForwarderRequest) bool {
 	}
 	guest := gonet.NewUDPConn(&wq, ep)
 	go func() {
-		hc, err := h.dial(h.ctx, "udp", addr)
+		hc, err := dialer.DialContext(h.ctx, "udp", addr)
 		if err != nil {
 			guest.Close()
 			return

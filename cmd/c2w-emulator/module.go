@@ -63,7 +63,7 @@ func moduleMain(m moduleEnv) int {
 		memory      = fl.String("memory", "2GiB", "guest memory budget of all processes together, e.g. 512MiB")
 		noStdin     = fl.Bool("no-stdin", false, "give the container empty standard input")
 		envFromHost = fl.Bool("env-from-host", false, "pass the host's environment (WASI env) into the container")
-		network     = fl.Bool("net", false, "give the guest a network: the preopened listening socket after the --publish ones waits for `c2w net` (c2w run --net does both); "+netTokenEnv+" in the WASI environment is the token it must give")
+		network     = fl.Bool("net", false, "give the guest a network: the preopened listening socket after the --publish ones waits for `c2w net` (c2w run --net does both); "+inet.LinkTokenEnv+" in the WASI environment is the token it must give")
 	)
 	fl.Var(&env, "env", "set NAME=VALUE in the container, or copy NAME from the host (repeatable)")
 	fl.Var(&publish, "publish", "guest TCP port the next preopened listening socket reaches (repeatable, in the order of the sockets)")
@@ -75,7 +75,7 @@ func moduleMain(m moduleEnv) int {
 		}
 		return exitModuleError
 	}
-	token, hostEnv := takeEnv(m.hostEnv, netTokenEnv)
+	token, hostEnv := takeEnv(m.hostEnv, inet.LinkTokenEnv)
 	limit, err := container.ParseSize(*memory)
 	if err != nil {
 		return fail("--memory: %v", err)
@@ -232,8 +232,6 @@ func publishedPorts(ports []string, ls []net.Listener, network bool) ([]linux.Pu
 	}
 	return out, nil
 }
-
-const netTokenEnv = inet.LinkTokenEnv
 
 // networkWait is how long the module waits for its network helper.
 const networkWait = 30 * time.Second

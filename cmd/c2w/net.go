@@ -13,8 +13,6 @@ import (
 	"github.com/wasmrt/wasmrt/hostnet"
 )
 
-const netTokenEnv = inet.LinkTokenEnv
-
 func newNetCommand() *cobra.Command {
 	var (
 		token string
@@ -44,7 +42,7 @@ the same with --token, so that no other local process can pose as it.`,
 			return hostnet.Connect(ctx, args[0], token, hostnet.Options{DNS: dns})
 		},
 	}
-	cmd.Flags().StringVar(&token, "token", os.Getenv(netTokenEnv), "the token the module was given (default: $"+netTokenEnv+")")
+	cmd.Flags().StringVar(&token, "token", os.Getenv(inet.LinkTokenEnv), "the token the module was given (default: $"+inet.LinkTokenEnv+")")
 	cmd.Flags().StringArrayVar(&dns, "dns", nil, "DNS server the guest's lookups go to, IP or IP:PORT (repeatable; default: /etc/resolv.conf's)")
 	return cmd
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasmrt/wasmrt/emulator/linux/inet"
 	"github.com/wasmrt/wasmrt/internal/fixtures"
 	"github.com/wasmrt/wasmrt/internal/testdns"
 )
@@ -106,7 +107,7 @@ func TestNetHelper(t *testing.T) {
 	go func() {
 		code, err := runModule(ctx, moduleRun{
 			wasm: wasm, name: filepath.Base(module), listen: []string{linkAddr}, cacheDir: compilationCacheDir(),
-			env:   []string{netTokenEnv + "=right"},
+			env:   []string{inet.LinkTokenEnv + "=right"},
 			args:  []string{"--net", "sh", "-c", "wget -q -O- http://10.0.2.2:" + h.port + "/helper; env | grep -c C2W_NET_TOKEN"},
 			stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
 		})

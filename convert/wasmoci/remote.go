@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -16,6 +15,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/wasmrt/wasmrt/convert/image"
 )
 
 // Options configure Push and Pull.
@@ -30,9 +31,19 @@ type Options struct {
 	UserAgent string
 }
 
-// layoutPrefix names an OCI image layout directory as a destination or
-// source: oci-layout:DIR[:TAG].
-const layoutPrefix = "oci-layout:"
+// parseLocation reads a destination or source as c2w reads image
+// arguments (image.ParseSource); only registries and OCI layouts hold
+// published modules.
+func parseLocation(s string, opts Options) (image.Source, error) {
+	src, err := image.ParseSource(s, opts.Insecure)
+	if err != nil {
+		return src, err
+	}
+	if src.Kind != image.KindRegistry && src.Kind != image.KindOCILayout {
+		return src, fmt.Errorf("%q: a module is published to a registry reference or oci-layout:DIR[:TAG], not a %s", s, src.Kind)
+	}
+	return src, nil
+}
 
 // Push writes img to dest, a registry reference or oci-layout:DIR[:TAG]
 // (the layout is made when missing; the tag is the manifest's
@@ -43,16 +54,18 @@ func Push(ctx context.Context, img v1.Image, dest string, opts Options) (v1.Hash
 	if err != nil {
 		return v1.Hash{}, err
 	}
-	if strings.HasPrefix(dest, layoutPrefix) {
-		dir, tag := splitLayout(strings.TrimPrefix(dest, layoutPrefix))
-		return digest, writeLayout(img, dir, tag)
-	}
-	ref, err := parseRef(dest, opts)
+	loc, err := parseLocation(dest, opts)
 	if err != nil {
 		return v1.Hash{}, err
 	}
-	if err := remote.Write(ref, img, remoteOptions(ctx, opts)...); err != nil {
-		return v1.Hash{}, registryError("push", ref, err)
+	if loc.Kind == image.KindOCILayout {
+		if loc.Digest != nil {
+			return v1.Hash{}, fmt.Errorf("%q: a destination takes a tag, not a digest", dest)
+		}
+		return digest, writeLayout(img, loc.Path, loc.Tag)
+	}
+	if err := remote.Write(loc.Ref, img, remoteOptions(ctx, opts)...); err != nil {
+		return v1.Hash{}, registryError("push", loc.Ref, err)
 	}
 	return digest, nil
 }
@@ -60,20 +73,19 @@ func Push(ctx context.Context, img v1.Image, dest string, opts Options) (v1.Hash
 // Pull reads the module published at src, a registry reference or
 // oci-layout:DIR[:TAG|@DIGEST], in either form.
 func Pull(ctx context.Context, src string, opts Options) ([]byte, error) {
+	loc, err := parseLocation(src, opts)
+	if err != nil {
+		return nil, err
+	}
 	var img v1.Image
-	if strings.HasPrefix(src, layoutPrefix) {
-		var err error
-		if img, err = readLayout(strings.TrimPrefix(src, layoutPrefix)); err != nil {
+	if loc.Kind == image.KindOCILayout {
+		if img, err = readLayout(loc); err != nil {
 			return nil, fmt.Errorf("%s: %w", src, err)
 		}
 	} else {
-		ref, err := parseRef(src, opts)
+		desc, err := remote.Get(loc.Ref, remoteOptions(ctx, opts)...)
 		if err != nil {
-			return nil, err
-		}
-		desc, err := remote.Get(ref, remoteOptions(ctx, opts)...)
-		if err != nil {
-			return nil, registryError("pull", ref, err)
+			return nil, registryError("pull", loc.Ref, err)
 		}
 		if desc.MediaType.IsIndex() {
 			return nil, fmt.Errorf("pull %s: an image index; a converted module is published as one manifest", src)
@@ -100,18 +112,6 @@ func registryError(op string, ref name.Reference, err error) error {
 	return fmt.Errorf("%s %s: %w", op, ref, err)
 }
 
-func parseRef(s string, opts Options) (name.Reference, error) {
-	var nopts []name.Option
-	if opts.Insecure {
-		nopts = append(nopts, name.Insecure)
-	}
-	ref, err := name.ParseReference(s, nopts...)
-	if err != nil {
-		return nil, fmt.Errorf("reference %q: %w", s, err)
-	}
-	return ref, nil
-}
-
 func remoteOptions(ctx context.Context, opts Options) []remote.Option {
 	kc := opts.Keychain
 	if kc == nil {
@@ -122,16 +122,6 @@ func remoteOptions(ctx context.Context, opts Options) []remote.Option {
 		ro = append(ro, remote.WithUserAgent(opts.UserAgent))
 	}
 	return ro
-}
-
-// splitLayout splits DIR[:TAG]; a colon inside the directory's last
-// element is the tag's.
-func splitLayout(s string) (dir, tag string) {
-	slash := strings.LastIndex(s, "/")
-	if i := strings.LastIndex(s, ":"); i > slash {
-		return s[:i], s[i+1:]
-	}
-	return s, ""
 }
 
 const refNameAnnotation = "org.opencontainers.image.ref.name"
@@ -160,16 +150,10 @@ func writeLayout(img v1.Image, dir, tag string) error {
 	return nil
 }
 
-func readLayout(s string) (v1.Image, error) {
-	dir, sel := s, ""
-	digest := strings.Contains(s, "@")
-	if digest {
-		i := strings.LastIndex(s, "@")
-		dir, sel = s[:i], s[i+1:]
-	} else {
-		dir, sel = splitLayout(s)
-	}
-	p, err := layout.FromPath(dir)
+// readLayout opens the one manifest of the layout that loc selects (by
+// digest, by tag, or the only one).
+func readLayout(loc image.Source) (v1.Image, error) {
+	p, err := layout.FromPath(loc.Path)
 	if err != nil {
 		return nil, err
 	}
@@ -184,14 +168,14 @@ func readLayout(s string) (v1.Image, error) {
 	var match []v1.Descriptor
 	for _, d := range im.Manifests {
 		switch {
-		case digest && d.Digest.String() == sel,
-			!digest && sel != "" && d.Annotations[refNameAnnotation] == sel,
-			!digest && sel == "":
+		case loc.Digest != nil && d.Digest == *loc.Digest,
+			loc.Digest == nil && loc.Tag != "" && d.Annotations[refNameAnnotation] == loc.Tag,
+			loc.Digest == nil && loc.Tag == "":
 			match = append(match, d)
 		}
 	}
 	if len(match) != 1 {
-		return nil, fmt.Errorf("%d manifests match %q in the layout, want one", len(match), sel)
+		return nil, fmt.Errorf("%d manifests match in the layout, want one", len(match))
 	}
 	return idx.Image(match[0].Digest)
 }

@@ -112,12 +112,17 @@ func TestExtract(t *testing.T) {
 	}
 }
 
-func TestSplitLayout(t *testing.T) {
+// TestLocations: destinations and sources are read as c2w reads image
+// arguments; a colon before a path element stays the directory's.
+func TestLocations(t *testing.T) {
 	for in, want := range map[string][2]string{
 		"dir": {"dir", ""}, "dir:tag": {"dir", "tag"}, "./a:b/dir": {"./a:b/dir", ""}, "/x/y:v1.2": {"/x/y", "v1.2"},
 	} {
-		if d, tag := splitLayout(in); d != want[0] || tag != want[1] {
-			t.Errorf("splitLayout(%q) = %q, %q", in, d, tag)
+		if loc, err := parseLocation("oci-layout:"+in, Options{}); err != nil || loc.Path != want[0] || loc.Tag != want[1] {
+			t.Errorf("oci-layout:%s = %q, %q, %v", in, loc.Path, loc.Tag, err)
 		}
+	}
+	if _, err := parseLocation("docker-archive:x.tar", Options{}); err == nil {
+		t.Error("a docker archive accepted as a destination")
 	}
 }

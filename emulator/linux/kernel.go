@@ -237,7 +237,7 @@ func New(cfg Config) (*Kernel, error) {
 		k.stdio[i] = vfs.NewDescription(streams[i], flags, names[i])
 	}
 
-	if len(cfg.Publish) > 0 || cfg.Network != nil {
+	if k.hostSockets() {
 		st, err := k.inetStack()
 		if err != nil {
 			return nil, fmt.Errorf("linux: network: %w", err)

@@ -355,16 +355,10 @@ func (k *Kernel) closeNetwork() {
 	if k.net == nil {
 		return
 	}
-	if len(k.cfg.Publish) > 0 || k.cfg.Network != nil {
+	if k.hostSockets() {
 		k.net.Drain(drainLimit)
 	}
 	if k.cfg.Network != nil {
-		// Shut the link down first: under wasip1 a close waits for the
-		// goroutine reading it, which may not run before the module
-		// exits, and the host side would wait on.
-		if c, ok := k.cfg.Network.(interface{ CloseWrite() error }); ok {
-			c.CloseWrite()
-		}
 		k.cfg.Network.Close()
 	}
 	k.net.S.Close()
@@ -387,12 +381,18 @@ func (k *Kernel) yieldToNetwork() {
 		return
 	}
 	runtime.Gosched()
-	if len(k.cfg.Publish) > 0 || k.cfg.Network != nil {
+	if k.hostSockets() {
 		if now := k.cfg.Clock(); now.Sub(k.lastHostPoll) >= time.Millisecond {
 			time.Sleep(hostPollSleep)
 			k.lastHostPoll = now
 		}
 	}
+}
+
+// hostSockets reports whether the stack talks to the host through its
+// sockets: published ports, the link of Config.Network.
+func (k *Kernel) hostSockets() bool {
+	return len(k.cfg.Publish) > 0 || k.cfg.Network != nil
 }
 
 // hostPollSleep is the machine's sleep for the runtime's poll of host

@@ -40,20 +40,15 @@ func HostConn(c net.Conn) net.Conn { return hostConn{c} }
 type hostConn struct{ net.Conn }
 
 func (c hostConn) Close() error {
-	if tc, ok := c.Conn.(interface {
-		CloseRead() error
-		CloseWrite() error
-	}); ok {
-		tc.CloseWrite()
-		tc.CloseRead()
+	closeWrite(c.Conn)
+	if cr, ok := c.Conn.(interface{ CloseRead() error }); ok {
+		cr.CloseRead()
 	}
 	return c.Conn.Close()
 }
 
 func (c hostConn) CloseWrite() error {
-	if tc, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return tc.CloseWrite()
-	}
+	closeWrite(c.Conn)
 	return nil
 }
 
