@@ -11,7 +11,7 @@ PKGS := ./...
 # before anything compiles cmd/c2w (see cmd/c2w/emulator.go).
 EMULATOR_WASM := cmd/c2w/module/c2w-emulator.wasm
 
-.PHONY: all build emulator-wasm deps fixtures test unit vet fmt-check conformance conformance-guest conformance-cri bench demo clean
+.PHONY: all build emulator-wasm web deps fixtures test unit vet fmt-check conformance conformance-guest conformance-cri bench demo clean
 
 all: build
 
@@ -22,7 +22,12 @@ deps:
 emulator-wasm:
 	GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -o $(EMULATOR_WASM) ./cmd/c2w-emulator
 
-build: deps emulator-wasm
+# The browser page's scripts c2w embeds (convert/browser/dist), bundled
+# from convert/browser/web with the npm packages its lock file pins.
+web: deps
+	@bash scripts/build-web.sh
+
+build: deps emulator-wasm web
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -o $(BIN)/c2w ./cmd/c2w
 	$(GO) build -trimpath -o $(BIN)/containerd-shim-wasmrt-v1 ./cmd/containerd-shim-wasmrt-v1
@@ -36,7 +41,7 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-vet: emulator-wasm
+vet: emulator-wasm web
 	$(GO) vet $(PKGS)
 
 test: unit conformance conformance-guest
@@ -71,9 +76,11 @@ bench: build fixtures
 	@bash scripts/bench-runtime.sh
 	@bash scripts/bench-shim.sh
 	@bash scripts/bench-net.sh
+	@bash scripts/bench-browser.sh
 
 demo: build fixtures
 	@bash scripts/demo.sh
 
 clean:
 	rm -rf $(BIN) $(EMULATOR_WASM)
+	find convert/browser/dist -type f ! -name README.md ! -name .gitignore -delete

@@ -20,12 +20,19 @@ cd "$(dirname "$0")/.."
 # containerd, bsdutils (script), containernetworking-plugins, libc6-dev: the
 #   shim's tests under a real containerd, with a terminal, and CRI pods with
 #   a bridge network and a static pause program.
+# chromium: the browser page's tests (headless, driven by playwright-core).
 bash scripts/apt-ensure.sh ca-certificates git make gcc tar \
 	qemu-user-static gcc-riscv64-linux-gnu libc6-dev-riscv64-cross \
 	docker-registry wabt dpkg-dev gpgv debian-archive-keyring time zstd \
 	libseccomp-dev pkg-config busybox-static runc crun util-linux nodejs \
 	clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 containerd bsdutils \
-	containernetworking-plugins libc6-dev
+	containernetworking-plugins libc6-dev chromium
+
+# npm: the browser page's packages (convert/browser/web). Some nodejs
+# builds bring their own npm; Debian's comes as a package of its own.
+if ! command -v npm >/dev/null; then
+	bash scripts/apt-ensure.sh npm
+fi
 
 if ! command -v go >/dev/null; then
 	echo "install-deps: Go is not installed: install the version go.mod names at /usr/local/go" >&2

@@ -24,7 +24,10 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"os"
+	"strconv"
 
 	"github.com/wasmrt/wasmrt/emulator/container"
 	"github.com/wasmrt/wasmrt/emulator/embed"
@@ -39,7 +42,7 @@ func main() {
 		os.Exit(moduleMain(moduleEnv{
 			rootfs: img, config: config, translations: embeddedTranslations(),
 			args: os.Args[1:], hostEnv: os.Environ(), mounts: preopenMounts(), listeners: preopenListeners,
-			stdin: hostStdin(), stdout: os.Stdout, stderr: os.Stderr,
+			hostFile: openHostFile, stdin: hostStdin(), stdout: os.Stdout, stderr: os.Stderr,
 		}))
 	}
 	os.Exit(nativeMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -63,4 +66,14 @@ func embeddedRootfs() (func() (*rootfs.Image, error), bool) {
 		return func() (*rootfs.Image, error) { return rootfs.Open(b) }, true
 	}
 	return nil, false
+}
+
+// openHostFile opens the host's descriptor fd for reading, failing when
+// the host did not open it.
+func openHostFile(fd int) (io.Reader, error) {
+	f := hostInput(fd, "fd"+strconv.Itoa(fd))
+	if _, err := f.Stat(); err != nil {
+		return nil, fmt.Errorf("the host did not open descriptor %d: %v", fd, err)
+	}
+	return f, nil
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,15 +38,25 @@ type moduleEnv struct {
 	// mounts are the host directories the WASI host preopened.
 	mounts []linux.Mount
 	// listeners returns the listening sockets the WASI host preopened.
-	listeners      func() ([]net.Listener, error)
+	listeners func() ([]net.Listener, error)
+	// hostFile opens one of the host's other descriptors for reading
+	// (--resize-fd).
+	hostFile       func(fd int) (io.Reader, error)
 	stdin          io.Reader
 	stdout, stderr io.Writer
 }
 
 // moduleMain runs the embedded container and returns its exit status.
 func moduleMain(m moduleEnv) int {
+	// With a host terminal in raw mode (c2w run -t, the browser page), the
+	// module's own messages need CR LF line ends like the guest's.
+	term := hostTerminal(m.stdin, m.stdout)
+	msgs := m.stderr
+	if term != nil {
+		msgs = crlfWriter{m.stderr}
+	}
 	fail := func(format string, a ...any) int {
-		fmt.Fprintf(m.stderr, "c2w: "+format+"\n", a...)
+		fmt.Fprintf(msgs, "c2w: "+format+"\n", a...)
 		return exitModuleError
 	}
 	cfg, err := container.Parse(m.config)
@@ -52,7 +64,7 @@ func moduleMain(m moduleEnv) int {
 		return fail("embedded %v", err)
 	}
 	fl := flag.NewFlagSet("module", flag.ContinueOnError)
-	fl.SetOutput(m.stderr)
+	fl.SetOutput(msgs)
 	var (
 		env         stringList
 		publish     stringList
@@ -63,12 +75,13 @@ func moduleMain(m moduleEnv) int {
 		memory      = fl.String("memory", "2GiB", "guest memory budget of all processes together, e.g. 512MiB")
 		noStdin     = fl.Bool("no-stdin", false, "give the container empty standard input")
 		envFromHost = fl.Bool("env-from-host", false, "pass the host's environment (WASI env) into the container")
+		resizeFD    = fl.Int("resize-fd", -1, "read the terminal's window sizes from this WASI descriptor, one `ROWS COLS` line per change (hosts that can resize, such as c2w's browser page, open it)")
 		network     = fl.Bool("net", false, "give the guest a network: the preopened listening socket after the --publish ones waits for `c2w net` (c2w run --net does both); "+inet.LinkTokenEnv+" in the WASI environment is the token it must give")
 	)
 	fl.Var(&env, "env", "set NAME=VALUE in the container, or copy NAME from the host (repeatable)")
 	fl.Var(&publish, "publish", "guest TCP port the next preopened listening socket reaches (repeatable, in the order of the sockets)")
 	fl.Var(&entrypoint, "entrypoint", "replace the image's entrypoint (\"\" clears it; the image's cmd is dropped)")
-	fl.Usage = func() { moduleUsage(m.stderr, cfg, fl) }
+	fl.Usage = func() { moduleUsage(msgs, cfg, fl) }
 	if err := fl.Parse(m.args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -80,7 +93,6 @@ func moduleMain(m moduleEnv) int {
 	if err != nil {
 		return fail("--memory: %v", err)
 	}
-	term := hostTerminal(m.stdin, m.stdout)
 	if *noStdin {
 		term = nil
 	}
@@ -140,11 +152,23 @@ func moduleMain(m moduleEnv) int {
 		u.Apply(&kcfg)
 	}
 	if os.Getenv("C2W_TRACE") == "syscalls" {
-		kcfg.Trace = m.stderr
+		kcfg.Trace = msgs
+	}
+	var resizes io.Reader
+	if *resizeFD >= 0 {
+		if *resizeFD <= 2 || m.hostFile == nil {
+			return fail("--resize-fd %d: not a descriptor the host can open besides the standard streams", *resizeFD)
+		}
+		if resizes, err = m.hostFile(*resizeFD); err != nil {
+			return fail("--resize-fd %d: %v", *resizeFD, err)
+		}
 	}
 	k, err := linux.New(kcfg)
 	if err != nil {
 		return fail("%s: %v", imageName(cfg), err)
+	}
+	if resizes != nil {
+		go followResizes(resizes, k, msgs)
 	}
 	status, err := k.Run()
 	if err != nil {
@@ -191,6 +215,17 @@ func quoteList(l []string) string {
 	return "[" + strings.Join(q, " ") + "]"
 }
 
+// crlfWriter ends lines with CR LF, as a terminal's output processing
+// would.
+type crlfWriter struct{ w io.Writer }
+
+func (c crlfWriter) Write(p []byte) (int, error) {
+	if _, err := c.w.Write(bytes.ReplaceAll(p, []byte("\n"), []byte("\r\n"))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
 // stringList collects a repeatable flag.
 type stringList []string
 
@@ -231,6 +266,34 @@ func publishedPorts(ports []string, ls []net.Listener, network bool) ([]linux.Pu
 		out[i] = linux.Publish{Listener: ls[i], Port: uint16(n)}
 	}
 	return out, nil
+}
+
+// followResizes applies the window sizes the host writes to r, one
+// "ROWS COLS" line each, to k's console until r ends.
+func followResizes(r io.Reader, k *linux.Kernel, stderr io.Writer) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		rows, cols, ok := parseWindowSize(sc.Text())
+		if !ok {
+			fmt.Fprintf(stderr, "c2w: --resize-fd: ignoring %q: want \"ROWS COLS\", each 1-65535\n", sc.Text())
+			continue
+		}
+		k.ResizeConsole(rows, cols)
+	}
+}
+
+// parseWindowSize parses a "ROWS COLS" line.
+func parseWindowSize(line string) (rows, cols uint16, ok bool) {
+	f := strings.Fields(line)
+	if len(f) != 2 {
+		return 0, 0, false
+	}
+	r, err1 := strconv.ParseUint(f[0], 10, 16)
+	c, err2 := strconv.ParseUint(f[1], 10, 16)
+	if err1 != nil || err2 != nil || r == 0 || c == 0 {
+		return 0, 0, false
+	}
+	return uint16(r), uint16(c), true
 }
 
 // networkWait is how long the module waits for its network helper.

@@ -4,6 +4,8 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -46,6 +48,9 @@ func TestModuleMain(t *testing.T) {
 		{config: withCmd, args: []string{"--help"}, wantErr: `cmd:        ["echo default"]`},
 		{config: withCmd, args: []string{"--memory", "0", "true"}, wantStatus: 125, wantErr: "--memory"},
 		{config: withCmd, args: []string{"--publish", "80", "true"}, wantStatus: 125, wantErr: "1 guest ports but the host preopened 0 listening sockets"},
+		{config: withCmd, args: []string{"--resize-fd", "1", "true"}, wantStatus: 125, wantErr: "--resize-fd 1: not a descriptor"},
+		{config: withCmd, args: []string{"--resize-fd", "9", "true"}, wantStatus: 125, wantErr: "--resize-fd 9: the host did not open descriptor 9"},
+		{config: withCmd, args: []string{"--resize-fd", "3", "echo resizable"}, wantOut: "resizable\n"},
 		{config: bare, wantStatus: 125, wantErr: "c2w: bare: the image has neither an entrypoint nor a cmd"},
 		{config: []byte(`{}`), wantStatus: 125, wantErr: "embedded container config: format version 0"},
 	} {
@@ -54,6 +59,12 @@ func TestModuleMain(t *testing.T) {
 			rootfs: func() (*rootfs.Image, error) { return rootfs.Open(fsImage) }, config: tc.config, args: tc.args, hostEnv: []string{"HOSTONLY=yes"},
 			mounts: []linux.Mount{{Host: host, Guest: "/mnt"}},
 			stdin:  strings.NewReader(tc.stdin), stdout: &stdout, stderr: &stderr,
+			hostFile: func(fd int) (io.Reader, error) {
+				if fd != 3 {
+					return nil, fmt.Errorf("the host did not open descriptor %d", fd)
+				}
+				return strings.NewReader("30 100\nnonsense\n"), nil
+			},
 		})
 		if status != tc.wantStatus || stdout.String() != tc.wantOut || !strings.Contains(stderr.String(), tc.wantErr) {
 			t.Errorf("moduleMain(%q) = %d, stdout %q, stderr %q; want %d, %q, stderr containing %q",
@@ -62,5 +73,18 @@ func TestModuleMain(t *testing.T) {
 	}
 	if b, err := os.ReadFile(host + "/f"); err != nil || string(b) != "x\n" {
 		t.Errorf("write through the mount: %q, %v", b, err)
+	}
+}
+
+func TestParseWindowSize(t *testing.T) {
+	for line, want := range map[string][2]uint16{"24 80": {24, 80}, " 50\t132 ": {50, 132}, "65535 1": {65535, 1}} {
+		if r, c, ok := parseWindowSize(line); !ok || r != want[0] || c != want[1] {
+			t.Errorf("parseWindowSize(%q) = %d, %d, %v", line, r, c, ok)
+		}
+	}
+	for _, line := range []string{"", "24", "24 80 1", "0 80", "24 0", "65536 80", "-1 80", "a b"} {
+		if _, _, ok := parseWindowSize(line); ok {
+			t.Errorf("parseWindowSize(%q) accepted", line)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wasmrt/wasmrt/convert"
+	"github.com/wasmrt/wasmrt/convert/browser"
 	"github.com/wasmrt/wasmrt/convert/image"
 	"github.com/wasmrt/wasmrt/convert/pack"
 	"github.com/wasmrt/wasmrt/convert/pack/wasmbin"
@@ -31,6 +32,8 @@ type convertFlags struct {
 	// pushTo, when set, publishes the written module there too.
 	pushTo string
 	push   pushFlags
+	// toBrowser, when set, writes a web site running the module there.
+	toBrowser string
 }
 
 func (f *convertFlags) register(cmd *cobra.Command) {
@@ -146,6 +149,11 @@ func runConvert(cmd *cobra.Command, f *convertFlags, arg, out string) error {
 	if f.pushTo != "" {
 		f.push.insecure = f.intake.insecure
 		if err := f.push.push(cmd.Context(), m.wasm, f.pushTo, f.intake.quiet, cmd.ErrOrStderr()); err != nil {
+			return err
+		}
+	}
+	if f.toBrowser != "" {
+		if err := writeSite(cmd.ErrOrStderr(), m.wasm, f.toBrowser, browser.Options{}, f.intake.quiet); err != nil {
 			return err
 		}
 	}

@@ -461,13 +461,18 @@ func TestConvertPrecompiles(t *testing.T) {
 	}
 	// Converting with --push also publishes what it wrote.
 	published := "oci-layout:" + filepath.Join(t.TempDir(), "layout") + ":bb"
-	_, _, errOut := run(t, layoutRef(t, fixtures.ImageBusybox), out, "--push", published, "--push-format", "image")
-	if !strings.Contains(errOut, "compiled for c2w run in") || !strings.Contains(errOut, "pushed as sha256:") {
-		t.Errorf("conversion does not say it compiled and pushed: %q", errOut)
+	// And with --to-browser it writes a site around it.
+	site := filepath.Join(t.TempDir(), "site")
+	_, _, errOut := run(t, layoutRef(t, fixtures.ImageBusybox), out, "--push", published, "--push-format", "image", "--to-browser", site)
+	if !strings.Contains(errOut, "compiled for c2w run in") || !strings.Contains(errOut, "pushed as sha256:") || !strings.Contains(errOut, "c2w serve "+site) {
+		t.Errorf("conversion does not say it compiled, pushed and wrote the site: %q", errOut)
 	}
 	wasm, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(site, "module.wasm")); !bytes.Equal(b, wasm) {
+		t.Errorf("the site's module is not the one written")
 	}
 	pulled := filepath.Join(t.TempDir(), "pulled.wasm")
 	if code, _, errOut := run(t, "pull", published, pulled); code != 0 {

@@ -67,7 +67,7 @@ guest at the same path, read-write. The exit status is the container's
   c2w run oci-layout:./python:latest python3 -c 'print(6*7)'`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 2 {
-				return usageError{fmt.Errorf("c2w takes IMAGE and OUT.wasm (or a command: inspect, rootfs, run, push, pull, net), got %d arguments", len(args))}
+				return usageError{fmt.Errorf("c2w takes IMAGE and OUT.wasm (or a command: inspect, rootfs, run, push, pull, net, browser, serve), got %d arguments", len(args))}
 			}
 			return nil
 		},
@@ -86,6 +86,7 @@ guest at the same path, read-write. The exit status is the container's
 	root.Flags().BoolVar(&convert.precompile, "precompile", true, "compile the module into c2w run's cache too, so its first run starts at once (false: only write it)")
 	root.Flags().StringVar(&convert.pushTo, "push", "", "also publish the module at this registry reference or oci-layout:DIR[:TAG] (see c2w push)")
 	convert.push.register(root, "push-format")
-	root.AddCommand(newInspectCommand(), newRootfsCommand(), newRunCommand(), newNetCommand(), newPushCommand(), newPullCommand())
+	root.Flags().StringVar(&convert.toBrowser, "to-browser", "", "also write a web site that runs the module in a browser into this directory (see c2w browser)")
+	root.AddCommand(newInspectCommand(), newRootfsCommand(), newRunCommand(), newNetCommand(), newPushCommand(), newPullCommand(), newBrowserCommand(), newServeCommand())
 	return root
 }

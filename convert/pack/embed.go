@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/wasmrt/wasmrt/convert/pack/wasmbin"
+	"github.com/wasmrt/wasmrt/emulator/container"
 	"github.com/wasmrt/wasmrt/emulator/embed"
 )
 
@@ -294,4 +295,19 @@ func redirectImport(m *wasmbin.Module, goName, importName string, implement func
 		i++
 	}
 	return fmt.Errorf("%w: %s does not call a %s import", ErrUnsupportedGo, goName, importName)
+}
+
+// ContainerConfig returns the container config c2w embedded in module,
+// failing for a module c2w did not convert.
+func ContainerConfig(module []byte) (*container.Config, error) {
+	blobs, err := Extract(module)
+	if err != nil {
+		return nil, fmt.Errorf("not a converted module: %w", err)
+	}
+	for _, b := range blobs {
+		if b.Name == container.ConfigBlob {
+			return container.Parse(b.Data)
+		}
+	}
+	return nil, errors.New("not a converted module: it carries no container config")
 }

@@ -83,7 +83,7 @@ func Build(module []byte, format Format) (v1.Image, error) {
 	if !bytes.HasPrefix(module, wasmMagic) {
 		return nil, errors.New("not a WebAssembly module")
 	}
-	cfg, err := embeddedConfig(module)
+	cfg, err := pack.ContainerConfig(module)
 	if err != nil {
 		return nil, err
 	}
@@ -111,19 +111,6 @@ func Build(module []byte, format Format) (v1.Image, error) {
 		return nil, err
 	}
 	return mutate.Annotations(img, anns).(v1.Image), nil
-}
-
-func embeddedConfig(module []byte) (*container.Config, error) {
-	blobs, err := pack.Extract(module)
-	if err != nil {
-		return nil, fmt.Errorf("not a converted module: %w", err)
-	}
-	for _, b := range blobs {
-		if b.Name == container.ConfigBlob {
-			return container.Parse(b.Data)
-		}
-	}
-	return nil, errors.New("not a converted module: it carries no container config")
 }
 
 func buildArtifact(module []byte) (v1.Image, error) {

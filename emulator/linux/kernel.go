@@ -151,6 +151,8 @@ type Kernel struct {
 	// lastHostPoll is when the machine last let the runtime poll host
 	// connections (yieldToNetwork).
 	lastHostPoll time.Time
+	// resize holds the host's console window sizes (ResizeConsole).
+	resize consoleResize
 	// current is the task whose system call is being served.
 	current *Task
 	// unsupported counts the system calls answered with ENOSYS, by name.
@@ -212,6 +214,7 @@ func New(cfg Config) (*Kernel, error) {
 		limit: cfg.MemoryLimit / pageSize, boot: cfg.Clock(), unsupported: make(map[string]int),
 		unixNames: make(map[string]*unixSocket), owners: map[*vfs.Description]*fileOwner{}, asyncFiles: map[*vfs.Description]*fileOwner{}, locks: newLockTable(), timerfds: map[*timerFile]struct{}{},
 	}
+	k.resize.wake = make(chan struct{}, 1)
 	k.table = buildTable(k.abi)
 	fs.Special = k.procLookup
 	fs.Caller = k.caller
@@ -373,6 +376,7 @@ func (k *Kernel) Run() (int, error) {
 	defer k.closeNetwork()
 	for !k.done {
 		if k.console != nil {
+			k.applyResize()
 			k.console.Pump()
 		}
 		// An alarm due now interrupts tasks that wait (a select, a
@@ -482,7 +486,7 @@ func (k *Kernel) waitForHost() bool {
 	if !next.IsZero() {
 		wait = max(next.Sub(k.cfg.Clock()), 0)
 	}
-	k.stdin.Wait(wait, input, network)
+	k.stdin.Wait(wait, input, network, k.resize.wake)
 	return true
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/wasmrt/wasmrt/emulator/linux"
 	"github.com/wasmrt/wasmrt/internal/fixtures"
+	"github.com/wasmrt/wasmrt/internal/syncbuf"
 )
 
 // TestProcesses checks what the oracle cannot show the same way (its
@@ -321,6 +322,53 @@ stty rows 40 cols 120; stty size; echo via-dev-tty > /dev/tty; test -t 0 < /etc/
 	want := "tty\r\n/dev/pts/0\r\n30 100\r\n1\r\n40 120\r\nvia-dev-tty\r\nfile-not-tty\r\n"
 	if stdout.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s\nstderr:\n%s", stdout.String(), want, stderr.String())
+	}
+}
+
+// TestConsoleResize: a host resize reaches the guest as a new window size
+// and SIGWINCH to the foreground group, also while the machine waits for
+// the host (a read of the terminal that gets no input).
+func TestConsoleResize(t *testing.T) {
+	stdin, feed := io.Pipe()
+	defer feed.Close()
+	var stdout syncbuf.Buffer
+	var stderr bytes.Buffer
+	k, err := linux.New(linux.Config{
+		Image: loadImage(t, fixtures.ImageBusybox), Stdin: stdin, Stdout: &stdout, Stderr: &stderr, Env: testEnv,
+		Terminal: &linux.Terminal{Rows: 24, Cols: 80},
+		Args: []string{"sh", "-c", `trap 'echo winch; stty size; n=$((n+1)); test $n = 2 && exit 3' WINCH; stty size; echo ready
+while :; do read x; done`},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		status int
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() { s, err := k.Run(); done <- result{s, err} }()
+	waitFor := func(want string) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); !strings.Contains(stdout.String(), want); {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q in the output: %q\nstderr:\n%s", want, stdout.String(), stderr.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitFor("ready\r\n")
+	k.ResizeConsole(50, 132)
+	waitFor("winch\r\n50 132\r\n")
+	k.ResizeConsole(10, 20)
+	select {
+	case r := <-done:
+		want := "24 80\r\nready\r\nwinch\r\n50 132\r\nwinch\r\n10 20\r\n"
+		if r.err != nil || r.status != 3 || stdout.String() != want {
+			t.Errorf("status %d, %v, output %q; want 3, %q\nstderr:\n%s", r.status, r.err, stdout.String(), want, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the second resize did not end the guest: %q", stdout.String())
 	}
 }
 

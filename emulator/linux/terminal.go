@@ -1,6 +1,9 @@
 package linux
 
 import (
+	"sync"
+	"sync/atomic"
+
 	"github.com/wasmrt/wasmrt/emulator/linux/abi"
 	"github.com/wasmrt/wasmrt/emulator/linux/vfs"
 )
@@ -77,6 +80,57 @@ func (k *Kernel) terminalSignal(tty *vfs.TTY, sig int) {
 	k.signalGroup(tty.Foreground, sig, info)
 }
 
+// setWindow gives tty a window size; a change sends SIGWINCH to its
+// foreground group.
+func (k *Kernel) setWindow(tty *vfs.TTY, rows, cols uint16) {
+	if rows != tty.Rows || cols != tty.Cols {
+		tty.Rows, tty.Cols = rows, cols
+		k.signalGroup(tty.Foreground, abi.SIGWINCH, sigInfo{code: abi.SI_KERNEL})
+	}
+}
+
+// consoleResize carries window sizes from the host to the machine's
+// goroutine.
+type consoleResize struct {
+	pending    atomic.Bool
+	mu         sync.Mutex
+	rows, cols uint16
+	// wake ends a wait for the host (waitForHost) when a size arrives.
+	wake chan struct{}
+}
+
+// ResizeConsole gives the console a new window size, as a host terminal's
+// resize does: when the size changed, the foreground process group gets
+// SIGWINCH. It may be called from any goroutine while the machine runs;
+// the size takes effect at the next scheduling round. Without a console
+// (Config.Terminal) it has no effect.
+func (k *Kernel) ResizeConsole(rows, cols uint16) {
+	r := &k.resize
+	r.mu.Lock()
+	r.rows, r.cols = rows, cols
+	r.pending.Store(true)
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// applyResize applies the host's latest window size, if one came.
+func (k *Kernel) applyResize() {
+	r := &k.resize
+	if !r.pending.Load() {
+		return
+	}
+	r.mu.Lock()
+	rows, cols := r.rows, r.cols
+	r.pending.Store(false)
+	r.mu.Unlock()
+	if k.console != nil {
+		k.setWindow(k.console, rows, cols)
+	}
+}
+
 func (k *Kernel) signalGroup(pgid, sig int, info sigInfo) {
 	if pgid <= 0 {
 		return
@@ -117,11 +171,7 @@ func (t *Task) ttyIoctl(f vfs.File, tty *vfs.TTY, req, arg uint64) (uint64, erro
 		if err := t.copyIn(arg, b[:]); err != nil {
 			return 0, err
 		}
-		rows, cols := le.Uint16(b[0:]), le.Uint16(b[2:])
-		if rows != tty.Rows || cols != tty.Cols {
-			tty.Rows, tty.Cols = rows, cols
-			k.signalGroup(tty.Foreground, abi.SIGWINCH, sigInfo{code: abi.SI_KERNEL})
-		}
+		k.setWindow(tty, le.Uint16(b[0:]), le.Uint16(b[2:]))
 		return 0, nil
 	case abi.TIOCGPGRP:
 		if !master && !isCtty {

@@ -151,10 +151,20 @@ func (h *HostInput) Arrived() bool {
 // yet: the machine may then block in Wait.
 func (h *HostInput) Pending() bool { return h.started && !h.Ready() }
 
-// Wait blocks the calling goroutine until d passes (d < 0: no limit),
-// also ends, or, when input is set, the host delivers input (or its end).
-// It reports whether input arrived.
-func (h *HostInput) Wait(d time.Duration, input bool, also <-chan struct{}) bool {
+// Wait blocks the calling goroutine until d passes (d < 0: no limit), one
+// of the (at most two) wake channels is ready, or, when input is set, the
+// host delivers input (or its end). It reports whether input arrived.
+func (h *HostInput) Wait(d time.Duration, input bool, wake ...<-chan struct{}) bool {
+	var wake0, wake1 <-chan struct{}
+	switch len(wake) {
+	case 0:
+	case 1:
+		wake0 = wake[0]
+	case 2:
+		wake0, wake1 = wake[0], wake[1]
+	default:
+		panic("vfs: HostInput.Wait takes at most two wake channels")
+	}
 	var chunks chan hostChunk
 	if input && h.Pending() {
 		chunks = h.chunks
@@ -170,7 +180,8 @@ func (h *HostInput) Wait(d time.Duration, input bool, also <-chan struct{}) bool
 		h.take(c)
 		return true
 	case <-timeout:
-	case <-also:
+	case <-wake0:
+	case <-wake1:
 	}
 	return false
 }

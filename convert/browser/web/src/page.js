@@ -1,0 +1,121 @@
+// The page: an xterm.js terminal attached to the worker that runs the
+// converted module. It shows download progress, the module's exit, and
+// any failure in words on the page.
+
+import { Terminal } from "@xterm/xterm";
+import { FitAddon } from "@xterm/addon-fit";
+import { TerminalChannel } from "./channel.js";
+
+const statusLine = document.getElementById("status");
+const bar = document.getElementById("progress");
+
+// state is what the page is doing, for people (the status line) and for
+// scripts (document.body.dataset.state: loading, running, exited, error).
+function state(name, text) {
+  document.body.dataset.state = name;
+  statusLine.textContent = text;
+}
+
+function fail(message) {
+  state("error", message);
+  statusLine.classList.add("error");
+  bar.hidden = true;
+}
+
+function mib(n) {
+  return (n / (1 << 20)).toFixed(1) + " MiB";
+}
+
+async function main() {
+  if (!globalThis.crossOriginIsolated) {
+    fail(
+      "This page needs cross-origin isolation to pass keyboard input to the container: serve it with " +
+        "`c2w serve DIR`, or send the headers Cross-Origin-Opener-Policy: same-origin and " +
+        "Cross-Origin-Embedder-Policy: require-corp.",
+    );
+    return;
+  }
+  let config;
+  try {
+    const r = await fetch("c2w.json");
+    if (!r.ok) throw new Error(`HTTP ${r.status} ${r.statusText}`);
+    config = await r.json();
+  } catch (err) {
+    fail(`Cannot read the page's configuration c2w.json: ${err.message}`);
+    return;
+  }
+  document.title = config.title;
+  document.getElementById("title").textContent = config.title;
+
+  const term = new Terminal({ cursorBlink: true, scrollback: 10000, fontSize: 14 });
+  const fit = new FitAddon();
+  term.loadAddon(fit);
+  term.open(document.getElementById("terminal"));
+  fit.fit();
+  globalThis.c2wTerminal = term;
+
+  const channel = TerminalChannel.create(term.rows, term.cols);
+  const encoder = new TextEncoder();
+  let queued = [];
+  const flush = () => {
+    while (queued.length > 0) {
+      const n = channel.write(queued[0]);
+      if (n < queued[0].length) {
+        queued[0] = queued[0].subarray(n);
+        setTimeout(flush, 10);
+        return;
+      }
+      queued.shift();
+    }
+  };
+  const send = (bytes) => {
+    queued.push(bytes);
+    if (queued.length === 1) flush();
+  };
+  term.onData((s) => send(encoder.encode(s)));
+  term.onBinary((s) => send(Uint8Array.from(s, (c) => c.charCodeAt(0))));
+  term.onResize(({ rows, cols }) => channel.resize(rows, cols));
+  new ResizeObserver(() => fit.fit()).observe(document.getElementById("terminal"));
+
+  state("loading", `Loading ${mib(config.moduleBytes)}…`);
+  bar.max = config.moduleBytes;
+  const worker = new Worker("c2w-worker.js");
+  const args = new URLSearchParams(location.search).getAll("arg");
+  // Milestones since the page's start, for benchmarks.
+  const timings = (globalThis.c2wTimings = {});
+  worker.onmessage = (e) => {
+    const m = e.data;
+    const milestone = m.type === "progress" ? (m.done ? "downloaded" : "downloading") : m.type;
+    if (!(milestone in timings)) timings[milestone] = Math.round(performance.now());
+    switch (m.type) {
+      case "progress":
+        bar.value = m.loaded;
+        if (!m.done) state("loading", `Loading ${mib(m.loaded)} of ${mib(config.moduleBytes)}`);
+        else state("loading", "Compiling…");
+        break;
+      case "compiled":
+        state("loading", "Starting…");
+        break;
+      case "started":
+        bar.hidden = true;
+        state("running", "running");
+        term.focus();
+        break;
+      case "output":
+        term.write(m.data);
+        break;
+      case "exit":
+        channel.close();
+        state("exited", `exited with status ${m.code}`);
+        break;
+      case "error":
+        fail(m.message);
+        term.write(`\r\n\x1b[31m${m.message}\x1b[0m\r\n`);
+        break;
+    }
+  };
+  worker.onerror = (e) => fail(`The worker failed: ${e.message || "could not load c2w-worker.js"}`);
+  worker.postMessage({ type: "start", config, buffer: channel.buffer, args: args.length > 0 ? args : undefined });
+}
+
+main().catch((err) => fail(`The page failed: ${err.message}`));

@@ -1,0 +1,251 @@
+// The worker that runs a converted module: it fetches and compiles the
+// module while reporting progress, then runs it under the WASI shim with
+// the page's terminal as its standard streams. Standard input and window
+// sizes come through the TerminalChannel (shared memory), so the module's
+// waits for input (poll_oneoff) block this worker, not the page.
+
+import { WASI, WASIProcExit, Fd, wasi } from "@bjorn3/browser_wasi_shim";
+import { TerminalChannel } from "./channel.js";
+
+// What the module sees as its terminal's descriptors: character devices.
+const ALL_RIGHTS = 0xffffffffffffffffn;
+
+function charDeviceStat(fd) {
+  const st = new wasi.Fdstat(wasi.FILETYPE_CHARACTER_DEVICE, fd.flags);
+  st.fs_rights_base = ALL_RIGHTS;
+  st.fs_rights_inherited = ALL_RIGHTS;
+  return { ret: wasi.ERRNO_SUCCESS, fdstat: st };
+}
+
+class CharDevice extends Fd {
+  constructor(ino) {
+    super();
+    this.ino = BigInt(ino);
+    this.flags = 0;
+  }
+  fd_fdstat_get() {
+    return charDeviceStat(this);
+  }
+  fd_fdstat_set_flags(flags) {
+    this.flags = flags;
+    return wasi.ERRNO_SUCCESS;
+  }
+  fd_filestat_get() {
+    return { ret: wasi.ERRNO_SUCCESS, filestat: new wasi.Filestat(this.ino, wasi.FILETYPE_CHARACTER_DEVICE, 0n) };
+  }
+  // Not a preopened directory: the Go runtime skips it and goes on.
+  fd_prestat_get() {
+    return { ret: wasi.ERRNO_NOTDIR, prestat: null };
+  }
+  fd_close() {
+    return wasi.ERRNO_SUCCESS;
+  }
+  // ready reports whether a read would not block.
+  ready() {
+    return true;
+  }
+}
+
+// Keyboard input: the bytes the page's terminal typed.
+class TerminalInput extends CharDevice {
+  constructor(channel) {
+    super(1);
+    this.channel = channel;
+  }
+  fd_read(size) {
+    if (this.channel.available() > 0) {
+      return { ret: wasi.ERRNO_SUCCESS, data: this.channel.read(size) };
+    }
+    if (this.channel.closed()) {
+      return { ret: wasi.ERRNO_SUCCESS, data: new Uint8Array(0) };
+    }
+    if (this.flags & wasi.FDFLAGS_NONBLOCK) {
+      return { ret: wasi.ERRNO_AGAIN, data: new Uint8Array(0) };
+    }
+    while (this.channel.available() === 0 && !this.channel.closed()) {
+      this.channel.waitChange(this.channel.sequence(), Infinity);
+    }
+    return this.fd_read(size);
+  }
+  ready() {
+    return this.channel.available() > 0 || this.channel.closed();
+  }
+}
+
+// Window sizes for the module's --resize-fd: one "ROWS COLS" line per
+// change.
+class ResizeInput extends CharDevice {
+  constructor(channel) {
+    super(2);
+    this.channel = channel;
+    this.pending = new Uint8Array(0);
+  }
+  fd_read(size) {
+    if (this.pending.length === 0 && this.channel.resized()) {
+      const { rows, cols } = this.channel.size();
+      this.pending = new TextEncoder().encode(`${rows} ${cols}\n`);
+    }
+    if (this.pending.length === 0) {
+      return { ret: wasi.ERRNO_AGAIN, data: new Uint8Array(0) };
+    }
+    const data = this.pending.slice(0, size);
+    this.pending = this.pending.slice(data.length);
+    return { ret: wasi.ERRNO_SUCCESS, data };
+  }
+  ready() {
+    return this.pending.length > 0 || this.channel.resized();
+  }
+}
+
+// Output to the page's terminal.
+class TerminalOutput extends CharDevice {
+  constructor(ino, stream) {
+    super(ino);
+    this.stream = stream;
+  }
+  fd_write(data) {
+    postMessage({ type: "output", stream: this.stream, data: data.slice() });
+    return { ret: wasi.ERRNO_SUCCESS, nwritten: data.length };
+  }
+}
+
+// pollOneoff is WASI's poll_oneoff for the module: clock subscriptions
+// and reads and writes of the descriptors above. The shim's own handles a
+// single clock only; the Go runtime polls its descriptors and a timeout
+// in one call.
+function pollOneoff(shim, channel, inPtr, outPtr, nsubs, neventsPtr) {
+  const mem = () => new DataView(shim.inst.exports.memory.buffer);
+  const subs = [];
+  let view = mem();
+  for (let i = 0; i < nsubs; i++) {
+    const p = inPtr + i * 48;
+    const sub = { userdata: view.getBigUint64(p, true), type: view.getUint8(p + 8) };
+    if (sub.type === wasi.EVENTTYPE_CLOCK) {
+      const clock = view.getUint32(p + 16, true);
+      const timeout = view.getBigUint64(p + 24, true);
+      const absolute = (view.getUint16(p + 40, true) & wasi.SUBCLOCKFLAGS_SUBSCRIPTION_CLOCK_ABSTIME) !== 0;
+      const now = clockNow(clock);
+      if (now === null) {
+        return wasi.ERRNO_INVAL;
+      }
+      // Deadlines in performance.now() milliseconds.
+      const ns = absolute ? timeout - now : timeout;
+      sub.deadline = performance.now() + Number(ns > 0n ? ns : 0n) / 1e6;
+    } else {
+      sub.fd = view.getUint32(p + 16, true);
+    }
+    subs.push(sub);
+  }
+  for (;;) {
+    const seq = channel.sequence();
+    const now = performance.now();
+    const events = [];
+    let wait = Infinity;
+    for (const sub of subs) {
+      if (sub.type === wasi.EVENTTYPE_CLOCK) {
+        if (now >= sub.deadline) {
+          events.push({ sub, error: wasi.ERRNO_SUCCESS });
+        } else {
+          wait = Math.min(wait, sub.deadline - now);
+        }
+        continue;
+      }
+      const fd = shim.fds[sub.fd];
+      if (fd === undefined) {
+        events.push({ sub, error: wasi.ERRNO_BADF });
+      } else if (sub.type === wasi.EVENTTYPE_FD_WRITE || !(fd instanceof CharDevice) || fd.ready()) {
+        events.push({ sub, error: wasi.ERRNO_SUCCESS });
+      }
+    }
+    if (events.length > 0) {
+      view = mem();
+      events.forEach((ev, i) => {
+        const p = outPtr + i * 32;
+        for (let b = 0; b < 32; b += 4) view.setUint32(p + b, 0, true);
+        view.setBigUint64(p, ev.sub.userdata, true);
+        view.setUint16(p + 8, ev.error, true);
+        view.setUint8(p + 10, ev.sub.type);
+      });
+      view.setUint32(neventsPtr, events.length, true);
+      return wasi.ERRNO_SUCCESS;
+    }
+    channel.waitChange(seq, wait);
+  }
+}
+
+// clockNow returns WASI clock id's time in nanoseconds, or null for a
+// clock the page does not have.
+function clockNow(id) {
+  switch (id) {
+    case wasi.CLOCKID_REALTIME:
+      return BigInt(Date.now()) * 1000000n;
+    case wasi.CLOCKID_MONOTONIC:
+    case wasi.CLOCKID_PROCESS_CPUTIME_ID:
+    case wasi.CLOCKID_THREAD_CPUTIME_ID:
+      return BigInt(Math.round(performance.now() * 1e6));
+    default:
+      return null;
+  }
+}
+
+// compile fetches and compiles the module, streaming: compilation runs
+// while bytes arrive, and a copy of the stream counts them for the
+// progress bar.
+async function compile(url, expectedBytes) {
+  const response = await fetch(url);
+  if (!response.ok) {
+    throw new Error(`fetching ${url}: HTTP ${response.status} ${response.statusText}`);
+  }
+  const counter = response.clone().body.getReader();
+  (async () => {
+    let loaded = 0;
+    let last = 0;
+    for (;;) {
+      const { done, value } = await counter.read();
+      if (done) break;
+      loaded += value.length;
+      const now = performance.now();
+      if (now - last > 50) {
+        postMessage({ type: "progress", loaded, total: expectedBytes });
+        last = now;
+      }
+    }
+    postMessage({ type: "progress", loaded, total: expectedBytes, done: true });
+  })().catch(() => {});
+  try {
+    return await WebAssembly.compileStreaming(response);
+  } catch (err) {
+    throw new Error(`compiling ${url}: ${err.message}`);
+  }
+}
+
+async function run(msg) {
+  const { config, buffer } = msg;
+  const channel = new TerminalChannel(buffer);
+  const started = performance.now();
+  const module = await compile(config.module, config.moduleBytes);
+  postMessage({ type: "compiled", ms: performance.now() - started });
+  const { rows, cols } = channel.size();
+  const args = [config.module, "--resize-fd", "3", ...(config.flags || []), ...(msg.args || config.args || [])];
+  const env = [`LINES=${rows}`, `COLUMNS=${cols}`, "TERM=xterm-256color"];
+  const fds = [new TerminalInput(channel), new TerminalOutput(3, 1), new TerminalOutput(4, 2), new ResizeInput(channel)];
+  const shim = new WASI(args, env, fds);
+  shim.wasiImport.poll_oneoff = (inPtr, outPtr, nsubs, neventsPtr) => pollOneoff(shim, channel, inPtr, outPtr, nsubs, neventsPtr);
+  const instance = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: shim.wasiImport });
+  postMessage({ type: "started", ms: performance.now() - started });
+  let code;
+  try {
+    code = shim.start(instance);
+  } catch (err) {
+    if (!(err instanceof WASIProcExit)) throw err;
+    code = err.code;
+  }
+  postMessage({ type: "exit", code });
+}
+
+onmessage = (e) => {
+  if (e.data.type !== "start") return;
+  run(e.data).catch((err) => {
+    postMessage({ type: "error", message: err && err.message ? err.message : String(err) });
+  });
+};
