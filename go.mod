@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/andybalholm/brotli v1.3.0
+	github.com/coder/websocket v1.8.15
 	github.com/containerd/cgroups/v3 v3.0.5
 	github.com/containerd/console v1.0.5
 	github.com/containerd/containerd/api v1.10.0

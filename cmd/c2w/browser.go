@@ -12,12 +12,14 @@ import (
 
 	"github.com/wasmrt/wasmrt/convert/browser"
 	"github.com/wasmrt/wasmrt/convert/image"
+	"github.com/wasmrt/wasmrt/hostnet"
 )
 
 func newBrowserCommand() *cobra.Command {
 	var (
-		title string
-		quiet bool
+		title   string
+		quiet   bool
+		network bool
 	)
 	cmd := &cobra.Command{
 		Use:   "browser [FLAGS] MODULE.wasm DIR [-- ARG...]",
@@ -44,10 +46,11 @@ require-corp (and application/wasm for .wasm).`,
 			if err != nil {
 				return err
 			}
-			return writeSite(cmd.ErrOrStderr(), module, args[1], browser.Options{Title: title, Args: args[2:]}, quiet)
+			return writeSite(cmd.ErrOrStderr(), module, args[1], browser.Options{Title: title, Args: args[2:], Network: network}, quiet)
 		},
 	}
 	cmd.Flags().StringVar(&title, "title", "", "the page's title (default: the image's name)")
+	cmd.Flags().BoolVar(&network, "net", false, "give the guest a network through the server (c2w serve --net): TCP, UDP and DNS made from the serving machine")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no output")
 	return cmd
 }
@@ -66,14 +69,24 @@ func writeSite(stderr io.Writer, module []byte, dir string, opt browser.Options,
 }
 
 func newServeCommand() *cobra.Command {
-	var listen string
+	var (
+		listen  string
+		network bool
+		dns     []string
+	)
 	cmd := &cobra.Command{
 		Use:   "serve [FLAGS] DIR",
 		Short: "Serve a site written by c2w browser",
 		Long: `serve serves DIR, a site "c2w browser" wrote, over HTTP with the headers
 its page needs (cross-origin isolation), the precompressed module for
 browsers that accept brotli or gzip, and range requests. Only loopback
-clients can reach it unless --listen names another address.`,
+clients can reach it unless --listen names another address.
+
+With --net it also relays the network of pages that ask for one (c2w
+browser --net): their guests' TCP connections, UDP flows and DNS lookups
+are made from this machine, as with c2w run --net (10.0.2.2 in the guest is
+this machine's loopback). Anyone who can load the page can then reach what
+this machine reaches: keep such a server on loopback or a trusted network.`,
 		Example: `  c2w serve site
   c2w serve --listen :8080 site`,
 		Args: cobra.ExactArgs(1),
@@ -82,7 +95,16 @@ clients can reach it unless --listen names another address.`,
 			if err := browser.CheckSite(dir); err != nil {
 				return fmt.Errorf("%s: %w", dir, err)
 			}
-			h, err := browser.Handler(dir)
+			opts := browser.ServeOptions{Logf: func(format string, a ...any) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "c2w serve: "+format+"\n", a...)
+			}}
+			if network {
+				if _, err := hostnet.Resolvers(dns); err != nil {
+					return usageError{err}
+				}
+				opts.Network = &hostnet.Options{DNS: dns}
+			}
+			h, err := browser.Handler(dir, opts)
 			if err != nil {
 				return err
 			}
@@ -91,7 +113,11 @@ clients can reach it unless --listen names another address.`,
 				return err
 			}
 			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-			fmt.Fprintf(cmd.ErrOrStderr(), "serving %s at http://%s/ (interrupt to stop)\n", dir, l.Addr())
+			what := "serving"
+			if network {
+				what = "serving (with a network for its guests)"
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s %s at http://%s/ (interrupt to stop)\n", what, dir, l.Addr())
 			done := make(chan error, 1)
 			go func() { done <- srv.Serve(l) }()
 			select {
@@ -103,5 +129,7 @@ clients can reach it unless --listen names another address.`,
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on (HOST:PORT; :PORT for every interface)")
+	cmd.Flags().BoolVar(&network, "net", false, "relay the network of pages that ask for one (c2w browser --net) through this machine")
+	cmd.Flags().StringArrayVar(&dns, "dns", nil, "with --net: DNS server the guests' lookups go to, IP or IP:PORT (repeatable; default: /etc/resolv.conf's)")
 	return cmd
 }

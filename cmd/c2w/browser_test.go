@@ -19,13 +19,13 @@ import (
 func TestBrowserCommand(t *testing.T) {
 	module := convertFixture(t, fixtures.ImageBusybox)
 	site := filepath.Join(t.TempDir(), "site")
-	code, _, errOut := run(t, "browser", "--title", "bb", module, site, "--", "sh", "-c", "echo x")
+	code, _, errOut := run(t, "browser", "--title", "bb", "--net", module, site, "--", "sh", "-c", "echo x")
 	if code != 0 || !strings.Contains(errOut, "serve it with: c2w serve "+site) {
 		t.Fatalf("c2w browser: %d %s", code, errOut)
 	}
 	var cfg browser.SiteConfig
 	b, _ := os.ReadFile(filepath.Join(site, browser.ConfigName))
-	if err := json.Unmarshal(b, &cfg); err != nil || cfg.Title != "bb" || strings.Join(cfg.Args, "|") != "sh|-c|echo x" {
+	if err := json.Unmarshal(b, &cfg); err != nil || cfg.Title != "bb" || !cfg.Network || strings.Join(cfg.Args, "|") != "sh|-c|echo x" {
 		t.Errorf("c2w.json: %+v, %v", cfg, err)
 	}
 	plain := filepath.Join(t.TempDir(), "plain.wasm")
@@ -41,6 +41,7 @@ func TestBrowserCommand(t *testing.T) {
 		{[]string{"browser", filepath.Join(t.TempDir(), "missing.wasm"), site}, 1, "missing.wasm"},
 		{[]string{"serve", t.TempDir()}, 1, "no c2w.json"},
 		{[]string{"serve", "--listen", "256.0.0.1:1", site}, 1, "256.0.0.1"},
+		{[]string{"serve", "--net", "--dns", "not-an-ip", site}, 2, "not-an-ip"},
 	} {
 		if code, _, errOut := run(t, tc.args...); code != tc.code || !strings.Contains(errOut, tc.err) {
 			t.Errorf("c2w %q: exit %d, %q; want %d and %q", tc.args, code, errOut, tc.code, tc.err)

@@ -10,22 +10,44 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/coder/websocket"
+
+	"github.com/wasmrt/wasmrt/emulator/linux/inet"
+	"github.com/wasmrt/wasmrt/hostnet"
 )
+
+// NetPath is where a site's page finds the network relay, relative to
+// the page.
+const NetPath = ".c2w/net"
+
+// ServeOptions tune Handler.
+type ServeOptions struct {
+	// Network, when set, offers pages a network for their guests: a
+	// WebSocket at NetPath carrying the module's network link (the
+	// module's --net), whose host side (package hostnet) makes the
+	// guest's connections from this machine. Only pages of the server's
+	// own origin may open it.
+	Network *hostnet.Options
+	// Logf, when set, receives what went wrong with a relay.
+	Logf func(format string, args ...any)
+}
 
 // Handler serves the site in dir as a static site that browsers isolate
 // (the headers SharedArrayBuffer needs) and that sends the precompressed
 // module to browsers that accept it. Only files under dir are served
 // (symbolic links that leave it are refused), with no directory listings.
-func Handler(dir string) (http.Handler, error) {
+func Handler(dir string, opts ServeOptions) (http.Handler, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, err
 	}
-	return &siteHandler{root: root.FS()}, nil
+	return &siteHandler{root: root.FS(), opts: opts}, nil
 }
 
 type siteHandler struct {
 	root fs.FS
+	opts ServeOptions
 }
 
 // encodings are the precompressed siblings the handler looks for, in the
@@ -50,6 +72,10 @@ func (h *siteHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
 	if name == "" {
 		name = "index.html"
+	}
+	if name == NetPath && h.opts.Network != nil {
+		h.relay(w, r)
+		return
 	}
 	if !fs.ValidPath(name) {
 		http.NotFound(w, r)
@@ -101,6 +127,29 @@ func (h *siteHandler) serveFile(w http.ResponseWriter, r *http.Request, name, en
 	}
 	http.ServeContent(w, r, name, st.ModTime(), rs)
 	return true
+}
+
+// relay serves one page's network: the WebSocket's binary messages are
+// the byte stream of the module's network link.
+func (h *siteHandler) relay(w http.ResponseWriter, r *http.Request) {
+	// Accept refuses pages of other origins: no other site a visitor has
+	// open may use this server's network.
+	ws, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	// A link frame is at most 4 bytes of length and an MTU of packet.
+	ws.SetReadLimit(1 << 20)
+	ctx := r.Context()
+	link := websocket.NetConn(ctx, ws, websocket.MessageBinary)
+	defer link.Close()
+	err = inet.OpenLink(link, "")
+	if err == nil {
+		err = hostnet.Serve(ctx, link, *h.opts.Network)
+	}
+	if err != nil && ctx.Err() == nil && h.opts.Logf != nil {
+		h.opts.Logf("network relay for %s: %v", r.RemoteAddr, err)
+	}
 }
 
 // acceptsEncoding reports whether an Accept-Encoding header value allows

@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/wasmrt/wasmrt/hostnet"
 )
 
 func TestHandler(t *testing.T) {
@@ -25,7 +31,7 @@ func TestHandler(t *testing.T) {
 	os.WriteFile(secret, []byte("secret"), 0o644)
 	os.Symlink(secret, filepath.Join(dir, "escape"))
 	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
-	h, err := Handler(dir)
+	h, err := Handler(dir, ServeOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,10 +104,43 @@ func TestHandler(t *testing.T) {
 	if resp, body := get(http.MethodHead, "/module.wasm", nil); resp.StatusCode != 200 || body != "" || resp.ContentLength != int64(len(files["module.wasm"])) {
 		t.Errorf("HEAD: %d %q %d", resp.StatusCode, body, resp.ContentLength)
 	}
+	// No relay unless asked for.
+	if resp, _ := get(http.MethodGet, "/"+NetPath, nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET %s without a network: %d", NetPath, resp.StatusCode)
+	}
 	if err := CheckSite(dir); err != nil {
 		t.Errorf("CheckSite(site) = %v", err)
 	}
 	if err := CheckSite(t.TempDir()); err == nil {
 		t.Errorf("CheckSite(empty dir) = nil")
+	}
+}
+
+// TestRelayOrigin: the network relay answers pages of its own origin
+// only, so that other sites a visitor has open cannot use the server's
+// network; a page of its origin gets the link's opening.
+func TestRelayOrigin(t *testing.T) {
+	h, err := Handler(t.TempDir(), ServeOptions{Network: &hostnet.Options{DNS: []string{"127.0.0.1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	wsURL := "ws" + strings.TrimPrefix(srv.URL, "http") + "/" + NetPath
+	_, resp, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"http://elsewhere.example"}}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a page of another origin: %v, %v (want 403)", resp, err)
+	}
+	ws, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {srv.URL}}})
+	if err != nil {
+		t.Fatalf("a page of the same origin: %v", err)
+	}
+	defer ws.CloseNow()
+	// The relay opens the link as a network helper does.
+	_, msg, err := ws.Read(ctx)
+	if err != nil || !strings.HasPrefix(string(msg), "c2w-net/1") {
+		t.Errorf("first message %q, %v; want the link's hello", msg, err)
 	}
 }

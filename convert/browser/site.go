@@ -35,6 +35,9 @@ type SiteConfig struct {
 	// Args are the module's arguments: its flags and the command (none:
 	// the image's). A page URL's arg parameters replace them.
 	Args []string `json:"args,omitempty"`
+	// Network asks for a network for the guest from the server's relay
+	// (NetPath); a page URL's net=0 declines it.
+	Network bool `json:"network,omitempty"`
 }
 
 // Options tune Write.
@@ -43,6 +46,9 @@ type Options struct {
 	Title string
 	// Args are the module's default arguments (flags, then the command).
 	Args []string
+	// Network makes the page ask its server for a network (c2w serve
+	// --net); without one the guest has loopback only.
+	Network bool
 }
 
 // Write writes a site that runs module, a module c2w converted, into dir:
@@ -59,7 +65,7 @@ func Write(dir string, module []byte, opt Options) error {
 	}
 	site := SiteConfig{
 		Title: opt.Title, Image: cfg.Image, Platform: cfg.Platform,
-		Module: ModuleName, ModuleBytes: int64(len(module)), Args: opt.Args,
+		Module: ModuleName, ModuleBytes: int64(len(module)), Args: opt.Args, Network: opt.Network,
 	}
 	if site.Title == "" {
 		site.Title = shortName(cfg.Image)

@@ -1,68 +1,117 @@
-// The terminal channel between the page and the worker that runs the
-// module: one SharedArrayBuffer holding the keyboard's bytes (a ring) and
-// the latest window size. The page writes; the worker reads, and sleeps
-// on the sequence word with Atomics.wait while it has nothing to do, so a
-// key press or a resize wakes it at once.
+// The channel from the page to the worker that runs the module: one
+// SharedArrayBuffer holding two byte rings (the keyboard's input and the
+// network's, when the guest has one) and the latest window size. The
+// page writes; the worker reads, and sleeps on the sequence word with
+// Atomics.wait while it has nothing to do, so a key press, a packet or a
+// resize wakes it at once. Bytes the other way go by postMessage.
 
 // Int32 slots of the control block.
-const SEQ = 0; // bumped on every write; the word the worker waits on
-const WRITTEN = 1; // bytes written into the ring, ever (wraps at 2^32)
-const READ = 2; // bytes the worker took, ever
-const ROWS = 3;
-const COLS = 4;
-const RESIZES = 5; // bumped on every resize
-const CLOSED = 6; // 1 once the page has no more input
+const SEQ = 0; // bumped on every change; the word the worker waits on
+const ROWS = 1;
+const COLS = 2;
+const RESIZES = 3; // bumped on every resize
+const NET_STATE = 4; // NET_* below
 const SLOTS = 8;
+// Each ring's own slots: bytes written ever, bytes read ever (both wrap
+// at 2^32), and 1 once its writer has no more.
+const RING_SLOTS = 4;
 
-export const RING_BYTES = 64 * 1024;
+export const NET_NONE = 0;
+export const NET_OPEN = 1;
+export const NET_CLOSED = 2;
 
-export class TerminalChannel {
+class Ring {
+  constructor(buffer, ctlOffset, dataOffset, size) {
+    this.ctl = new Int32Array(buffer, ctlOffset, RING_SLOTS);
+    this.data = new Uint8Array(buffer, dataOffset, size);
+    this.size = size;
+  }
+  // write copies as much of bytes as there is room for; returns how many.
+  write(bytes) {
+    const w = Atomics.load(this.ctl, 0) >>> 0;
+    const r = Atomics.load(this.ctl, 1) >>> 0;
+    const n = Math.min(this.size - ((w - r) >>> 0), bytes.length);
+    const start = w % this.size;
+    const first = Math.min(n, this.size - start);
+    this.data.set(bytes.subarray(0, first), start);
+    this.data.set(bytes.subarray(first, n), 0);
+    if (n > 0) Atomics.store(this.ctl, 0, (w + n) | 0);
+    return n;
+  }
+  available() {
+    return ((Atomics.load(this.ctl, 0) >>> 0) - (Atomics.load(this.ctl, 1) >>> 0)) >>> 0;
+  }
+  read(max) {
+    const r = Atomics.load(this.ctl, 1) >>> 0;
+    const n = Math.min(this.available(), max);
+    const out = new Uint8Array(n);
+    const start = r % this.size;
+    const first = Math.min(n, this.size - start);
+    out.set(this.data.subarray(start, start + first), 0);
+    out.set(this.data.subarray(0, n - first), first);
+    Atomics.store(this.ctl, 1, (r + n) | 0);
+    return out;
+  }
+  close() {
+    Atomics.store(this.ctl, 2, 1);
+  }
+  closed() {
+    return Atomics.load(this.ctl, 2) === 1;
+  }
+}
+
+const KEYBOARD_BYTES = 64 * 1024;
+const NETWORK_BYTES = 4 * 1024 * 1024;
+
+export class HostChannel {
   // buffer is the SharedArrayBuffer from create(), passed to the worker.
   constructor(buffer) {
     this.buffer = buffer;
     this.ctl = new Int32Array(buffer, 0, SLOTS);
-    this.ring = new Uint8Array(buffer, SLOTS * 4, RING_BYTES);
+    let off = SLOTS * 4;
+    const kctl = off;
+    const nctl = (off += RING_SLOTS * 4);
+    const kdata = (off += RING_SLOTS * 4);
+    const ndata = (off += KEYBOARD_BYTES);
+    this.keyboard = new Ring(buffer, kctl, kdata, KEYBOARD_BYTES);
+    this.network = new Ring(buffer, nctl, ndata, NETWORK_BYTES);
     this.seenResizes = 0;
   }
 
   static create(rows, cols) {
-    const ch = new TerminalChannel(new SharedArrayBuffer(SLOTS * 4 + RING_BYTES));
+    const bytes = SLOTS * 4 + 2 * RING_SLOTS * 4 + KEYBOARD_BYTES + NETWORK_BYTES;
+    const ch = new HostChannel(new SharedArrayBuffer(bytes));
     ch.ctl[ROWS] = rows;
     ch.ctl[COLS] = cols;
     return ch;
   }
 
-  // Page side.
+  // Page side. Writes return how many bytes the ring took.
 
-  // write copies as much of bytes as the ring has room for and returns
-  // how many it took.
-  write(bytes) {
-    const w = Atomics.load(this.ctl, WRITTEN) >>> 0;
-    const r = Atomics.load(this.ctl, READ) >>> 0;
-    const room = RING_BYTES - ((w - r) >>> 0);
-    const n = Math.min(room, bytes.length);
-    for (let i = 0; i < n; i++) {
-      this.ring[(w + i) % RING_BYTES] = bytes[i];
-    }
-    if (n > 0) {
-      Atomics.store(this.ctl, WRITTEN, (w + n) | 0);
-      this.wake();
-    }
+  writeKeyboard(bytes) {
+    const n = this.keyboard.write(bytes);
+    if (n > 0) this.wake();
     return n;
   }
-
+  closeKeyboard() {
+    this.keyboard.close();
+    this.wake();
+  }
+  writeNetwork(bytes) {
+    const n = this.network.write(bytes);
+    if (n > 0) this.wake();
+    return n;
+  }
+  setNetState(state) {
+    Atomics.store(this.ctl, NET_STATE, state);
+    this.wake();
+  }
   resize(rows, cols) {
     Atomics.store(this.ctl, ROWS, rows);
     Atomics.store(this.ctl, COLS, cols);
     Atomics.add(this.ctl, RESIZES, 1);
     this.wake();
   }
-
-  close() {
-    Atomics.store(this.ctl, CLOSED, 1);
-    this.wake();
-  }
-
   wake() {
     Atomics.add(this.ctl, SEQ, 1);
     Atomics.notify(this.ctl, SEQ);
@@ -70,46 +119,66 @@ export class TerminalChannel {
 
   // Worker side.
 
-  // available returns how many input bytes wait.
-  available() {
-    return ((Atomics.load(this.ctl, WRITTEN) >>> 0) - (Atomics.load(this.ctl, READ) >>> 0)) >>> 0;
+  netState() {
+    return Atomics.load(this.ctl, NET_STATE);
   }
-
-  closed() {
-    return Atomics.load(this.ctl, CLOSED) === 1;
-  }
-
-  // read takes up to max waiting bytes.
-  read(max) {
-    const r = Atomics.load(this.ctl, READ) >>> 0;
-    const n = Math.min(this.available(), max);
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      out[i] = this.ring[(r + i) % RING_BYTES];
-    }
-    Atomics.store(this.ctl, READ, (r + n) | 0);
-    return out;
-  }
-
   // resized reports whether a resize came since the last size().
   resized() {
     return Atomics.load(this.ctl, RESIZES) !== this.seenResizes;
   }
-
   // size returns the latest window size and marks it seen.
   size() {
     this.seenResizes = Atomics.load(this.ctl, RESIZES);
     return { rows: Atomics.load(this.ctl, ROWS), cols: Atomics.load(this.ctl, COLS) };
   }
-
   // sequence returns the word to pass to waitChange.
   sequence() {
     return Atomics.load(this.ctl, SEQ);
   }
-
-  // waitChange sleeps until the page writes after sequence seq was read,
-  // or ms milliseconds pass (Infinity: no limit).
+  // waitChange sleeps until the page changes something after sequence
+  // seq was read, or ms milliseconds pass (Infinity: no limit).
   waitChange(seq, ms) {
     Atomics.wait(this.ctl, SEQ, seq, ms);
+  }
+}
+
+// Pump writes queued byte arrays into a ring as room appears: the page
+// cannot block, so what does not fit waits here and is retried.
+export class Pump {
+  constructor(write) {
+    this.write = write;
+    this.queue = [];
+    this.timer = null;
+    this.done = null;
+  }
+  push(bytes) {
+    this.queue.push(bytes);
+    this.flush();
+  }
+  // finish calls done once everything pushed so far is in the ring.
+  finish(done) {
+    this.done = done;
+    this.flush();
+  }
+  flush() {
+    while (this.queue.length > 0) {
+      const n = this.write(this.queue[0]);
+      if (n < this.queue[0].length) {
+        this.queue[0] = this.queue[0].subarray(n);
+        if (this.timer === null) {
+          this.timer = setTimeout(() => {
+            this.timer = null;
+            this.flush();
+          }, 5);
+        }
+        return;
+      }
+      this.queue.shift();
+    }
+    if (this.done) {
+      const done = this.done;
+      this.done = null;
+      done();
+    }
   }
 }

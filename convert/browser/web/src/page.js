@@ -4,7 +4,7 @@
 
 import { Terminal } from "@xterm/xterm";
 import { FitAddon } from "@xterm/addon-fit";
-import { TerminalChannel } from "./channel.js";
+import { HostChannel, Pump, NET_OPEN, NET_CLOSED } from "./channel.js";
 
 const statusLine = document.getElementById("status");
 const bar = document.getElementById("progress");
@@ -54,33 +54,21 @@ async function main() {
   fit.fit();
   globalThis.c2wTerminal = term;
 
-  const channel = TerminalChannel.create(term.rows, term.cols);
+  const channel = HostChannel.create(term.rows, term.cols);
   const encoder = new TextEncoder();
-  let queued = [];
-  const flush = () => {
-    while (queued.length > 0) {
-      const n = channel.write(queued[0]);
-      if (n < queued[0].length) {
-        queued[0] = queued[0].subarray(n);
-        setTimeout(flush, 10);
-        return;
-      }
-      queued.shift();
-    }
-  };
-  const send = (bytes) => {
-    queued.push(bytes);
-    if (queued.length === 1) flush();
-  };
-  term.onData((s) => send(encoder.encode(s)));
-  term.onBinary((s) => send(Uint8Array.from(s, (c) => c.charCodeAt(0))));
+  const keyboard = new Pump((b) => channel.writeKeyboard(b));
+  term.onData((s) => keyboard.push(encoder.encode(s)));
+  term.onBinary((s) => keyboard.push(Uint8Array.from(s, (c) => c.charCodeAt(0))));
   term.onResize(({ rows, cols }) => channel.resize(rows, cols));
   new ResizeObserver(() => fit.fit()).observe(document.getElementById("terminal"));
+
+  const params = new URLSearchParams(location.search);
+  const network = config.network && params.get("net") !== "0" ? await openNetwork(channel, term) : null;
 
   state("loading", `Loading ${mib(config.moduleBytes)}…`);
   bar.max = config.moduleBytes;
   const worker = new Worker("c2w-worker.js");
-  const args = new URLSearchParams(location.search).getAll("arg");
+  const args = params.getAll("arg");
   // Milestones since the page's start, for benchmarks.
   const timings = (globalThis.c2wTimings = {});
   worker.onmessage = (e) => {
@@ -104,8 +92,15 @@ async function main() {
       case "output":
         term.write(m.data);
         break;
+      case "net":
+        network?.send(m.data);
+        break;
+      case "net-close":
+        network?.close();
+        break;
       case "exit":
-        channel.close();
+        channel.closeKeyboard();
+        network?.close();
         state("exited", `exited with status ${m.code}`);
         break;
       case "error":
@@ -115,7 +110,39 @@ async function main() {
     }
   };
   worker.onerror = (e) => fail(`The worker failed: ${e.message || "could not load c2w-worker.js"}`);
-  worker.postMessage({ type: "start", config, buffer: channel.buffer, args: args.length > 0 ? args : undefined });
+  worker.postMessage({ type: "start", config, buffer: channel.buffer, args: args.length > 0 ? args : undefined, network: network !== null });
+}
+
+// openNetwork connects to the server's network relay (c2w serve --net),
+// whose WebSocket carries the module's network link: what arrives goes
+// into the channel's network ring. It resolves to the socket, or null
+// (said on the terminal) when the server offers no network.
+function openNetwork(channel, term) {
+  return new Promise((resolve) => {
+    const url = new URL(".c2w/net", location.href);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    const ws = new WebSocket(url);
+    ws.binaryType = "arraybuffer";
+    const inbound = new Pump((b) => channel.writeNetwork(b));
+    let opened = false;
+    ws.onopen = () => {
+      opened = true;
+      channel.setNetState(NET_OPEN);
+      resolve(ws);
+    };
+    ws.onmessage = (e) => inbound.push(new Uint8Array(e.data));
+    ws.onclose = () => {
+      if (!opened) {
+        term.write("\x1b[33mNo network: the server offers no relay at .c2w/net (serve the site with c2w serve --net).\x1b[0m\r\n");
+        resolve(null);
+        return;
+      }
+      inbound.finish(() => {
+        channel.network.close();
+        channel.setNetState(NET_CLOSED);
+      });
+    };
+  });
 }
 
 main().catch((err) => fail(`The page failed: ${err.message}`));

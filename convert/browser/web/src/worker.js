@@ -1,37 +1,35 @@
 // The worker that runs a converted module: it fetches and compiles the
 // module while reporting progress, then runs it under the WASI shim with
 // the page's terminal as its standard streams. Standard input and window
-// sizes come through the TerminalChannel (shared memory), so the module's
+// sizes come through the HostChannel (shared memory), so the module's
 // waits for input (poll_oneoff) block this worker, not the page.
 
 import { WASI, WASIProcExit, Fd, wasi } from "@bjorn3/browser_wasi_shim";
-import { TerminalChannel } from "./channel.js";
+import { HostChannel, NET_OPEN, NET_CLOSED } from "./channel.js";
 
-// What the module sees as its terminal's descriptors: character devices.
 const ALL_RIGHTS = 0xffffffffffffffffn;
 
-function charDeviceStat(fd) {
-  const st = new wasi.Fdstat(wasi.FILETYPE_CHARACTER_DEVICE, fd.flags);
-  st.fs_rights_base = ALL_RIGHTS;
-  st.fs_rights_inherited = ALL_RIGHTS;
-  return { ret: wasi.ERRNO_SUCCESS, fdstat: st };
-}
-
-class CharDevice extends Fd {
-  constructor(ino) {
+// HostDevice is a descriptor the worker implements itself: the terminal's
+// (character devices) and the network's (stream sockets).
+class HostDevice extends Fd {
+  constructor(ino, filetype = wasi.FILETYPE_CHARACTER_DEVICE) {
     super();
     this.ino = BigInt(ino);
+    this.filetype = filetype;
     this.flags = 0;
   }
   fd_fdstat_get() {
-    return charDeviceStat(this);
+    const st = new wasi.Fdstat(this.filetype, this.flags);
+    st.fs_rights_base = ALL_RIGHTS;
+    st.fs_rights_inherited = ALL_RIGHTS;
+    return { ret: wasi.ERRNO_SUCCESS, fdstat: st };
   }
   fd_fdstat_set_flags(flags) {
     this.flags = flags;
     return wasi.ERRNO_SUCCESS;
   }
   fd_filestat_get() {
-    return { ret: wasi.ERRNO_SUCCESS, filestat: new wasi.Filestat(this.ino, wasi.FILETYPE_CHARACTER_DEVICE, 0n) };
+    return { ret: wasi.ERRNO_SUCCESS, filestat: new wasi.Filestat(this.ino, this.filetype, 0n) };
   }
   // Not a preopened directory: the Go runtime skips it and goes on.
   fd_prestat_get() {
@@ -46,35 +44,86 @@ class CharDevice extends Fd {
   }
 }
 
-// Keyboard input: the bytes the page's terminal typed.
-class TerminalInput extends CharDevice {
-  constructor(channel) {
-    super(1);
+// RingInput reads one of the channel's rings: the keyboard's bytes, or
+// the network's.
+class RingInput extends HostDevice {
+  constructor(ino, filetype, channel, ring) {
+    super(ino, filetype);
     this.channel = channel;
+    this.ring = ring;
   }
   fd_read(size) {
-    if (this.channel.available() > 0) {
-      return { ret: wasi.ERRNO_SUCCESS, data: this.channel.read(size) };
+    if (this.ring.available() > 0) {
+      return { ret: wasi.ERRNO_SUCCESS, data: this.ring.read(size) };
     }
-    if (this.channel.closed()) {
+    if (this.ring.closed()) {
       return { ret: wasi.ERRNO_SUCCESS, data: new Uint8Array(0) };
     }
     if (this.flags & wasi.FDFLAGS_NONBLOCK) {
       return { ret: wasi.ERRNO_AGAIN, data: new Uint8Array(0) };
     }
-    while (this.channel.available() === 0 && !this.channel.closed()) {
+    while (!this.ready()) {
       this.channel.waitChange(this.channel.sequence(), Infinity);
     }
     return this.fd_read(size);
   }
   ready() {
-    return this.channel.available() > 0 || this.channel.closed();
+    return this.ring.available() > 0 || this.ring.closed();
+  }
+}
+
+// The network: the module's --net takes the listening socket after the
+// published ones (here the only one) and waits for its helper to connect.
+// The page's WebSocket to the server's relay is that helper: once it is
+// open, the listener has one connection to accept, whose reads come
+// through the channel's network ring and whose writes go to the page.
+class NetListener extends HostDevice {
+  constructor(channel) {
+    super(5, wasi.FILETYPE_SOCKET_STREAM);
+    this.channel = channel;
+    this.accepted = false;
+  }
+  accept() {
+    if (this.channel.netState() === NET_CLOSED) {
+      return { ret: wasi.ERRNO_IO };
+    }
+    if (this.accepted || this.channel.netState() !== NET_OPEN) {
+      return { ret: wasi.ERRNO_AGAIN };
+    }
+    this.accepted = true;
+    return { ret: wasi.ERRNO_SUCCESS, conn: new NetConnection(this.channel) };
+  }
+  ready() {
+    return !this.accepted && this.channel.netState() !== 0;
+  }
+  fd_read() {
+    return { ret: wasi.ERRNO_NOTCONN, data: new Uint8Array(0) };
+  }
+}
+
+class NetConnection extends RingInput {
+  constructor(channel) {
+    super(6, wasi.FILETYPE_SOCKET_STREAM, channel, channel.network);
+    this.writable = true;
+  }
+  fd_write(data) {
+    if (!this.writable) return { ret: wasi.ERRNO_PIPE, nwritten: 0 };
+    postMessage({ type: "net", data: data.slice() });
+    return { ret: wasi.ERRNO_SUCCESS, nwritten: data.length };
+  }
+  shutdown() {
+    if (this.writable) postMessage({ type: "net-close" });
+    this.writable = false;
+  }
+  fd_close() {
+    this.shutdown();
+    return wasi.ERRNO_SUCCESS;
   }
 }
 
 // Window sizes for the module's --resize-fd: one "ROWS COLS" line per
 // change.
-class ResizeInput extends CharDevice {
+class ResizeInput extends HostDevice {
   constructor(channel) {
     super(2);
     this.channel = channel;
@@ -98,7 +147,7 @@ class ResizeInput extends CharDevice {
 }
 
 // Output to the page's terminal.
-class TerminalOutput extends CharDevice {
+class TerminalOutput extends HostDevice {
   constructor(ino, stream) {
     super(ino);
     this.stream = stream;
@@ -153,7 +202,7 @@ function pollOneoff(shim, channel, inPtr, outPtr, nsubs, neventsPtr) {
       const fd = shim.fds[sub.fd];
       if (fd === undefined) {
         events.push({ sub, error: wasi.ERRNO_BADF });
-      } else if (sub.type === wasi.EVENTTYPE_FD_WRITE || !(fd instanceof CharDevice) || fd.ready()) {
+      } else if (sub.type === wasi.EVENTTYPE_FD_WRITE || !(fd instanceof HostDevice) || fd.ready()) {
         events.push({ sub, error: wasi.ERRNO_SUCCESS });
       }
     }
@@ -221,16 +270,44 @@ async function compile(url, expectedBytes) {
 
 async function run(msg) {
   const { config, buffer } = msg;
-  const channel = new TerminalChannel(buffer);
+  const channel = new HostChannel(buffer);
   const started = performance.now();
   const module = await compile(config.module, config.moduleBytes);
   postMessage({ type: "compiled", ms: performance.now() - started });
   const { rows, cols } = channel.size();
-  const args = [config.module, "--resize-fd", "3", ...(config.flags || []), ...(msg.args || config.args || [])];
+  const flags = ["--resize-fd", "3"];
+  const fds = [
+    new RingInput(1, wasi.FILETYPE_CHARACTER_DEVICE, channel, channel.keyboard),
+    new TerminalOutput(3, 1),
+    new TerminalOutput(4, 2),
+    new ResizeInput(channel),
+  ];
+  if (msg.network) {
+    flags.push("--net");
+    fds.push(new NetListener(channel));
+  }
+  const args = [config.module, ...flags, ...(msg.args || config.args || [])];
   const env = [`LINES=${rows}`, `COLUMNS=${cols}`, "TERM=xterm-256color"];
-  const fds = [new TerminalInput(channel), new TerminalOutput(3, 1), new TerminalOutput(4, 2), new ResizeInput(channel)];
-  const shim = new WASI(args, env, fds);
+  const shim = new WASI(args, env, fds, { debug: false });
   shim.wasiImport.poll_oneoff = (inPtr, outPtr, nsubs, neventsPtr) => pollOneoff(shim, channel, inPtr, outPtr, nsubs, neventsPtr);
+  shim.wasiImport.sock_accept = (fd, flags, fdPtr) => {
+    const l = shim.fds[fd];
+    if (l === undefined) return wasi.ERRNO_BADF;
+    if (!(l instanceof NetListener)) return wasi.ERRNO_NOTSOCK;
+    const { ret, conn } = l.accept();
+    if (ret !== wasi.ERRNO_SUCCESS) return ret;
+    conn.flags = flags;
+    shim.fds.push(conn);
+    new DataView(shim.inst.exports.memory.buffer).setUint32(fdPtr, shim.fds.length - 1, true);
+    return wasi.ERRNO_SUCCESS;
+  };
+  shim.wasiImport.sock_shutdown = (fd, how) => {
+    const c = shim.fds[fd];
+    if (c === undefined) return wasi.ERRNO_BADF;
+    if (!(c instanceof NetConnection)) return wasi.ERRNO_NOTSOCK;
+    if (how & wasi.SDFLAGS_WR) c.shutdown();
+    return wasi.ERRNO_SUCCESS;
+  };
   const instance = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: shim.wasiImport });
   postMessage({ type: "started", ms: performance.now() - started });
   let code;

@@ -4,6 +4,8 @@
 //
 //   node e2e.mjs URL SCREENSHOT.png [BAD_URL]
 //
+// With E2E_GUEST_URL set (an http:// URL the guest can reach through the
+// page's network), the guest also fetches it with busybox wget.
 // Steps: load the page and wait for the shell's prompt; type
 // `echo hello-$((6*7))`; `ls /`; `sleep 100` then ^C and `echo $?`; make
 // the window smaller and ask `stty size`; keep a screenshot; then, with
@@ -86,6 +88,9 @@ try {
 
   await step("echo", async () => ({ lines: await run("echo hello-$((6*7))", endsWithPrompt) }));
   await step("ls", async () => ({ lines: await run("ls /", endsWithPrompt) }));
+  if (process.env.E2E_GUEST_URL) {
+    await step("net", async () => ({ lines: await run(`wget -q -O- ${process.env.E2E_GUEST_URL}; echo wget=$?`, endsWithPrompt) }));
+  }
   await step("interrupt", async () => {
     const before = (await screen(page)).length;
     await page.keyboard.type("sleep 100");
