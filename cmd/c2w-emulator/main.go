@@ -36,9 +36,11 @@ import (
 )
 
 func main() {
-	img, haveRootfs := embeddedRootfs()
+	// A module whose rootfs was detached (c2w browser's lazily fetched
+	// sites) has the config only and reads the rootfs from --rootfs-file.
+	img, _ := embeddedRootfs()
 	config, haveConfig := embed.Blob(container.ConfigBlob)
-	if haveRootfs && haveConfig {
+	if haveConfig {
 		os.Exit(moduleMain(moduleEnv{
 			rootfs: img, config: config, translations: embeddedTranslations(),
 			args: os.Args[1:], hostEnv: os.Environ(), mounts: preopenMounts(), listeners: preopenListeners,

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -28,7 +29,8 @@ const (
 
 // moduleEnv is everything the module mode reads from its host.
 type moduleEnv struct {
-	// rootfs opens the container's file system image.
+	// rootfs opens the container's file system image; nil when the module
+	// carries none (--rootfs-file names it then).
 	rootfs func() (*rootfs.Image, error)
 	// translations is the encoded index of translated pages, or nil.
 	translations []byte
@@ -75,6 +77,7 @@ func moduleMain(m moduleEnv) int {
 		memory      = fl.String("memory", "2GiB", "guest memory budget of all processes together, e.g. 512MiB")
 		noStdin     = fl.Bool("no-stdin", false, "give the container empty standard input")
 		envFromHost = fl.Bool("env-from-host", false, "pass the host's environment (WASI env) into the container")
+		rootfsFile  = fl.String("rootfs-file", "", "read the container's root file system image from this file (of a preopened directory, which is then not mounted in the guest) instead of the module: for modules whose rootfs was detached, such as c2w browser's sites")
 		resizeFD    = fl.Int("resize-fd", -1, "read the terminal's window sizes from this WASI descriptor, one `ROWS COLS` line per change (hosts that can resize, such as c2w's browser page, open it)")
 		network     = fl.Bool("net", false, "give the guest a network: the preopened listening socket after the --publish ones waits for `c2w net` (c2w run --net does both); "+inet.LinkTokenEnv+" in the WASI environment is the token it must give")
 	)
@@ -104,9 +107,19 @@ func moduleMain(m moduleEnv) int {
 	if err != nil {
 		return fail("%s: %v", imageName(cfg), err)
 	}
-	img, err := m.rootfs()
-	if err != nil {
-		return fail("embedded rootfs image: %v", err)
+	var img *rootfs.Image
+	switch {
+	case *rootfsFile != "":
+		if img, err = openRootfsFile(*rootfsFile); err != nil {
+			return fail("--rootfs-file: %v", err)
+		}
+		m.mounts = mountsWithout(m.mounts, *rootfsFile)
+	case m.rootfs == nil:
+		return fail("the module carries no root file system image: give --rootfs-file PATH")
+	default:
+		if img, err = m.rootfs(); err != nil {
+			return fail("embedded rootfs image: %v", err)
+		}
 	}
 	kcfg := linux.Config{
 		Image: img, Args: proc.Args, Env: proc.Env, Dir: proc.Dir,
@@ -266,6 +279,52 @@ func publishedPorts(ports []string, ls []net.Listener, network bool) ([]linux.Pu
 		out[i] = linux.Publish{Listener: ls[i], Port: uint16(n)}
 	}
 	return out, nil
+}
+
+// openRootfsFile opens a rootfs image file, read on demand.
+func openRootfsFile(name string) (*rootfs.Image, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	img, err := rootfs.OpenSource(fileSource{f, st.Size()})
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return img, nil
+}
+
+// fileSource reads a rootfs image from a file.
+type fileSource struct {
+	f    *os.File
+	size int64
+}
+
+func (s fileSource) Size() int64 { return s.size }
+
+func (s fileSource) ReadAt(p []byte, off int64) error {
+	_, err := s.f.ReadAt(p, off)
+	return err
+}
+
+// mountsWithout drops the mounts holding file: the directory the host
+// opened for the rootfs is not the guest's.
+func mountsWithout(mounts []linux.Mount, file string) []linux.Mount {
+	file = path.Clean(file)
+	var out []linux.Mount
+	for _, mt := range mounts {
+		if file == mt.Host || strings.HasPrefix(file, strings.TrimSuffix(mt.Host, "/")+"/") {
+			continue
+		}
+		out = append(out, mt)
+	}
+	return out
 }
 
 // followResizes applies the window sizes the host writes to r, one

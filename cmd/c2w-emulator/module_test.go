@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -85,6 +86,39 @@ func TestParseWindowSize(t *testing.T) {
 	for _, line := range []string{"", "24", "24 80 1", "0 80", "24 0", "65536 80", "-1 80", "a b"} {
 		if _, _, ok := parseWindowSize(line); ok {
 			t.Errorf("parseWindowSize(%q) accepted", line)
+		}
+	}
+}
+
+// TestModuleRootfsFile: a module without an embedded rootfs reads it from
+// --rootfs-file, and the directory the host opened for it is not mounted
+// in the guest.
+func TestModuleRootfsFile(t *testing.T) {
+	image := busyboxImage(t)
+	cfg, _ := (&container.Config{Image: "bb", Entrypoint: []string{"/bin/sh", "-c"}, Cmd: []string{"echo default"}}).Marshal()
+	junk := filepath.Join(t.TempDir(), "junk.img")
+	os.WriteFile(junk, []byte("not a rootfs image"), 0o644)
+	other := t.TempDir()
+	for _, tc := range []struct {
+		args       []string
+		wantStatus int
+		wantOut    string
+		wantErr    string
+	}{
+		{args: []string{"true"}, wantStatus: 125, wantErr: "carries no root file system image: give --rootfs-file"},
+		{args: []string{"--rootfs-file", image, "echo ok; test -e /site/" + filepath.Base(image) + " || echo unmounted; ls /other"}, wantOut: "ok\nunmounted\nmine\n"},
+		{args: []string{"--rootfs-file", filepath.Join(other, "missing.img"), "true"}, wantStatus: 125, wantErr: "--rootfs-file: open"},
+		{args: []string{"--rootfs-file", junk, "true"}, wantStatus: 125, wantErr: "junk.img"},
+	} {
+		os.WriteFile(filepath.Join(other, "mine"), nil, 0o644)
+		var stdout, stderr bytes.Buffer
+		status := moduleMain(moduleEnv{
+			config: cfg, args: tc.args, stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
+			mounts: []linux.Mount{{Host: filepath.Dir(image), Guest: "/site"}, {Host: other, Guest: "/other"}},
+		})
+		if status != tc.wantStatus || stdout.String() != tc.wantOut || !strings.Contains(stderr.String(), tc.wantErr) {
+			t.Errorf("moduleMain(%q) = %d, stdout %q, stderr %q; want %d, %q, stderr containing %q",
+				tc.args, status, stdout.String(), stderr.String(), tc.wantStatus, tc.wantOut, tc.wantErr)
 		}
 	}
 }

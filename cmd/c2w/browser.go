@@ -20,13 +20,18 @@ func newBrowserCommand() *cobra.Command {
 		title   string
 		quiet   bool
 		network bool
+		embed   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "browser [FLAGS] MODULE.wasm DIR [-- ARG...]",
 		Short: "Write a web site that runs a converted module in a browser",
 		Long: `browser writes DIR, a static web site that runs MODULE.wasm (a module c2w
 converted) in the browser with a terminal: index.html, the page's scripts
-and style, c2w.json and the module with gzip and brotli copies. ARGs are
+and style, c2w.json, the module with gzip and brotli copies, and the
+image's root file system (rootfs.img), which the page fetches piece by
+piece with range requests as the guest reads it, so the guest starts as
+soon as the emulator has arrived (--embed-rootfs keeps it in the module
+for servers without range requests). ARGs are
 the module's arguments on the page (its flags, then the command; default:
 the image's command); a page URL's ?arg=…&arg=… replace them.
 
@@ -46,10 +51,11 @@ require-corp (and application/wasm for .wasm).`,
 			if err != nil {
 				return err
 			}
-			return writeSite(cmd.ErrOrStderr(), module, args[1], browser.Options{Title: title, Args: args[2:], Network: network}, quiet)
+			return writeSite(cmd.ErrOrStderr(), module, args[1], browser.Options{Title: title, Args: args[2:], Network: network, EmbedRootfs: embed}, quiet)
 		},
 	}
 	cmd.Flags().StringVar(&title, "title", "", "the page's title (default: the image's name)")
+	cmd.Flags().BoolVar(&embed, "embed-rootfs", false, "keep the root file system in the module instead of fetching it lazily (for servers that do not answer range requests)")
 	cmd.Flags().BoolVar(&network, "net", false, "give the guest a network through the server (c2w serve --net): TCP, UDP and DNS made from the serving machine")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no output")
 	return cmd

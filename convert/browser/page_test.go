@@ -56,6 +56,11 @@ type pageRun struct {
 		Encoding  string `json:"encoding"`
 		BodyBytes int64  `json:"bodyBytes"`
 	} `json:"transfers"`
+	RootfsReads []struct {
+		Status int    `json:"status"`
+		Range  string `json:"range"`
+		Bytes  int64  `json:"bytes"`
+	} `json:"rootfsReads"`
 	ConsoleErrors []string `json:"consoleErrors"`
 }
 
@@ -177,12 +182,23 @@ func TestPageInChromium(t *testing.T) {
 	if wire == 0 || wire >= int64(len(module)) {
 		t.Errorf("module transfers: %+v (want a brotli body smaller than the module)", r.Transfers)
 	}
+	// The guest's files came by range requests of the rootfs image.
+	var fetched int64
+	for _, rd := range r.RootfsReads {
+		if rd.Status != http.StatusPartialContent || !strings.HasPrefix(rd.Range, "bytes=") {
+			t.Errorf("rootfs read %+v: want a range request answered 206", rd)
+		}
+		fetched += rd.Bytes
+	}
+	if len(r.RootfsReads) == 0 {
+		t.Errorf("the page read no rootfs.img")
+	}
 	if len(r.ConsoleErrors) > 0 {
 		t.Errorf("the page logged errors: %q", r.ConsoleErrors)
 	}
 	t.Logf("the broken site says: %s", s.Bad.Status)
-	t.Logf("load to prompt %d ms cold, %d ms on reload; ^C to prompt %d ms; module %d bytes, %d over the wire (brotli); screenshot %s",
-		s.Boot.MS, s.Reload.MS, s.Interrupt.InterruptMS, len(module), wire, shot)
+	t.Logf("load to prompt %d ms cold, %d ms on reload; ^C to prompt %d ms; module %d bytes, %d over the wire (brotli); rootfs %d bytes in %d range requests; screenshot %s",
+		s.Boot.MS, s.Reload.MS, s.Interrupt.InterruptMS, len(module), wire, fetched, len(r.RootfsReads), shot)
 }
 
 func containsAll(list []string, want ...string) bool {

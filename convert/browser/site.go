@@ -14,6 +14,7 @@ import (
 	"github.com/andybalholm/brotli"
 
 	"github.com/wasmrt/wasmrt/convert/pack"
+	"github.com/wasmrt/wasmrt/emulator/container"
 )
 
 // ModuleName is the module's file name in a site.
@@ -21,6 +22,10 @@ const ModuleName = "module.wasm"
 
 // ConfigName is the file that tells the page what to run.
 const ConfigName = "c2w.json"
+
+// RootfsName is the rootfs image's file name in a site that fetches it
+// lazily.
+const RootfsName = "rootfs.img"
 
 // SiteConfig is c2w.json.
 type SiteConfig struct {
@@ -32,6 +37,10 @@ type SiteConfig struct {
 	// size before any content encoding (for the progress bar).
 	Module      string `json:"module"`
 	ModuleBytes int64  `json:"moduleBytes"`
+	// Rootfs, when set, is the rootfs image the module reads by range
+	// requests (it was detached from the module), RootfsBytes its size.
+	Rootfs      string `json:"rootfs,omitempty"`
+	RootfsBytes int64  `json:"rootfsBytes,omitempty"`
 	// Args are the module's arguments: its flags and the command (none:
 	// the image's). A page URL's arg parameters replace them.
 	Args []string `json:"args,omitempty"`
@@ -49,9 +58,15 @@ type Options struct {
 	// Network makes the page ask its server for a network (c2w serve
 	// --net); without one the guest has loopback only.
 	Network bool
+	// EmbedRootfs keeps the rootfs in the module, for servers that cannot
+	// answer range requests: the guest then starts only once all of the
+	// module has arrived. By default the rootfs is a file of its own that
+	// the page fetches as the guest reads it.
+	EmbedRootfs bool
 }
 
-// Write writes a site that runs module, a module c2w converted, into dir:
+// Write writes a site that runs module, a module c2w converted, into dir
+// (with its rootfs as a file of its own unless opt.EmbedRootfs):
 // a new directory, an empty one or an earlier site, whose files it
 // replaces (others it leaves). Every file is complete or absent: the site
 // is built beside dir and renamed into place.
@@ -63,14 +78,26 @@ func Write(dir string, module []byte, opt Options) error {
 	if err := checkTarget(dir); err != nil {
 		return err
 	}
+	files := map[string][]byte{}
+	if !opt.EmbedRootfs {
+		rest, fsImage, err := pack.Detach(module, container.RootfsBlob)
+		if err != nil {
+			return fmt.Errorf("browser site: taking the rootfs out of the module (--embed-rootfs keeps it in): %w", err)
+		}
+		module = rest
+		files[RootfsName] = fsImage
+	}
 	site := SiteConfig{
 		Title: opt.Title, Image: cfg.Image, Platform: cfg.Platform,
 		Module: ModuleName, ModuleBytes: int64(len(module)), Args: opt.Args, Network: opt.Network,
 	}
+	if fsImage, ok := files[RootfsName]; ok {
+		site.Rootfs, site.RootfsBytes = RootfsName, int64(len(fsImage))
+	}
 	if site.Title == "" {
 		site.Title = shortName(cfg.Image)
 	}
-	files := map[string][]byte{ModuleName: module}
+	files[ModuleName] = module
 	for _, name := range assetNames {
 		if files[name], err = asset(name); err != nil {
 			return err
@@ -150,9 +177,15 @@ func install(dir string, files map[string][]byte) (err error) {
 	if err := os.Rename(tmp, dir); err == nil {
 		return nil
 	}
-	// dir exists (checkTarget allowed it): replace the files one by one.
+	// dir exists (checkTarget allowed it): replace the files one by one,
+	// and drop an earlier site's file this one does not have.
 	for name := range files {
 		if err := os.Rename(filepath.Join(tmp, name), filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("browser site %s: %w", dir, err)
+		}
+	}
+	if _, ok := files[RootfsName]; !ok {
+		if err := os.Remove(filepath.Join(dir, RootfsName)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("browser site %s: %w", dir, err)
 		}
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/andybalholm/brotli"
 
+	"github.com/wasmrt/wasmrt/convert/pack"
+	"github.com/wasmrt/wasmrt/emulator/container"
 	"github.com/wasmrt/wasmrt/internal/fixtures"
 	"github.com/wasmrt/wasmrt/internal/wasmtest"
 )
@@ -40,20 +42,29 @@ func TestWrite(t *testing.T) {
 	if err := Write(dir, module, Options{Args: []string{"--env", "A=1", "sh"}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range append([]string{ModuleName, ConfigName, ModuleName + ".gz", ModuleName + ".br"}, assetNames...) {
+	for _, name := range append([]string{ModuleName, ConfigName, ModuleName + ".gz", ModuleName + ".br", RootfsName}, assetNames...) {
 		if st, err := os.Stat(filepath.Join(dir, name)); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if b, _ := os.ReadFile(filepath.Join(dir, ModuleName)); !bytes.Equal(b, module) {
-		t.Errorf("%s is not the module", ModuleName)
+	// The rootfs left the module for a file of its own.
+	detached, fsImage, err := pack.Detach(module, container.RootfsBlob)
+	if err != nil {
+		t.Fatal(err)
 	}
+	if b, _ := os.ReadFile(filepath.Join(dir, ModuleName)); !bytes.Equal(b, detached) {
+		t.Errorf("%s is not the module without its rootfs", ModuleName)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, RootfsName)); !bytes.Equal(b, fsImage) {
+		t.Errorf("%s is not the module's rootfs", RootfsName)
+	}
+	module = detached
 	var cfg SiteConfig
 	b, _ := os.ReadFile(filepath.Join(dir, ConfigName))
 	if err := json.Unmarshal(b, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Title != "busybox" || cfg.Module != ModuleName || cfg.ModuleBytes != int64(len(module)) ||
+	if cfg.Title != "busybox" || cfg.Module != ModuleName || cfg.ModuleBytes != int64(len(module)) || cfg.Rootfs != RootfsName || cfg.RootfsBytes != int64(len(fsImage)) ||
 		cfg.Platform != "linux/riscv64" || !strings.Contains(cfg.Image, "busybox") || strings.Join(cfg.Args, " ") != "--env A=1 sh" {
 		t.Errorf("c2w.json: %+v", cfg)
 	}
@@ -77,14 +88,22 @@ func TestWrite(t *testing.T) {
 		}
 	}
 
-	// Writing again replaces the site's files and keeps the others.
+	// Writing again replaces the site's files and keeps the others; with
+	// the rootfs kept in, the module is the one given.
 	extra := filepath.Join(dir, "favicon.ico")
 	os.WriteFile(extra, []byte("icon"), 0o644)
-	if err := Write(dir, module, Options{Title: "again"}); err != nil {
+	whole := convertedBusybox(t)
+	if err := Write(dir, whole, Options{Title: "again", EmbedRootfs: true}); err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(filepath.Join(dir, ConfigName)); !strings.Contains(string(b), `"title": "again"`) {
+	if b, _ := os.ReadFile(filepath.Join(dir, ConfigName)); !strings.Contains(string(b), `"title": "again"`) || strings.Contains(string(b), "rootfs") {
 		t.Errorf("c2w.json was not replaced: %s", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, ModuleName)); !bytes.Equal(b, whole) {
+		t.Errorf("with EmbedRootfs, %s is not the module given", ModuleName)
+	}
+	if _, err := os.Stat(filepath.Join(dir, RootfsName)); err == nil {
+		t.Errorf("the earlier site's %s is still there", RootfsName)
 	}
 	if _, err := os.Stat(extra); err != nil {
 		t.Errorf("a file of the user's went: %v", err)

@@ -311,3 +311,78 @@ func ContainerConfig(module []byte) (*container.Config, error) {
 	}
 	return nil, errors.New("not a converted module: it carries no container config")
 }
+
+// Detach returns module without its passive blob name, and the blob: the
+// module keeps every other blob and reads the rest of its passive segment
+// as before. It is how a rootfs leaves a module to be read from a file
+// (the browser's lazily fetched sites). Only passive blobs detach.
+func Detach(module []byte, name string) (rest, blob []byte, err error) {
+	m, err := wasmbin.Parse(module)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pack: %w", err)
+	}
+	tableAddr, table, err := findTable(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	entries, state, err := embed.Decode(table)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pack: embed table at %#x: %w", tableAddr, err)
+	}
+	if state != embed.Sealed {
+		return nil, nil, fmt.Errorf("pack: the module carries no blobs")
+	}
+	var seg *wasmbin.DataSegment
+	for _, d := range m.Data {
+		if d.Passive {
+			seg = d
+		}
+	}
+	found := -1
+	for i, e := range entries {
+		if e.Name == name {
+			found = i
+		}
+	}
+	if found < 0 {
+		return nil, nil, fmt.Errorf("pack: the module has no blob %q", name)
+	}
+	if !entries[found].Passive || seg == nil {
+		return nil, nil, fmt.Errorf("pack: blob %q is not in the passive segment", name)
+	}
+	e := entries[found]
+	if e.Addr > uint64(len(seg.Init)) || e.Len > uint64(len(seg.Init))-e.Addr {
+		return nil, nil, fmt.Errorf("pack: passive blob %q: [%d, +%d) is outside the %d-byte passive segment", name, e.Addr, e.Len, len(seg.Init))
+	}
+	blob = seg.Init[e.Addr : e.Addr+e.Len]
+	if crc32.Checksum(blob, castagnoli) != e.CRC32C {
+		return nil, nil, fmt.Errorf("pack: blob %q: CRC-32C mismatch", name)
+	}
+	// The passive blobs after it move down by its length.
+	passive := make([]byte, 0, uint64(len(seg.Init))-e.Len)
+	passive = append(passive, seg.Init[:e.Addr]...)
+	passive = append(passive, seg.Init[e.Addr+e.Len:]...)
+	kept := make([]embed.Entry, 0, len(entries)-1)
+	for i, o := range entries {
+		if i == found {
+			continue
+		}
+		if o.Passive && o.Addr > e.Addr {
+			o.Addr -= e.Len
+		}
+		kept = append(kept, o)
+	}
+	sealed, err := embed.Encode(kept)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pack: %w", err)
+	}
+	if err := m.PatchMemory(tableAddr, embed.TableBytes(&sealed)); err != nil {
+		return nil, nil, fmt.Errorf("pack: embed table: %w", err)
+	}
+	seg.Init = passive
+	out, err := m.Encode()
+	if err != nil {
+		return nil, nil, fmt.Errorf("pack: %w", err)
+	}
+	return out, bytes.Clone(blob), nil
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -321,4 +322,50 @@ func runtimeVersionIn(t *testing.T, m *wasmbin.Module) string {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// TestDetach takes the first of two passive blobs out of a packed module:
+// the module keeps the others, reads the second from its new place, and
+// the detached bytes are the blob's.
+func TestDetach(t *testing.T) {
+	mod, _ := embedtestModule(t)
+	first, second := randomBlob(300_001, 5), randomBlob(70_000, 6)
+	out, err := Embed(mod, Blob{Name: "rootfs", Data: first, Passive: true}, Blob{Name: "config", Data: []byte("{}")}, Blob{Name: "extra", Data: second, Passive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest, blob, err := Detach(out, "rootfs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(blob, first) {
+		t.Errorf("the detached blob is not the rootfs")
+	}
+	if len(rest) >= len(out)-len(first)+1024 {
+		t.Errorf("module of %d bytes after detaching %d from %d", len(rest), len(first), len(out))
+	}
+	blobs, err := Extract(rest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(blobs) != 2 || blobs[0].Name != "config" || blobs[1].Name != "extra" || !bytes.Equal(blobs[1].Data, second) {
+		t.Fatalf("blobs left: %d (%v)", len(blobs), blobs)
+	}
+	stdout, stderr, code := runWazero(t, t.TempDir(), rest, "stress", "extra", "config")
+	if want := fmt.Sprintf("extra %s\nconfig %s\n", sha(second), sha([]byte("{}"))); code != 0 || stdout != want {
+		t.Errorf("the module reading its blobs: exit %d\n%s\nwant:\n%s\nstderr:\n%s", code, stdout, want, stderr)
+	}
+	for _, tc := range []struct {
+		module    []byte
+		name, err string
+	}{
+		{rest, "rootfs", `no blob "rootfs"`},
+		{rest, "config", "not in the passive segment"},
+		{mod, "rootfs", "carries no blobs"},
+		{[]byte("junk"), "rootfs", "pack:"},
+	} {
+		if _, _, err := Detach(tc.module, tc.name); err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("Detach(%s) = %v, want %q", tc.name, err, tc.err)
+		}
+	}
 }

@@ -92,6 +92,14 @@ async function main() {
       case "output":
         term.write(m.data);
         break;
+      case "rootfs":
+        if (document.body.dataset.state === "running") {
+          state("running", `running · root file system: ${mib(m.fetched)} of ${mib(m.total)} fetched`);
+        }
+        break;
+      case "warning":
+        statusLine.textContent = m.message;
+        break;
       case "net":
         network?.send(m.data);
         break;

@@ -146,6 +146,119 @@ class ResizeInput extends HostDevice {
   }
 }
 
+// The site's directory, preopened at SITE_DIR for the module's
+// --rootfs-file: it holds the rootfs image, read by HTTP range requests
+// as the guest touches it (RangeFile).
+const SITE_DIR = "/.c2w";
+
+class SiteDirectory extends HostDevice {
+  constructor(name, file) {
+    super(7, wasi.FILETYPE_DIRECTORY);
+    this.name = name;
+    this.file = file;
+  }
+  fd_prestat_get() {
+    return { ret: wasi.ERRNO_SUCCESS, prestat: wasi.Prestat.dir(SITE_DIR) };
+  }
+  path_open(dirflags, path, oflags) {
+    if (path !== this.name) return { ret: wasi.ERRNO_NOENT, fd_obj: null };
+    if (oflags & (wasi.OFLAGS_CREAT | wasi.OFLAGS_TRUNC | wasi.OFLAGS_DIRECTORY)) return { ret: wasi.ERRNO_ROFS, fd_obj: null };
+    return { ret: wasi.ERRNO_SUCCESS, fd_obj: this.file };
+  }
+  path_filestat_get(flags, path) {
+    if (path !== this.name) return { ret: wasi.ERRNO_NOENT, filestat: null };
+    return this.file.fd_filestat_get();
+  }
+}
+
+// RangeFile is a read-only file of the site fetched in blocks with
+// synchronous range requests (a worker may make them), kept in a bounded
+// cache.
+const BLOCK = 256 * 1024;
+const CACHED_BLOCKS = 512;
+
+class RangeFile extends HostDevice {
+  constructor(url, size) {
+    super(8, wasi.FILETYPE_REGULAR_FILE);
+    this.url = url;
+    this.size = size;
+    this.blocks = new Map(); // block index → bytes, oldest first
+    this.fetched = 0;
+    this.lastReport = 0;
+  }
+  fd_filestat_get() {
+    return { ret: wasi.ERRNO_SUCCESS, filestat: new wasi.Filestat(this.ino, wasi.FILETYPE_REGULAR_FILE, BigInt(this.size)) };
+  }
+  fd_close() {
+    return wasi.ERRNO_SUCCESS;
+  }
+  fd_pread(size, offset) {
+    const start = Number(offset);
+    const end = Math.min(start + size, this.size);
+    if (start >= end) return { ret: wasi.ERRNO_SUCCESS, data: new Uint8Array(0) };
+    try {
+      this.load(Math.floor(start / BLOCK), Math.floor((end - 1) / BLOCK));
+    } catch (err) {
+      postMessage({ type: "warning", message: `reading the root file system: ${err.message}` });
+      return { ret: wasi.ERRNO_IO, data: new Uint8Array(0) };
+    }
+    const out = new Uint8Array(end - start);
+    for (let pos = start; pos < end; ) {
+      const i = Math.floor(pos / BLOCK);
+      const block = this.blocks.get(i);
+      const from = pos - i * BLOCK;
+      const n = Math.min(block.length - from, end - pos);
+      out.set(block.subarray(from, from + n), pos - start);
+      pos += n;
+    }
+    return { ret: wasi.ERRNO_SUCCESS, data: out };
+  }
+  // load makes blocks first..last present, one request per run of missing
+  // blocks.
+  load(first, last) {
+    for (let i = first; i <= last; i++) {
+      if (this.blocks.has(i)) {
+        const b = this.blocks.get(i);
+        this.blocks.delete(i);
+        this.blocks.set(i, b); // most recently used last
+        continue;
+      }
+      let j = i;
+      while (j < last && !this.blocks.has(j + 1)) j++;
+      const from = i * BLOCK;
+      const to = Math.min((j + 1) * BLOCK, this.size);
+      const data = this.request(from, to);
+      for (let k = i; k <= j; k++) {
+        this.blocks.set(k, data.subarray((k - i) * BLOCK, Math.min((k - i + 1) * BLOCK, data.length)));
+      }
+      while (this.blocks.size > CACHED_BLOCKS) {
+        this.blocks.delete(this.blocks.keys().next().value);
+      }
+      i = j;
+    }
+  }
+  request(from, to) {
+    const xhr = new XMLHttpRequest();
+    xhr.open("GET", this.url, false);
+    xhr.responseType = "arraybuffer";
+    xhr.setRequestHeader("Range", `bytes=${from}-${to - 1}`);
+    xhr.send();
+    const data = xhr.status === 206 || xhr.status === 200 ? new Uint8Array(xhr.response) : null;
+    if (data === null || (xhr.status === 200 && data.length !== this.size) || (xhr.status === 206 && data.length !== to - from)) {
+      throw new Error(`${this.url} bytes ${from}-${to - 1}: HTTP ${xhr.status} with ${data ? data.length : 0} bytes`);
+    }
+    // A server without ranges sent the whole file: keep what was asked.
+    const part = xhr.status === 200 ? data.subarray(from, to) : data;
+    this.fetched += part.length;
+    const now = performance.now();
+    if (now - this.lastReport > 100) {
+      postMessage({ type: "rootfs", fetched: this.fetched, total: this.size });
+      this.lastReport = now;
+    }
+    return part;
+  }
+}
+
 // Output to the page's terminal.
 class TerminalOutput extends HostDevice {
   constructor(ino, stream) {
@@ -282,6 +395,11 @@ async function run(msg) {
     new TerminalOutput(4, 2),
     new ResizeInput(channel),
   ];
+  if (config.rootfs) {
+    const url = new URL(config.rootfs, location.href).href;
+    fds.push(new SiteDirectory(config.rootfs, new RangeFile(url, config.rootfsBytes)));
+    flags.push("--rootfs-file", `${SITE_DIR}/${config.rootfs}`);
+  }
   if (msg.network) {
     flags.push("--net");
     fds.push(new NetListener(channel));

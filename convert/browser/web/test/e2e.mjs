@@ -63,7 +63,13 @@ try {
   page.on("pageerror", (e) => consoleErrors.push(e.message));
   // The module's transfers: how it was encoded and how many bytes crossed.
   const transfers = [];
+  const rootfsReads = [];
   page.on("requestfinished", async (req) => {
+    if (req.url().endsWith("/rootfs.img")) {
+      const resp = await req.response();
+      rootfsReads.push({ status: resp.status(), range: req.headers()["range"] || "", bytes: (await req.sizes()).responseBodySize });
+      return;
+    }
     if (!req.url().endsWith("/module.wasm")) return;
     const resp = await req.response();
     const sizes = await req.sizes();
@@ -118,6 +124,7 @@ try {
     return {};
   });
   result.transfers = transfers;
+  result.rootfsReads = rootfsReads;
   result.consoleErrors = consoleErrors;
 
   if (badURL) {

@@ -7,7 +7,8 @@
 // Prints one JSON object: cold and warm times in ms, the page's
 // milestones of each cold load (ms since navigation: module downloaded
 // ("progress" done), compiled, started, prompt), the module's transfers
-// (encoding, body bytes).
+// (encoding, body bytes), and the rootfs bytes each cold load fetched
+// by range requests (0 when the rootfs is in the module).
 import { chromium } from "playwright-core";
 
 const [url, promptSource, runsArg] = process.argv.slice(2);
@@ -17,7 +18,7 @@ const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
 });
-const result = { cold: [], warm: [], transfers: [], milestones: [] };
+const result = { cold: [], warm: [], transfers: [], milestones: [], rootfsBytes: [] };
 
 async function untilPrompt(page) {
   const t0 = Date.now();
@@ -40,7 +41,12 @@ try {
   for (let i = 0; i < runs; i++) {
     const context = await browser.newContext();
     const page = await context.newPage();
+    let rootfsBytes = 0;
     page.on("requestfinished", async (req) => {
+      if (req.url().endsWith("/rootfs.img")) {
+        rootfsBytes += (await req.sizes()).responseBodySize;
+        return;
+      }
       if (!req.url().includes("/module.wasm")) return;
       const resp = await req.response();
       const sizes = await req.sizes();
@@ -50,6 +56,7 @@ try {
     await page.goto(url);
     await untilPrompt(page);
     result.cold.push(Date.now() - t0);
+    result.rootfsBytes.push(rootfsBytes);
     result.milestones.push(await page.evaluate(() => ({ ...globalThis.c2wTimings, prompt: Math.round(performance.now()) })));
     const t1 = Date.now();
     await page.reload();
