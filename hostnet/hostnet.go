@@ -66,6 +66,15 @@ func Serve(ctx context.Context, link io.ReadWriter, opts Options) error {
 		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol},
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol},
 	})
+	// A guest may open a new connection from the port of one this side
+	// closed a moment ago (its port allocator reuses ports, and it closes
+	// second, so it holds no TIME-WAIT): as Linux does, a SYN for a tuple
+	// in TIME-WAIT starts the new connection. Without it netstack ignored
+	// the SYN until TIME-WAIT ended, and the guest's connect took 63 s.
+	reuse := tcpip.TCPTimeWaitReuseGlobal
+	if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, &reuse); err != nil {
+		return fmt.Errorf("network: %s", err)
+	}
 	// Closing the endpoints ends the forwarded connections; no waiting
 	// for their goroutines (Destroy), which a guest that vanished
 	// mid-connection would hold for a TIME-WAIT or longer.

@@ -25,7 +25,7 @@ func (s *Stack) Publish(l net.Listener, port uint16) {
 		if err != nil {
 			return
 		}
-		go s.forward(HostConn(c), port)
+		go s.forward(hostConn{c, new(sync.Mutex)}, port)
 	}
 }
 
@@ -35,9 +35,18 @@ func (s *Stack) Publish(l net.Listener, port uint16) {
 // closed already and does nothing), so the peer would wait until the
 // host's garbage collector closed the descriptor. Shutting both
 // directions down first sends the FIN.
-func HostConn(c net.Conn) net.Conn { return hostConn{c} }
+func HostConn(c net.Conn) net.Conn { return hostConn{Conn: c} }
 
-type hostConn struct{ net.Conn }
+type hostConn struct {
+	net.Conn
+	// writing, when set, makes Write write the descriptor itself and
+	// hold it while it does (hostconn_wasip1.go): published connections,
+	// whose peers may read slowly. The network link keeps net.Conn's
+	// Write: its peer (hostnet) reads at once, and the link's small
+	// frames lost ~300 ms a connection written directly (not understood
+	// yet: seen in scripts/bench-net.sh's connect + echo through --net).
+	writing *sync.Mutex
+}
 
 func (c hostConn) Close() error {
 	closeWrite(c.Conn)
