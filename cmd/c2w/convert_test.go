@@ -471,8 +471,16 @@ func TestConvertPrecompiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(filepath.Join(site, "module.wasm")); !bytes.Equal(b, wasm) {
+	// The site holds the module written, its rootfs as a file beside it.
+	detached, fsImage, err := pack.Detach(wasm, container.RootfsBlob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(site, "module.wasm")); !bytes.Equal(b, detached) {
 		t.Errorf("the site's module is not the one written")
+	}
+	if b, _ := os.ReadFile(filepath.Join(site, "rootfs.img")); !bytes.Equal(b, fsImage) {
+		t.Errorf("the site's rootfs.img is not the written module's rootfs")
 	}
 	pulled := filepath.Join(t.TempDir(), "pulled.wasm")
 	if code, _, errOut := run(t, "pull", published, pulled); code != 0 {
