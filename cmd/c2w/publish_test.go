@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"net"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,12 +17,7 @@ import (
 // ways, as docker run -p does.
 func TestRunPublish(t *testing.T) {
 	module := convertFixture(t, fixtures.ImageBusybox)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
+	port := closedPort(t)
 
 	var stdout, stderr bytes.Buffer
 	done := make(chan int, 1)
@@ -67,12 +61,7 @@ func TestRunPublish(t *testing.T) {
 // to that connection, and the module aborted ("poll_oneoff failed").
 func TestRunPublishSlowReader(t *testing.T) {
 	module := convertFixture(t, fixtures.ImageBusybox)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
+	port := closedPort(t)
 	const total = 20 << 20
 	var stdout, stderr bytes.Buffer
 	done := make(chan int, 1)

@@ -2,6 +2,7 @@ package browser
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -115,10 +116,7 @@ func (h *siteHandler) serveFile(w http.ResponseWriter, r *http.Request, name, en
 	if err != nil || !st.Mode().IsRegular() {
 		return false
 	}
-	rs, ok := f.(interface {
-		Read([]byte) (int, error)
-		Seek(int64, int) (int64, error)
-	})
+	rs, ok := f.(io.ReadSeeker)
 	if !ok {
 		return false
 	}
