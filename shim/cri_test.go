@@ -28,6 +28,13 @@ func crictl(t *testing.T) string {
 // plugins, and the sandbox image is a locally built pause image.
 func criContainerd(t *testing.T, extra ...string) *ctrtest.Containerd {
 	t.Helper()
+	return criContainerdOn(t, ctrtest.Options{}, extra...)
+}
+
+// criContainerdOn is criContainerd with the containerd and ctr binaries of
+// base.
+func criContainerdOn(t *testing.T, base ctrtest.Options, extra ...string) *ctrtest.Containerd {
+	t.Helper()
 	if _, err := os.Stat("/usr/lib/cni/bridge"); err != nil {
 		t.Skip("needs the CNI plugins in /usr/lib/cni (Debian package containernetworking-plugins)")
 	}
@@ -38,7 +45,8 @@ func criContainerd(t *testing.T, extra ...string) *ctrtest.Containerd {
 	if err := os.WriteFile(filepath.Join(cniDir, "10-wasmrt-test.conflist"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c := ctrtest.Start(t, ctrtest.Options{ShimDir: shimDir, CRI: append([]string{
+	base.ShimDir = shimDir
+	base.CRI = append([]string{
 		`  sandbox_image = "example.com/pause:test"`,
 		// This sandbox cannot lower oom_score_adj.
 		`  restrict_oom_score_adj = true`,
@@ -49,7 +57,8 @@ func criContainerd(t *testing.T, extra ...string) *ctrtest.Containerd {
 		`    runtime_type = "io.containerd.wasmrt.v1"`,
 		`  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]`,
 		`    runtime_type = "io.containerd.runc.v2"`,
-	}, extra...)})
+	}, extra...)
+	c := ctrtest.Start(t, base)
 	c.Namespace = "k8s.io" // CRI's images and containers live there
 	return c
 }
@@ -79,42 +88,14 @@ func TestCRIPodMixesWasmAndNative(t *testing.T) {
 		}
 		c.MustCtr(t, "images", "import", "--all-platforms", archive)
 	}
-	cri := crictl(t)
-	run := func(args ...string) (string, error) {
-		cmd := exec.Command(cri, append([]string{"--runtime-endpoint", "unix://" + c.Address, "--image-endpoint", "unix://" + c.Address, "--timeout", "60s"}, args...)...)
-		out, err := cmd.Output()
-		if ee, ok := err.(*exec.ExitError); ok {
-			err = fmt.Errorf("crictl %s: %v: %s", strings.Join(args, " "), err, ee.Stderr)
-		}
-		return strings.TrimSpace(string(out)), err
-	}
-	must := func(args ...string) string {
-		t.Helper()
-		out, err := run(args...)
-		if err != nil {
-			t.Fatalf("%v\ncontainerd log:\n%s", err, criLog(c.Log()))
-		}
-		return out
-	}
-	write := func(name string, v any) string {
-		b, _ := json.Marshal(v)
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	cli := newCRIClient(t, c, dir)
+	run, must, write := cli.run, cli.must, cli.write
 	logs := filepath.Join(dir, "logs")
 	pod := write("pod.json", map[string]any{
 		"metadata":      map[string]any{"name": "wasm-pod", "namespace": "default", "uid": "wasm-pod-uid", "attempt": 0},
 		"log_directory": logs, "linux": map[string]any{},
 	})
-	ctrJSON := func(name, image string, command, args []string) string {
-		return write(name+".json", map[string]any{
-			"metadata": map[string]any{"name": name}, "image": map[string]any{"image": image},
-			"command": command, "args": args, "log_path": name + ".log",
-		})
-	}
+	ctrJSON := cli.container
 	podID := must("runp", "--runtime", "wasmrt", pod)
 	defer func() {
 		_, _ = run("stopp", podID)
@@ -184,6 +165,54 @@ func TestCRIPodMixesWasmAndNative(t *testing.T) {
 	if left := ctrtest.CgroupsOf("k8s.io"); len(left) > 0 {
 		t.Errorf("cgroups left: %v", left)
 	}
+}
+
+// criClient drives a containerd's CRI plugin with crictl.
+type criClient struct {
+	t   *testing.T
+	c   *ctrtest.Containerd
+	cri string
+	dir string
+}
+
+func newCRIClient(t *testing.T, c *ctrtest.Containerd, dir string) *criClient {
+	return &criClient{t: t, c: c, cri: crictl(t), dir: dir}
+}
+
+func (cl *criClient) run(args ...string) (string, error) {
+	cmd := exec.Command(cl.cri, append([]string{"--runtime-endpoint", "unix://" + cl.c.Address, "--image-endpoint", "unix://" + cl.c.Address, "--timeout", "60s"}, args...)...)
+	out, err := cmd.Output()
+	if ee, ok := err.(*exec.ExitError); ok {
+		err = fmt.Errorf("crictl %s: %v: %s", strings.Join(args, " "), err, ee.Stderr)
+	}
+	return strings.TrimSpace(string(out)), err
+}
+
+func (cl *criClient) must(args ...string) string {
+	cl.t.Helper()
+	out, err := cl.run(args...)
+	if err != nil {
+		cl.t.Fatalf("%v\ncontainerd log:\n%s", err, criLog(cl.c.Log()))
+	}
+	return out
+}
+
+// write writes v as JSON into the client's directory and returns the path.
+func (cl *criClient) write(name string, v any) string {
+	b, _ := json.Marshal(v)
+	p := filepath.Join(cl.dir, name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		cl.t.Fatal(err)
+	}
+	return p
+}
+
+// container writes a container config.
+func (cl *criClient) container(name, image string, command, args []string) string {
+	return cl.write(name+".json", map[string]any{
+		"metadata": map[string]any{"name": name}, "image": map[string]any{"image": image},
+		"command": command, "args": args, "log_path": name + ".log",
+	})
 }
 
 func tail(s string, n int) string {

@@ -47,6 +47,21 @@
 // (CloseIO); with a terminal the pty master comes back over a console
 // socket and is copied to and from the FIFOs, and ResizePty sets its size.
 //
+// # Wasm OCI artifacts
+//
+// An image published as a Wasm artifact (config
+// application/vnd.wasm.config.v0+json, or an image config for wasm with an
+// application/wasm layer) has no file system: containerd 2's CRI plugin
+// gives its containers an empty snapshot. For a container whose root file
+// system is empty, Create asks containerd over GRPC (-address, the
+// task's namespace) for the container's image, and when it is such an
+// artifact copies the module layer from the content store into a
+// digest-named file of a host-wide store (checked while copied; written to
+// a temporary file and renamed), then rewrites the bundle's config.json:
+// the file is bind-mounted read-only at /TITLE and is the program, with
+// the container's arguments after it (see artifactArgs). Containers with
+// files never cost a GRPC call.
+//
 // # Events
 //
 // TaskCreate, TaskStart, TaskExit, TaskDelete, TaskExecAdded,

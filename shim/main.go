@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,10 +18,12 @@ import (
 	"time"
 
 	taskapi "github.com/containerd/containerd/api/runtime/task/v2"
+	apitypes "github.com/containerd/containerd/api/types"
 	"github.com/containerd/ttrpc"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/wasmrt/wasmrt/runtime"
@@ -49,7 +52,7 @@ const ttrpcAddressEnv = "TTRPC_ADDRESS"
 
 type flags struct {
 	namespace, address, publishBinary, id, bundle, socket string
-	debug, version                                        bool
+	debug, version, info                                  bool
 }
 
 // Main runs the shim with its arguments (os.Args[1:]) and returns the exit
@@ -72,6 +75,7 @@ func Main(args []string) int {
 	fs.StringVar(&f.socket, "socket", "", "socket path to serve on (instead of the one start creates)")
 	fs.BoolVar(&f.debug, "debug", false, "log debug messages")
 	fs.BoolVar(&f.version, "v", false, "print the version and exit")
+	fs.BoolVar(&f.info, "info", false, "print the runtime's information for containerd (a RuntimeInfo message) and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `usage: %s -namespace NS -address ADDR -id ID [-debug] start|delete
 containerd's runtime v2 shim for wasmrt: runs native, WebAssembly and
@@ -89,6 +93,17 @@ io.containerd.wasmrt.v1; it is not meant to be run by hand.
 	}
 	if f.version {
 		fmt.Printf("%s:\n  Version: %s\n  Runtime-spec: %s\n", Name, Version, specs.Version)
+		return 0
+	}
+	if f.info {
+		out, err := runtimeInfo(os.Stdin)
+		if err == nil {
+			_, err = os.Stdout.Write(out)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", Name, err)
+			return 1
+		}
 		return 0
 	}
 	if f.namespace == "" {
@@ -258,6 +273,7 @@ func serve(f flags) error {
 		// Shutdown with nothing left: stop serving, let the process end.
 		cancel()
 	})
+	svc.containerd, svc.namespace = f.address, f.namespace
 	taskapi.RegisterTaskService(server, svc)
 	go func() {
 		<-ctx.Done()
@@ -287,4 +303,36 @@ func openLog(debug bool) *slog.Logger {
 		w = fifo
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// featuresTypeURL is how containerd names a runtime-spec features document
+// inside an Any (its value is the JSON document).
+var featuresTypeURL = fmt.Sprintf("types.containerd.io/opencontainers/runtime-spec/%d/features/Features", specs.VersionMajor)
+
+// runtimeInfo answers containerd 2's `-info` (which it asks before
+// idmapped mounts and for CRI's runtime status): the runtime's name and
+// version, the options read from stdin given back, and the runtime-spec
+// features this runtime implements, as `wasmrt features` prints them.
+func runtimeInfo(options io.Reader) ([]byte, error) {
+	info := &apitypes.RuntimeInfo{
+		Name:    "io.containerd.wasmrt.v1",
+		Version: &apitypes.RuntimeVersion{Version: Version},
+	}
+	in, err := io.ReadAll(io.LimitReader(options, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	if len(in) > 0 {
+		var opts anypb.Any
+		if err := proto.Unmarshal(in, &opts); err != nil {
+			return nil, fmt.Errorf("runtime options on stdin: %w", err)
+		}
+		info.Options = &opts
+	}
+	feat, err := json.Marshal(runtime.Features())
+	if err != nil {
+		return nil, err
+	}
+	info.Features = &anypb.Any{TypeUrl: featuresTypeURL, Value: feat}
+	return proto.Marshal(info)
 }

@@ -59,6 +59,9 @@ type service struct {
 	reaper *reaper
 	// shutdown ends the daemon.
 	shutdown func()
+	// containerd is the GRPC address of the containerd that started the
+	// shim and namespace its namespace: where images are looked up.
+	containerd, namespace string
 
 	mu         sync.Mutex
 	containers map[string]*container
@@ -184,6 +187,9 @@ func (s *service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (_ *
 				_ = runtime.UnmountRootfs(rootfs)
 			}
 		}()
+	}
+	if err := prepareArtifact(ctx, s.containerd, s.namespace, r.ID, r.Bundle); err != nil {
+		return nil, wrap(fmt.Errorf("task %s: %w", r.ID, err))
 	}
 	pio, err := newProcessIO(c.init.stdio)
 	if err != nil {

@@ -26,6 +26,8 @@ type Containerd struct {
 	// Namespace is the containerd namespace ctr uses.
 	Namespace string
 	pathDir   string
+	binary    string
+	ctr       string
 	config    string
 	cmd       *exec.Cmd
 	log       *os.File
@@ -36,6 +38,10 @@ type Options struct {
 	// ShimDir is put first in containerd's PATH: where it finds
 	// containerd-shim-NAME-v1 binaries.
 	ShimDir string
+	// Binary and Ctr are the containerd daemon and the ctr client to use
+	// (Debian's, Binary and "ctr" from PATH, when empty): a test can run a
+	// newer containerd built from the Go module proxy.
+	Binary, Ctr string
 	// CRI enables the CRI plugin with this extra configuration (TOML
 	// under [plugins."io.containerd.grpc.v1.cri"]); nil disables it.
 	CRI []string
@@ -48,14 +54,20 @@ func Start(t testing.TB, o Options) *Containerd {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: containerd and containers")
 	}
-	if _, err := os.Stat(Binary); err != nil {
-		t.Skipf("needs %s (Debian package containerd)", Binary)
+	if o.Binary == "" {
+		o.Binary = Binary
+		if _, err := os.Stat(Binary); err != nil {
+			t.Skipf("needs %s (Debian package containerd)", Binary)
+		}
+	}
+	if o.Ctr == "" {
+		o.Ctr = "ctr"
 	}
 	dir, err := os.MkdirTemp("", "ctd")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Containerd{Dir: dir, Address: filepath.Join(dir, "c.sock"), Namespace: fmt.Sprintf("wasmrt-test-%d", os.Getpid()), pathDir: o.ShimDir}
+	c := &Containerd{Dir: dir, Address: filepath.Join(dir, "c.sock"), Namespace: fmt.Sprintf("wasmrt-test-%d", os.Getpid()), pathDir: o.ShimDir, binary: o.Binary, ctr: o.Ctr}
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "version = 2\nroot = %q\nstate = %q\n", filepath.Join(dir, "root"), filepath.Join(dir, "state"))
 	if o.CRI == nil {
@@ -82,7 +94,7 @@ func Start(t testing.TB, o Options) *Containerd {
 
 func (c *Containerd) start(t testing.TB) {
 	t.Helper()
-	c.cmd = exec.Command(Binary, "--config", c.config)
+	c.cmd = exec.Command(c.binary, "--config", c.config)
 	c.cmd.Env = append(os.Environ(), "PATH="+c.pathDir+":"+os.Getenv("PATH"))
 	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
 	// Its own session: a test's signals are not its.
@@ -146,7 +158,7 @@ const ctrTimeout = 2 * time.Minute
 func (c *Containerd) CtrIn(stdin string, args ...string) (string, string, int) {
 	ctx, cancel := context.WithTimeout(context.Background(), ctrTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "ctr", append([]string{"-a", c.Address, "-n", c.Namespace}, args...)...)
+	cmd := exec.CommandContext(ctx, c.ctr, append([]string{"-a", c.Address, "-n", c.Namespace}, args...)...)
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if stdin != "" {
