@@ -273,19 +273,27 @@ func (m *Module) CoalesceData(limit int) {
 	}
 	for gap := uint64(16); len(m.Data) > limit && gap <= 1<<20; gap *= 2 {
 		out := m.Data[:0:0]
-		for _, d := range m.Data {
-			if n := len(out); n > 0 {
-				prev := out[n-1]
-				if mergeable(prev, d) && d.Offset-prev.End() <= gap {
-					init := make([]byte, d.End()-prev.Offset)
-					copy(init, prev.Init)
-					copy(init[d.Offset-prev.Offset:], d.Init)
-					out[n-1] = &DataSegment{Memory: prev.Memory, OffsetExpr: prev.OffsetExpr, Offset: prev.Offset,
-						ConstOffset: true, Init: init, owned: true}
-					continue
-				}
+		for i := 0; i < len(m.Data); {
+			// A run of segments each mergeable into the one before
+			// becomes one, built with one allocation: merging pairwise
+			// would copy the growing segment again at every step.
+			j := i + 1
+			for j < len(m.Data) && mergeable(m.Data[j-1], m.Data[j]) && m.Data[j].Offset-m.Data[j-1].End() <= gap {
+				j++
 			}
-			out = append(out, d)
+			if j == i+1 {
+				out = append(out, m.Data[i])
+				i = j
+				continue
+			}
+			first, last := m.Data[i], m.Data[j-1]
+			init := make([]byte, last.End()-first.Offset)
+			for _, d := range m.Data[i:j] {
+				copy(init[d.Offset-first.Offset:], d.Init)
+			}
+			out = append(out, &DataSegment{Memory: first.Memory, OffsetExpr: first.OffsetExpr, Offset: first.Offset,
+				ConstOffset: true, Init: init, owned: true})
+			i = j
 		}
 		m.Data = out
 	}
