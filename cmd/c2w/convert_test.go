@@ -543,10 +543,17 @@ func TestRunCommand(t *testing.T) {
 
 // TestStorageFlags converts busybox with each --compression and with
 // --raw-executables and checks how the packed rootfs stores the busybox
-// program, and that the module sizes order as the codecs promise.
+// program, that the module sizes order as the codecs promise, and that
+// each image runs. The variants differ only in their rootfs: detached from
+// it they are one module, compiled once (each module of its own would
+// cost a cold compile of the emulator; the embedded default runs in every
+// other test).
 func TestStorageFlags(t *testing.T) {
 	sizes := map[string]int{}
-	for _, c := range []struct {
+	dir := t.TempDir()
+	var emulator []byte
+	detachedPath := filepath.Join(dir, "detached.wasm")
+	for i, c := range []struct {
 		flags   []string
 		raw     bool
 		feature uint32
@@ -563,15 +570,17 @@ func TestStorageFlags(t *testing.T) {
 			t.Fatal(err)
 		}
 		sizes[strings.Join(c.flags, " ")] = len(module)
-		blobs, err := pack.Extract(module)
+		detached, fsImage, err := pack.Detach(module, container.RootfsBlob)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var fsImage []byte
-		for _, b := range blobs {
-			if b.Name == container.RootfsBlob {
-				fsImage = b.Data
+		if emulator == nil {
+			emulator = detached
+			if err := os.WriteFile(detachedPath, detached, 0o644); err != nil {
+				t.Fatal(err)
 			}
+		} else if !bytes.Equal(detached, emulator) {
+			t.Errorf("%v: the module without its rootfs differs from the default's", c.flags)
 		}
 		im, err := rootfs.Open(fsImage)
 		if err != nil {
@@ -588,7 +597,14 @@ func TestStorageFlags(t *testing.T) {
 			t.Errorf("%v: image features %#x, want %#x", c.flags, f, c.feature)
 		}
 		// And it runs.
-		if code, stdout, stderr := run(t, "run", "--no-cache", out, "echo", "ok"); code != 0 || stdout != "ok\n" {
+		imgDir := filepath.Join(dir, fmt.Sprint(i))
+		if err := os.Mkdir(imgDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(imgDir, "rootfs.img"), fsImage, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if code, stdout, stderr := run(t, "run", "-v", imgDir+":/image", detachedPath, "--rootfs-file", "/image/rootfs.img", "sh", "-c", "echo ok; busybox true && test ! -e /image && echo unmounted"); code != 0 || stdout != "ok\nunmounted\n" {
 			t.Errorf("%v: run: %d %q %q", c.flags, code, stdout, stderr)
 		}
 	}

@@ -27,7 +27,6 @@ type Containerd struct {
 	Namespace string
 	pathDir   string
 	binary    string
-	ctr       string
 	config    string
 	cmd       *exec.Cmd
 	log       *os.File
@@ -38,10 +37,10 @@ type Options struct {
 	// ShimDir is put first in containerd's PATH: where it finds
 	// containerd-shim-NAME-v1 binaries.
 	ShimDir string
-	// Binary and Ctr are the containerd daemon and the ctr client to use
-	// (Debian's, Binary and "ctr" from PATH, when empty): a test can run a
-	// newer containerd built from the Go module proxy.
-	Binary, Ctr string
+	// Binary is the containerd daemon to run (Debian's when empty): a test
+	// can run a newer containerd built from the Go module proxy. Debian's
+	// ctr speaks to either.
+	Binary string
 	// CRI enables the CRI plugin with this extra configuration (TOML
 	// under [plugins."io.containerd.grpc.v1.cri"]); nil disables it.
 	CRI []string
@@ -60,14 +59,11 @@ func Start(t testing.TB, o Options) *Containerd {
 			t.Skipf("needs %s (Debian package containerd)", Binary)
 		}
 	}
-	if o.Ctr == "" {
-		o.Ctr = "ctr"
-	}
 	dir, err := os.MkdirTemp("", "ctd")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Containerd{Dir: dir, Address: filepath.Join(dir, "c.sock"), Namespace: fmt.Sprintf("wasmrt-test-%d", os.Getpid()), pathDir: o.ShimDir, binary: o.Binary, ctr: o.Ctr}
+	c := &Containerd{Dir: dir, Address: filepath.Join(dir, "c.sock"), Namespace: fmt.Sprintf("wasmrt-test-%d", os.Getpid()), pathDir: o.ShimDir, binary: o.Binary}
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "version = 2\nroot = %q\nstate = %q\n", filepath.Join(dir, "root"), filepath.Join(dir, "state"))
 	if o.CRI == nil {
@@ -158,7 +154,7 @@ const ctrTimeout = 2 * time.Minute
 func (c *Containerd) CtrIn(stdin string, args ...string) (string, string, int) {
 	ctx, cancel := context.WithTimeout(context.Background(), ctrTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, c.ctr, append([]string{"-a", c.Address, "-n", c.Namespace}, args...)...)
+	cmd := exec.CommandContext(ctx, "ctr", append([]string{"-a", c.Address, "-n", c.Namespace}, args...)...)
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if stdin != "" {
