@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"strconv"
 	"strings"
@@ -24,6 +25,10 @@ const ExitTrap = 128 + 6
 type Preopen struct {
 	Host, Guest string
 	ReadOnly    bool
+	// FS, when set, is mounted read-only at Guest instead of Host: files
+	// the host serves from memory (c2w run's rootfs image, read where it
+	// lies in the mapped module).
+	FS fs.FS
 }
 
 // Process is one run of a module.
@@ -64,7 +69,9 @@ func (m *Module) Run(ctx context.Context, p Process) (int, error) {
 	}
 	fsc := wazero.NewFSConfig()
 	for _, po := range p.Preopens {
-		if po.ReadOnly {
+		if po.FS != nil {
+			fsc = fsc.WithFSMount(po.FS, po.Guest)
+		} else if po.ReadOnly {
 			fsc = fsc.WithReadOnlyDirMount(po.Host, po.Guest)
 		} else {
 			fsc = fsc.WithDirMount(po.Host, po.Guest)

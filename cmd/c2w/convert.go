@@ -180,7 +180,9 @@ func precompile(ctx context.Context, name string, wasm []byte) error {
 	if err != nil {
 		return err
 	}
-	m, err := wasi.New(wasi.Options{Cache: cache}).Compile(ctx, name, wasm)
+	// What run will compile: the module without a large image.
+	module, _ := runnable(wasm)
+	m, err := wasi.New(wasi.Options{Cache: cache}).Compile(ctx, name, module)
 	if err != nil {
 		return err
 	}

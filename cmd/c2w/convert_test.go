@@ -319,10 +319,24 @@ func TestConvertBashAndPython(t *testing.T) {
 		// python-tests: the full standard library, one conversion shared
 		// with the other python tests of this package.
 		module := convertFixture(t, fixtures.ImagePythonTests)
-		args := []string{"-c", "import sys, os; print(sum(range(10)), os.getcwd(), os.environ['LANG']); sys.exit(5)"}
+		// Its image is large enough for run to read it from the module
+		// file: the conversion precompiled the module without it, and
+		// the guest does not see the directory the image comes through.
+		wasm, err := os.ReadFile(module)
+		if err != nil {
+			t.Fatal(err)
+		}
+		detached, image, err := pack.Detach(wasm, container.RootfsBlob)
+		if err != nil || len(image) < detachRootfsFrom {
+			t.Fatalf("python's image: %d bytes (%v), want at least %d", len(image), err, detachRootfsFrom)
+		}
+		if _, err := os.Stat(filepath.Join(compilationCacheDir(), wasi.CacheKey(detached))); err != nil {
+			t.Errorf("the conversion did not precompile what run compiles: %v", err)
+		}
+		args := []string{"-c", "import sys, os; print(sum(range(10)), os.getcwd(), os.environ['LANG'], os.path.exists('" + rootfsGuestDir + "')); sys.exit(5)"}
 		// The image's cmd is python3; arguments replace it.
 		got := wazeroRun(t, module, "", nil, nil, append([]string{"python3"}, args...)...)
-		if want := (result{stdout: "45 / C.UTF-8\n", code: 5}); got != want {
+		if want := (result{stdout: "45 / C.UTF-8 False\n", code: 5}); got != want {
 			t.Errorf("wazero: %v, want %v", got, want)
 		}
 		if n := nodeRun(t, module, "hello\n", nil, "python3", "-c", "print(input().upper())"); n != (result{stdout: "HELLO\n"}) {

@@ -317,6 +317,22 @@ func ContainerConfig(module []byte) (*container.Config, error) {
 // as before. It is how a rootfs leaves a module to be read from a file
 // (the browser's lazily fetched sites). Only passive blobs detach.
 func Detach(module []byte, name string) (rest, blob []byte, err error) {
+	rest, blob, err = detach(module, name, true, 0)
+	return rest, bytes.Clone(blob), err
+}
+
+// DetachInPlace is Detach for a host that reads the blob where it lies:
+// the blob returned aliases module, and its CRC-32C is not checked (that
+// would read the whole blob, hundreds of MiB for a large image, at every
+// start). It suits readers that check what they read themselves, such as
+// the emulator's rootfs reader with its per-chunk checksums. A blob
+// shorter than minLen is not detached (rest is nil): rewriting the module
+// costs more than a small blob saves.
+func DetachInPlace(module []byte, name string, minLen int) (rest, blob []byte, err error) {
+	return detach(module, name, false, minLen)
+}
+
+func detach(module []byte, name string, check bool, minLen int) (rest, blob []byte, err error) {
 	m, err := wasmbin.Parse(module)
 	if err != nil {
 		return nil, nil, fmt.Errorf("pack: %w", err)
@@ -355,7 +371,10 @@ func Detach(module []byte, name string) (rest, blob []byte, err error) {
 		return nil, nil, fmt.Errorf("pack: passive blob %q: [%d, +%d) is outside the %d-byte passive segment", name, e.Addr, e.Len, len(seg.Init))
 	}
 	blob = seg.Init[e.Addr : e.Addr+e.Len]
-	if crc32.Checksum(blob, castagnoli) != e.CRC32C {
+	if len(blob) < minLen {
+		return nil, blob, nil
+	}
+	if check && crc32.Checksum(blob, castagnoli) != e.CRC32C {
 		return nil, nil, fmt.Errorf("pack: blob %q: CRC-32C mismatch", name)
 	}
 	// The passive blobs after it move down by its length.
@@ -384,5 +403,5 @@ func Detach(module []byte, name string) (rest, blob []byte, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("pack: %w", err)
 	}
-	return out, bytes.Clone(blob), nil
+	return out, blob, nil
 }

@@ -369,3 +369,41 @@ func TestDetach(t *testing.T) {
 		}
 	}
 }
+
+// TestDetachInPlace: the blob aliases the module, small blobs stay, and
+// the blob's CRC-32C is left to its reader.
+func TestDetachInPlace(t *testing.T) {
+	mod, _ := embedtestModule(t)
+	first := randomBlob(300_001, 7)
+	out, err := Embed(mod, Blob{Name: "rootfs", Data: first, Passive: true}, Blob{Name: "config", Data: []byte("{}")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest, blob, err := DetachInPlace(out, "rootfs", len(first)+1)
+	if err != nil || rest != nil || !bytes.Equal(blob, first) {
+		t.Fatalf("a blob under minLen: rest %d bytes, blob equal %v, %v", len(rest), bytes.Equal(blob, first), err)
+	}
+	rest, blob, err = DetachInPlace(out, "rootfs", len(first))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, err := Detach(out, "rootfs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(rest, want) || !bytes.Equal(blob, first) {
+		t.Fatalf("DetachInPlace differs from Detach")
+	}
+	i := bytes.Index(out, first)
+	if i < 0 || &out[i] != &blob[0] {
+		t.Errorf("the blob is a copy, not the module's own bytes")
+	}
+	// A flipped bit in the blob is the reader's to find.
+	out[i+1000] ^= 1
+	if _, _, err := DetachInPlace(out, "rootfs", 0); err != nil {
+		t.Errorf("DetachInPlace checked the blob: %v", err)
+	}
+	if _, _, err := Detach(out, "rootfs"); err == nil || !strings.Contains(err.Error(), "CRC-32C") {
+		t.Errorf("Detach of a damaged blob: %v", err)
+	}
+}
