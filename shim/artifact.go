@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -55,8 +56,8 @@ const (
 // image is a Wasm artifact rather than a file system.
 type artifactModule struct {
 	layer ocispec.Descriptor
-	// title is the layer's file name (org.opencontainers.image.title), or
-	// "module.wasm".
+	// title is the layer's file name (org.opencontainers.image.title) when
+	// that is a plain *.wasm name, else "module.wasm".
 	title string
 }
 
@@ -91,11 +92,11 @@ func (c *contentClient) readBlob(ctx context.Context, d ocispec.Descriptor, limi
 	if d.Size < 0 || d.Size > limit {
 		return nil, fmt.Errorf("blob %s: size %d out of range", d.Digest, d.Size)
 	}
-	var buf strings.Builder
-	if err := c.copyBlob(ctx, d, &buf); err != nil {
+	buf := bytes.NewBuffer(make([]byte, 0, d.Size))
+	if err := c.copyBlob(ctx, d, buf); err != nil {
 		return nil, err
 	}
-	return []byte(buf.String()), nil
+	return buf.Bytes(), nil
 }
 
 // readJSON reads a small JSON blob (a manifest, an index, a config) into v.
@@ -200,11 +201,19 @@ func (c *contentClient) wasmArtifact(ctx context.Context, id string) (*artifactM
 	case len(layers) != 1:
 		return nil, wrapImage(ref, fmt.Errorf("a Wasm artifact with %d layers of type %s; this runtime runs one module", len(layers), wasmLayerMediaType))
 	}
-	title := path.Base(path.Clean("/" + layers[0].Annotations[ocispec.AnnotationTitle]))
-	if title == "/" || title == "." {
-		title = "module.wasm"
+	return &artifactModule{layer: layers[0], title: moduleTitle(layers[0].Annotations[ocispec.AnnotationTitle])}, nil
+}
+
+// moduleTitle is the file name the module gets in the container from the
+// layer's title annotation. It becomes a mount point there, so only a
+// plain *.wasm file name is taken from the image; anything else is
+// "module.wasm".
+func moduleTitle(annotation string) string {
+	title := path.Base(path.Clean("/" + annotation))
+	if !strings.HasSuffix(title, ".wasm") || len(title) <= len(".wasm") || strings.ContainsRune(title, 0) {
+		return "module.wasm"
 	}
-	return &artifactModule{layer: layers[0], title: title}, nil
+	return title
 }
 
 func wrapImage(ref string, err error) error {

@@ -146,3 +146,21 @@ func TestRuntimeInfo(t *testing.T) {
 		t.Error("garbage options accepted")
 	}
 }
+
+func TestModuleTitle(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                 "module.wasm",
+		"app.wasm":         "app.wasm",
+		"dir/app.wasm":     "app.wasm",
+		"../../etc/passwd": "module.wasm",
+		"..":               "module.wasm",
+		"proc":             "module.wasm",
+		".wasm":            "module.wasm",
+		"a\x00b.wasm":      "module.wasm",
+		"/abs/x.wasm":      "x.wasm",
+	} {
+		if got := moduleTitle(in); got != want {
+			t.Errorf("moduleTitle(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
