@@ -19,6 +19,7 @@ import (
 
 	"github.com/wasmrt/wasmrt/convert/image"
 	"github.com/wasmrt/wasmrt/convert/rootfs"
+	"github.com/wasmrt/wasmrt/internal/atomicfile"
 )
 
 var (
@@ -171,7 +172,7 @@ func BenchmarkConvert(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := WriteFileAtomic(out, 0o644, func(w io.Writer) error { return rootfs.Write(w, tree, rootfs.DefaultWriteOptions()) }); err != nil {
+			if err := atomicfile.Write(out, 0o644, func(w io.Writer) error { return rootfs.Write(w, tree, rootfs.DefaultWriteOptions()) }); err != nil {
 				b.Fatal(err)
 			}
 			tree.Close()

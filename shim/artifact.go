@@ -3,8 +3,6 @@ package shim
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +25,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+
+	"github.com/wasmrt/wasmrt/internal/atomicfile"
 )
 
 // Media types of a Wasm OCI artifact (CNCF TAG-Runtime's layout) and of
@@ -113,14 +113,14 @@ func (c *contentClient) readJSON(ctx context.Context, d ocispec.Descriptor, what
 
 // copyBlob writes blob d to w, checking its size and digest.
 func (c *contentClient) copyBlob(ctx context.Context, d ocispec.Descriptor, w io.Writer) error {
-	if d.Digest.Algorithm() != "sha256" {
-		return fmt.Errorf("blob %s: only sha256 digests are supported", d.Digest)
+	if err := d.Digest.Validate(); err != nil {
+		return fmt.Errorf("blob %s: %w", d.Digest, err)
 	}
 	stream, err := c.content.Read(c.ctx(ctx), &contentapi.ReadContentRequest{Digest: d.Digest.String()})
 	if err != nil {
 		return fmt.Errorf("read blob %s: %w", d.Digest, errgrpc.ToNative(err))
 	}
-	h := sha256.New()
+	verifier := d.Digest.Verifier()
 	var n int64
 	for {
 		resp, err := stream.Recv()
@@ -134,7 +134,7 @@ func (c *contentClient) copyBlob(ctx context.Context, d ocispec.Descriptor, w io
 		if n > d.Size {
 			return fmt.Errorf("blob %s: longer than its descriptor's %d bytes", d.Digest, d.Size)
 		}
-		h.Write(resp.Data)
+		verifier.Write(resp.Data)
 		if _, err := w.Write(resp.Data); err != nil {
 			return err
 		}
@@ -142,8 +142,8 @@ func (c *contentClient) copyBlob(ctx context.Context, d ocispec.Descriptor, w io
 	if n != d.Size {
 		return fmt.Errorf("blob %s: %d bytes, its descriptor says %d", d.Digest, n, d.Size)
 	}
-	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != d.Digest.String() {
-		return fmt.Errorf("blob %s: content has digest %s", d.Digest, got)
+	if !verifier.Verified() {
+		return fmt.Errorf("blob %s: content does not match its digest", d.Digest)
 	}
 	return nil
 }
@@ -175,7 +175,6 @@ func (c *contentClient) wasmArtifact(ctx context.Context, id string) (*artifactM
 	}
 	var cfg struct {
 		Architecture string `json:"architecture"`
-		OS           string `json:"os"`
 	}
 	if manifest.Config.MediaType != wasmConfigMediaType && manifest.Config.MediaType != ocispec.MediaTypeImageConfig &&
 		manifest.Config.MediaType != "application/vnd.docker.container.image.v1+json" {
@@ -263,35 +262,20 @@ func (c *contentClient) storeModule(ctx context.Context, dir string, layer ocisp
 	if layer.Size < 0 || layer.Size > maxModule {
 		return "", fmt.Errorf("module layer %s: size %d out of range", layer.Digest, layer.Size)
 	}
-	hexDigest := strings.TrimPrefix(layer.Digest.String(), "sha256:")
-	if len(hexDigest) != 64 || strings.Trim(hexDigest, "0123456789abcdef") != "" {
-		return "", fmt.Errorf("module layer %s: not a sha256 digest", layer.Digest)
+	// A valid digest's encoded part is hex: a safe file name.
+	if err := layer.Digest.Validate(); err != nil {
+		return "", fmt.Errorf("module layer %s: %w", layer.Digest, err)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	file := filepath.Join(dir, "sha256-"+hexDigest+".wasm")
+	file := filepath.Join(dir, string(layer.Digest.Algorithm())+"-"+layer.Digest.Encoded()+".wasm")
 	if st, err := os.Stat(file); err == nil && st.Size() == layer.Size {
 		now := time.Now()
 		_ = os.Chtimes(file, now, now)
 		return file, nil
 	}
-	tmp, err := os.CreateTemp(dir, ".fetch-*")
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(tmp.Name())
-	err = c.copyBlob(ctx, layer, tmp)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o444)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), file)
-	}
-	if err != nil {
+	if err := atomicfile.Write(file, 0o444, func(w io.Writer) error { return c.copyBlob(ctx, layer, w) }); err != nil {
 		return "", fmt.Errorf("module layer %s: %w", layer.Digest, err)
 	}
 	trimModuleStore(dir, moduleStoreSize, file)
@@ -316,7 +300,8 @@ func trimModuleStore(dir string, size int64, keep string) {
 	var total int64
 	for _, e := range entries {
 		info, err := e.Info()
-		if err != nil || !info.Mode().IsRegular() || !strings.HasPrefix(e.Name(), "sha256-") {
+		// Modules, not the temporary files of fetches under way.
+		if err != nil || !info.Mode().IsRegular() || !strings.HasSuffix(e.Name(), ".wasm") || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
 		all = append(all, entry{filepath.Join(dir, e.Name()), info.Size(), info.ModTime()})
@@ -362,19 +347,7 @@ func withArtifactModule(bundle, module string, a *artifactModule) error {
 		Destination: dest, Type: "bind", Source: module,
 		Options: []string{"bind", "ro", "nosuid", "nodev"},
 	})
-	out, err := json.Marshal(&spec)
-	if err != nil {
-		return err
-	}
-	tmp := cfgPath + ".tmp"
-	if err := os.WriteFile(tmp, out, 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, cfgPath); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
+	return atomicfile.Write(cfgPath, 0o644, func(w io.Writer) error { return json.NewEncoder(w).Encode(&spec) })
 }
 
 // artifactArgs is the process's arguments with the module at /title as

@@ -11,13 +11,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wasmrt/wasmrt/convert"
 	"github.com/wasmrt/wasmrt/convert/browser"
 	"github.com/wasmrt/wasmrt/convert/image"
 	"github.com/wasmrt/wasmrt/convert/pack"
 	"github.com/wasmrt/wasmrt/convert/pack/wasmbin"
 	"github.com/wasmrt/wasmrt/convert/rootfs"
 	"github.com/wasmrt/wasmrt/emulator/container"
+	"github.com/wasmrt/wasmrt/internal/atomicfile"
 	"github.com/wasmrt/wasmrt/wasi"
 )
 
@@ -135,7 +135,7 @@ func runConvert(cmd *cobra.Command, f *convertFlags, arg, out string) error {
 	if err != nil {
 		return err
 	}
-	if err := convert.WriteFileAtomic(out, 0o755, func(w io.Writer) error {
+	if err := atomicfile.Write(out, 0o755, func(w io.Writer) error {
 		_, err := w.Write(m.wasm)
 		return err
 	}); err != nil {

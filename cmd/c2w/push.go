@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wasmrt/wasmrt/convert"
 	"github.com/wasmrt/wasmrt/convert/wasmoci"
+	"github.com/wasmrt/wasmrt/internal/atomicfile"
 )
 
 // pushFlags say where and how a converted module is published.
@@ -89,7 +89,7 @@ digest is checked on the way.`,
 			if err != nil {
 				return err
 			}
-			return convert.WriteFileAtomic(args[1], 0o755, func(w io.Writer) error {
+			return atomicfile.Write(args[1], 0o755, func(w io.Writer) error {
 				_, err := w.Write(module)
 				return err
 			})

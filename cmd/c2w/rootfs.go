@@ -9,10 +9,10 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/wasmrt/wasmrt/convert"
 	"github.com/wasmrt/wasmrt/convert/image"
 	"github.com/wasmrt/wasmrt/convert/rootfs"
 	emrootfs "github.com/wasmrt/wasmrt/emulator/rootfs"
+	"github.com/wasmrt/wasmrt/internal/atomicfile"
 )
 
 func newRootfsCommand() *cobra.Command {
@@ -66,7 +66,7 @@ func writeRootfs(cmd *cobra.Command, flags *flattenFlags, arg, out string, wopts
 	}
 	defer im.Close()
 	defer tree.Close()
-	if err := convert.WriteFileAtomic(out, 0o644, func(w io.Writer) error {
+	if err := atomicfile.Write(out, 0o644, func(w io.Writer) error {
 		return rootfs.Write(w, tree, wopts)
 	}); err != nil {
 		return err
