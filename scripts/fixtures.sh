@@ -177,7 +177,8 @@ recipe_hash() {
 
 outputs_present() {
 	local p
-	for p in oci/busybox oci/bash oci/python oci/python-tests oci/layers oci/layers.expected.json oci/gobin \
+	for p in oci/busybox oci/bash oci/python oci/python-tests oci/bash-amd64 oci/python-amd64 \
+		oci/layers oci/layers.expected.json oci/gobin \
 		archives/busybox-oci.tar archives/busybox-docker.tar summary.txt; do
 		[[ -e $FIX/$p ]] || return 1
 	done
@@ -211,6 +212,8 @@ main() {
 	deb_set bash trixie riscv64 bash coreutils
 	deb_set python trixie riscv64 python3.13-minimal
 	deb_set python-tests trixie riscv64 python3.13 libpython3.13-testsuite sqlite3 bash coreutils
+	deb_set bash-amd64 bookworm amd64 bash coreutils
+	deb_set python-amd64 bookworm amd64 python3.11-minimal
 	log "packages ready (${SECONDS}s)"
 
 	local hash
@@ -234,7 +237,8 @@ main() {
 	(cd "$ROOT" && "$GO_CMD" build -o "$STAGE/mkfixtures" ./internal/fixtures/mkfixtures)
 	"$STAGE/mkfixtures" -out "$out/images" -gobin "$out/go/riscv64" \
 		-busybox "$STAGE/busybox.list" -busybox-amd64 "$STAGE/busybox-amd64.list" \
-		-bash "$STAGE/bash.list" -python "$STAGE/python.list" -python-tests "$STAGE/python-tests.list" >/dev/null
+		-bash "$STAGE/bash.list" -python "$STAGE/python.list" -python-tests "$STAGE/python-tests.list" \
+		-bash-amd64 "$STAGE/bash-amd64.list" -python-amd64 "$STAGE/python-amd64.list" >/dev/null
 	mv "$out/images/oci" "$out/images/archives" "$out/images/summary.txt" "$out/"
 
 	# Replace the outputs one directory at a time; the recipe stamp goes
