@@ -61,6 +61,21 @@ type page struct {
 	// loader that filled the frame from an image file and dropped by the
 	// first write (translated.go).
 	translated *TranslatedPage
+	// foreign is the decoded code another architecture's CPU keeps for
+	// the frame (ExecFrame), dropped like code.
+	foreign CodeCache
+}
+
+// dropCode invalidates and forgets the decoded code of the frame.
+func (pg *page) dropCode() {
+	if pg.code != nil {
+		pg.code.invalidate()
+		pg.code = nil
+	}
+	if pg.foreign != nil {
+		pg.foreign.Invalidate()
+		pg.foreign = nil
+	}
 }
 
 // pte is a page table entry of one address space.
@@ -208,10 +223,7 @@ func (m *Memory) dropPage(vpn uint64) {
 		return
 	}
 	e.pg.refs--
-	if e.pg.code != nil {
-		e.pg.code.invalidate()
-		e.pg.code = nil
-	}
+	e.pg.dropCode()
 	delete(m.pages, vpn)
 	m.flushTLBPage(vpn)
 }
@@ -232,9 +244,8 @@ func (m *Memory) Protect(addr, length uint64, perm Perm) error {
 	for vpn := first; vpn < end; vpn++ {
 		e := m.pages[vpn]
 		e.perm = perm
-		if perm&PermExec == 0 && e.pg.code != nil {
-			e.pg.code.invalidate()
-			e.pg.code = nil
+		if perm&PermExec == 0 {
+			e.pg.dropCode()
 		}
 		m.flushTLBPage(vpn)
 	}
@@ -352,13 +363,10 @@ func (m *Memory) makeWritable(e *pte, vpn uint64) {
 	if e.cow {
 		if e.pg.refs > 1 {
 			e.pg.refs--
-			if old := e.pg.code; old != nil {
-				// CPUs of this address space may still hold the shared
-				// frame's decoded code in their instruction TLBs: drop
-				// it (the other sharers decode the frame again).
-				old.invalidate()
-				e.pg.code = nil
-			}
+			// CPUs of this address space may still hold the shared
+			// frame's decoded code in their instruction TLBs: drop it
+			// (the other sharers decode the frame again).
+			e.pg.dropCode()
 			cp := new([PageSize]byte)
 			*cp = *e.pg.data
 			e.pg = &page{data: cp, refs: 1}
@@ -368,10 +376,7 @@ func (m *Memory) makeWritable(e *pte, vpn uint64) {
 		e.cow = false
 	}
 	e.pg.translated = nil
-	if e.pg.code != nil {
-		e.pg.code.invalidate()
-		e.pg.code = nil
-	}
+	e.pg.dropCode()
 	if !e.pg.shared {
 		m.wtlb[vpn&(tlbSize-1)] = tlbEntry{tag: vpn << pageShift, data: e.pg.data}
 	}

@@ -1,0 +1,163 @@
+package amd64
+
+// inst is one decoded instruction. The decoder resolves everything that
+// does not depend on register values: operand size, the register
+// operands, the memory operand's parts (a rip-relative displacement is
+// made absolute), immediates, prefixes, and the operation in op (with
+// sub selecting a variant within a group).
+type inst struct {
+	op  uint16
+	sub uint8
+	// osz is the operand size in bytes: 1, 2, 4 or 8 (16 for whole XMM
+	// operands).
+	osz uint8
+	len uint8
+	// reg is ModRM.reg extended by REX.R, or the register an opcode
+	// names in its low bits (extended by REX.B).
+	reg uint8
+	// rm is ModRM.rm extended by REX.B when the operand is a register.
+	rm uint8
+	// mem says the r/m operand is in memory at base+index<<scale+disp
+	// (plus the fs or gs base).
+	mem   bool
+	base  uint8
+	index uint8
+	scale uint8
+	seg   uint8
+	// rex says a REX prefix was present: byte registers 4-7 are then
+	// spl, bpl, sil, dil instead of ah, ch, dh, bh.
+	rex bool
+	// addr32 is the 0x67 prefix: effective addresses wrap at 32 bits.
+	addr32 bool
+	// rep is the F3 (repF3) or F2 (repF2) prefix of string instructions.
+	rep uint8
+	// pfx is the mandatory prefix of SSE instructions (pfxNone, pfx66,
+	// pfxF3, pfxF2).
+	pfx  uint8
+	lock bool
+	// cond is the condition code of jcc, setcc and cmovcc.
+	cond uint8
+	disp int64
+	imm  uint64
+	// imm2 is enter's nesting level.
+	imm2 uint64
+	// bytes keeps the encoding of an illegal instruction for the exit.
+	bytes []byte
+}
+
+const (
+	noReg = 0xff
+
+	segNone = 0
+	segFS   = 1
+	segGS   = 2
+
+	repNone = 0
+	repF3   = 1
+	repF2   = 2
+
+	pfxNone = 0
+	pfx66   = 1
+	pfxF3   = 2
+	pfxF2   = 3
+)
+
+// Operations. Groups share an op and tell their members apart by sub.
+const (
+	opIllegal uint16 = iota
+	opNop
+	// ALU group (sub: 0 add, 1 or, 2 adc, 3 sbb, 4 and, 5 sub, 6 xor, 7 cmp).
+	opAluRmReg // E op= G
+	opAluRegRm // G op= E
+	opAluRmImm // E op= imm (also the accumulator forms)
+	opTestRmReg
+	opTestRmImm
+	opIncRm
+	opDecRm
+	opNotRm
+	opNegRm
+	opMulRm // sub: 4 mul, 5 imul (one operand, rdx:rax)
+	opDivRm // sub: 6 div, 7 idiv
+	opImulRegRm
+	opImulRegRmImm
+	// Shift group (sub: 0 rol, 1 ror, 2 rcl, 3 rcr, 4 shl, 5 shr, 6 sal, 7 sar);
+	// the count is imm (opShiftImm), 1 or cl.
+	opShiftImm
+	opShiftCL
+	opShld // imm count; sub 1: cl count
+	opShrd
+	opBtRmReg // sub: 4 bt, 5 bts, 6 btr, 7 btc
+	opBtRmImm
+	opBsf
+	opBsr
+	opTzcnt
+	opLzcnt
+	opPopcnt
+	opBswap
+	opMovRmReg
+	opMovRegRm
+	opMovRmImm
+	opMovRegImm
+	opMovMoffsLoad  // al/ax/eax/rax <- [imm]
+	opMovMoffsStore // [imm] <- al/ax/eax/rax
+	opMovzx         // sub: source size
+	opMovsx         // sub: source size (movsxd: 4)
+	opLea
+	opXchgRmReg
+	opCmpxchg
+	opCmpxchg16b // osz 8: cmpxchg8b, 16: cmpxchg16b
+	opXadd
+	opCbw // cbw/cwde/cdqe by osz
+	opCwd // cwd/cdq/cqo by osz
+	opPushReg
+	opPushRm
+	opPushImm
+	opPopReg
+	opPopRm
+	opPushf
+	opPopf
+	opSahf
+	opLahf
+	opLeave
+	opEnter
+	opSetcc
+	opCmovcc
+	opJcc
+	opJmp    // imm holds the absolute target
+	opJmpRm  // indirect
+	opCall   // imm holds the absolute target
+	opCallRm // indirect
+	opRet    // imm: bytes to release after the return address
+	opLoop   // sub: 0 loopne, 1 loope, 2 loop, 3 jrcxz
+	opCmc
+	opClc
+	opStc
+	opCld
+	opStd
+	opMovs
+	opCmps
+	opStos
+	opLods
+	opScas
+	opSyscall
+	opCpuid
+	opRdtsc
+	opRdtscp
+	opInt3
+	opUD
+	opPrivileged // and encodings longer than 15 bytes: #GP
+	opFence
+	opFxsave
+	opFxrstor
+	opLdmxcsr
+	opStmxcsr
+	opRdfsbase
+	opX87 // x87 escape (D8-DF): sub is the opcode's low 3 bits, imm the ModRM byte
+
+	// SSE and MMX-space instructions of the 0F map: sub is the opcode
+	// byte after 0F, pfx the mandatory prefix (sse.go).
+	opSSE
+	// The 0F 38 and 0F 3A maps (SSSE3, SSE4): sub is the third opcode byte.
+	opSSE38
+	opSSE3A
+)
