@@ -8,6 +8,7 @@ package linux
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 
 	"github.com/wasmrt/wasmrt/convert"
@@ -20,12 +21,17 @@ import (
 // image, as c2w rootfs does (uncompressed, to keep tests fast). It is
 // exported to the external tests of this package.
 func FixtureImage(layout string) (*rootfs.Image, error) {
+	return FixtureImageFor(layout, "riscv64")
+}
+
+// FixtureImageFor is FixtureImage for the image of another architecture.
+func FixtureImageFor(layout, arch string) (*rootfs.Image, error) {
 	ctx := context.Background()
 	src, err := image.ParseSource("oci-layout:"+layout+":latest", false)
 	if err != nil {
 		return nil, err
 	}
-	plat, err := image.ParsePlatform("linux/riscv64")
+	plat, err := image.ParsePlatform("linux/" + arch)
 	if err != nil {
 		return nil, err
 	}
@@ -44,6 +50,11 @@ func FixtureImage(layout string) (*rootfs.Image, error) {
 		return nil, err
 	}
 	defer tree.Close()
+	return writeImage(tree)
+}
+
+// writeImage writes tree as an uncompressed rootfs image and opens it.
+func writeImage(tree *convrootfs.Tree) (*rootfs.Image, error) {
 	var buf bytes.Buffer
 	opts := convrootfs.DefaultWriteOptions()
 	opts.Codec = convrootfs.CodecNone
@@ -51,4 +62,22 @@ func FixtureImage(layout string) (*rootfs.Image, error) {
 		return nil, err
 	}
 	return rootfs.Open(buf.Bytes())
+}
+
+// TarImage builds a rootfs image from a tar stream, as one layer.
+func TarImage(r io.Reader) (*rootfs.Image, error) {
+	tmp, err := os.MkdirTemp("", "linux-test-tree-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	tree, err := convrootfs.NewTree(tmp)
+	if err != nil {
+		return nil, err
+	}
+	defer tree.Close()
+	if err := tree.Apply(r, convrootfs.ApplyOptions{}); err != nil {
+		return nil, err
+	}
+	return writeImage(tree)
 }

@@ -60,16 +60,21 @@ func TestMain(m *testing.M) {
 // loadImage converts fixture (an internal/fixtures image name) to a rootfs
 // image, as c2w rootfs does.
 func loadImage(t testing.TB, fixture string) *rootfs.Image {
+	return loadImageFor(t, fixture, "riscv64")
+}
+
+// loadImageFor is loadImage for the image of architecture arch.
+func loadImageFor(t testing.TB, fixture, arch string) *rootfs.Image {
 	t.Helper()
 	imagesMu.Lock()
-	ti := images[fixture]
+	ti := images[fixture+"/"+arch]
 	if ti == nil {
 		ti = &testImage{}
-		images[fixture] = ti
+		images[fixture+"/"+arch] = ti
 	}
 	imagesMu.Unlock()
 	layout := fixtures.OCI(t, fixture)
-	ti.once.Do(func() { ti.img, ti.err = linux.FixtureImage(layout) })
+	ti.once.Do(func() { ti.img, ti.err = linux.FixtureImageFor(layout, arch) })
 	if ti.err != nil {
 		t.Fatalf("fixture %s: %v", fixture, ti.err)
 	}
@@ -83,9 +88,15 @@ func oracleRoot(t testing.TB, fixture string) string {
 	if _, err := exec.LookPath("qemu-riscv64-static"); err != nil {
 		t.Skip("qemu-riscv64-static not installed (Debian package qemu-user-static): no oracle")
 	}
-	img := loadImage(t, fixture)
+	return oracleRootFor(t, fixture, "riscv64")
+}
+
+// oracleRootFor is oracleRoot for the image of architecture arch.
+func oracleRootFor(t testing.TB, fixture, arch string) string {
+	t.Helper()
+	img := loadImageFor(t, fixture, arch)
 	imagesMu.Lock()
-	ti := images[fixture]
+	ti := images[fixture+"/"+arch]
 	var err error
 	if scratch == "" {
 		if scratch, err = os.MkdirTemp("", "linux-oracle-"); err != nil {
@@ -95,7 +106,7 @@ func oracleRoot(t testing.TB, fixture string) string {
 	}
 	imagesMu.Unlock()
 	ti.dirOnce.Do(func() {
-		dir := filepath.Join(scratch, fixture)
+		dir := filepath.Join(scratch, fixture+"-"+arch)
 		if ti.dirErr = extract(img, rootfs.RootIno, dir); ti.dirErr != nil {
 			return
 		}
@@ -108,7 +119,7 @@ func oracleRoot(t testing.TB, fixture string) string {
 	if ti.dirErr != nil {
 		t.Fatalf("extract %s: %v", fixture, ti.dirErr)
 	}
-	if out, err := exec.Command("unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork", "sh", "-c", oracleSetup+"true", "oracle", ti.dir, oracleScratch(t)).CombinedOutput(); err != nil {
+	if out, err := exec.Command("unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork", "sh", "-c", oracleSetupFor(arch)+"true", "oracle", ti.dir, oracleScratch(t)).CombinedOutput(); err != nil {
 		t.Skipf("cannot set up the oracle sandbox (needs user namespaces with binfmt_misc, Linux >= 6.7): %v: %s", err, out)
 	}
 	return ti.dir
@@ -137,7 +148,19 @@ mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
 # Debian's registration, with the wrapper that preserves argv[0]
 # (busybox picks its applet from it).
 grep -v '^#' /usr/lib/binfmt.d/qemu-riscv64.conf > /proc/sys/fs/binfmt_misc/register
-# Every run gets a private writable layer over the extracted tree, like
+` + oracleTree
+
+// oracleSetupFor returns the oracle's setup for images of arch: the
+// host's own CPU runs amd64 images, without qemu.
+func oracleSetupFor(arch string) string {
+	if arch == "amd64" {
+		return "set -e\nlower=$1; scratch=$2; shift 2\n" + oracleTree
+	}
+	return oracleSetup
+}
+
+// oracleTree makes the private writable tree of one oracle run.
+const oracleTree = `# Every run gets a private writable layer over the extracted tree, like
 # the emulator's in-memory overlay, so runs cannot see each other's files.
 mount -t tmpfs tmpfs "$scratch"
 mkdir "$scratch/upper" "$scratch/work" "$scratch/root"
@@ -210,11 +233,17 @@ type result struct {
 // runEmulator runs argv in the emulated machine.
 func runEmulator(t testing.TB, fixture string, argv []string, stdin string) (result, string, *linux.Kernel) {
 	t.Helper()
+	return runEmulatorFor(t, fixture, "riscv64", argv, stdin)
+}
+
+// runEmulatorFor is runEmulator for the image of architecture arch.
+func runEmulatorFor(t testing.TB, fixture, arch string, argv []string, stdin string) (result, string, *linux.Kernel) {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	k, err := linux.New(linux.Config{
-		Image: loadImage(t, fixture), Args: argv, Env: testEnv,
+		Image: loadImageFor(t, fixture, arch), Args: argv, Env: testEnv,
 		Stdin: strings.NewReader(stdin), Stdout: &stdout, Stderr: &stderr,
-		InstructionLimit: 20_000_000_000,
+		InstructionLimit: 20_000_000_000, Arch: linux.ArchABI(arch),
 	})
 	if err != nil {
 		t.Fatalf("%q: %v", argv, err)
@@ -230,7 +259,19 @@ func runEmulator(t testing.TB, fixture string, argv []string, stdin string) (res
 // tree, with binfmt_misc so that programs can run other programs.
 func runOracle(t testing.TB, fixture string, argv []string, stdin string) (result, string) {
 	t.Helper()
-	root := oracleRoot(t, fixture)
+	return runOracleFor(t, fixture, "riscv64", argv, stdin)
+}
+
+// runOracleFor is runOracle for the image of architecture arch: amd64
+// programs run on the host's CPU.
+func runOracleFor(t testing.TB, fixture, arch string, argv []string, stdin string) (result, string) {
+	t.Helper()
+	var root string
+	if arch == "riscv64" {
+		root = oracleRoot(t, fixture)
+	} else {
+		root = oracleRootFor(t, fixture, arch)
+	}
 	prog := argv[0]
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -238,7 +279,7 @@ func runOracle(t testing.TB, fixture string, argv []string, stdin string) (resul
 	// from inside), so the shell waits for it and forwards its status.
 	// env -i gives the guest exactly testEnv, without the PWD the shell
 	// adds.
-	script := oracleSetup + `env -i ` + strings.Join(testEnv, " ") + ` chroot "$root" "$@"`
+	script := oracleSetupFor(arch) + `env -i ` + strings.Join(testEnv, " ") + ` chroot "$root" "$@"`
 	cmd := exec.CommandContext(ctx, "unshare", append([]string{"--user", "--map-root-user", "--mount", "--pid", "--fork", "sh", "-c", script, "oracle", root, oracleScratch(t), prog}, argv[1:]...)...)
 	cmd.Env = testEnv
 	cmd.Dir = "/"

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wasmrt/wasmrt/emulator/linux/abi"
 	"github.com/wasmrt/wasmrt/emulator/linux/arch"
+	archamd64 "github.com/wasmrt/wasmrt/emulator/linux/arch/amd64"
 	archrv "github.com/wasmrt/wasmrt/emulator/linux/arch/riscv64"
 	"github.com/wasmrt/wasmrt/emulator/linux/inet"
 	"github.com/wasmrt/wasmrt/emulator/linux/vfs"
@@ -50,8 +51,8 @@ type Config struct {
 	InstructionLimit uint64
 	// Clock returns the wall time the guest sees (default time.Now).
 	Clock func() time.Time
-	// Arch is the guest architecture (default riscv64, the only one so
-	// far).
+	// Arch is the guest architecture (default riscv64; ArchABI names
+	// them).
 	Arch *arch.ABI
 	// Terminal, when set, makes the standard streams a terminal of that
 	// window size with the machine's own line discipline: the host must
@@ -107,6 +108,18 @@ type Mount struct {
 
 // DefaultEnv is the environment of a program started without one.
 var DefaultEnv = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "TERM=xterm"}
+
+// ArchABI returns the Linux ABI of an OCI architecture name ("riscv64",
+// "amd64"), or nil when the emulator has no CPU for it.
+func ArchABI(name string) *arch.ABI {
+	switch name {
+	case "riscv64":
+		return archrv.ABI
+	case "amd64":
+		return archamd64.ABI
+	}
+	return nil
+}
 
 // Kernel is one emulated Linux machine: its processes, file system and
 // scheduler. It is driven by Run on a single goroutine.

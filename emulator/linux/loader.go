@@ -291,7 +291,7 @@ func (k *Kernel) exec(t *Task, path string, argv, envv []string) error {
 		abi.AT_GID, uint64(cred.rgid), abi.AT_EGID, uint64(cred.egid),
 		abi.AT_SECURE, secure,
 	}
-	sp, err := buildStack(mm, argv, envv, execfn, auxv)
+	sp, err := buildStack(mm, argv, envv, execfn, k.abi.Platform, auxv)
 	if err != nil {
 		return fail(err)
 	}
@@ -378,7 +378,7 @@ func parseShebang(hdr []byte) (interp, arg string, ok bool) {
 // create_elf_tables does: the executable's name at the very top, then the
 // environment and argument strings, 16 random bytes, then (16-byte
 // aligned) argc, argv, envp and the auxiliary vector.
-func buildStack(mm *MM, argv, envv []string, execfn string, auxv []uint64) (uint64, error) {
+func buildStack(mm *MM, argv, envv []string, execfn, platform string, auxv []uint64) (uint64, error) {
 	pos := uint64(stackTop) - 8
 	putStr := func(s string) (uint64, error) {
 		pos -= uint64(len(s) + 1)
@@ -387,6 +387,13 @@ func buildStack(mm *MM, argv, envv []string, execfn string, auxv []uint64) (uint
 	execfnAddr, err := putStr(execfn)
 	if err != nil {
 		return 0, err
+	}
+	if platform != "" {
+		addr, err := putStr(platform)
+		if err != nil {
+			return 0, err
+		}
+		auxv = append(auxv, abi.AT_PLATFORM, addr)
 	}
 	envAddrs := make([]uint64, len(envv))
 	for i := len(envv) - 1; i >= 0; i-- {

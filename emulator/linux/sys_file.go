@@ -602,15 +602,20 @@ func (t *Task) statAt(dirfd, pathAddr uint64, flags uint32) (abi.Stat, error) {
 	return n.Stat(), nil
 }
 
+// encodeStat encodes st as the architecture's struct stat.
+func (k *Kernel) encodeStat(st *abi.Stat) []byte {
+	b := make([]byte, k.abi.StatSize)
+	k.abi.PutStat(b, st)
+	return b
+}
+
 func sysFstat(t *Task, a args) (uint64, error) {
 	d, err := t.fd(a[0])
 	if err != nil {
 		return 0, err
 	}
 	st := d.File.Stat()
-	var b [abi.StatSize]byte
-	abi.PutGenericStat(b[:], &st)
-	return 0, t.copyOut(a[1], b[:])
+	return 0, t.copyOut(a[1], t.k.encodeStat(&st))
 }
 
 func sysNewfstatat(t *Task, a args) (uint64, error) {
@@ -618,9 +623,7 @@ func sysNewfstatat(t *Task, a args) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	var b [abi.StatSize]byte
-	abi.PutGenericStat(b[:], &st)
-	return 0, t.copyOut(a[2], b[:])
+	return 0, t.copyOut(a[2], t.k.encodeStat(&st))
 }
 
 func sysStatx(t *Task, a args) (uint64, error) {
@@ -634,15 +637,21 @@ func sysStatx(t *Task, a args) (uint64, error) {
 }
 
 func sysGetdents64(t *Task, a args) (uint64, error) {
-	d, err := t.fd(a[0])
-	if err != nil {
-		return 0, err
-	}
-	out, err := d.Getdents(int(min(a[2], maxIO)))
+	out, err := t.dirents(a[0], a[2])
 	if err != nil {
 		return 0, err
 	}
 	return uint64(len(out)), t.copyOut(a[1], out)
+}
+
+// dirents reads struct linux_dirent64 records of directory fd, at most
+// count bytes.
+func (t *Task) dirents(fd, count uint64) ([]byte, error) {
+	d, err := t.fd(fd)
+	if err != nil {
+		return nil, err
+	}
+	return d.Getdents(int(min(count, maxIO)))
 }
 
 func sysReadlinkat(t *Task, a args) (uint64, error) {
@@ -854,7 +863,22 @@ func sysFchownat(t *Task, a args) (uint64, error) {
 }
 
 func sysUtimensat(t *Task, a args) (uint64, error) {
-	flags := uint32(a[3])
+	var times *[32]byte
+	if a[2] != 0 {
+		var b [32]byte
+		if err := t.copyIn(a[2], b[:]); err != nil {
+			return 0, err
+		}
+		times = &b
+	}
+	return t.utimens(a[0], a[1], times, uint32(a[3]))
+}
+
+// utimens sets the access and modification times of the file at path
+// (or of dirfd when path is 0) from two struct timespecs, or to now when
+// times is nil.
+func (t *Task) utimens(dirfd, path uint64, times *[32]byte, flags uint32) (uint64, error) {
+	a := args{dirfd, path}
 	var n *vfs.Inode
 	var err error
 	if a[1] == 0 {
@@ -878,16 +902,13 @@ func sysUtimensat(t *Task, a args) (uint64, error) {
 		}
 		return fs.Access(n, vfs.MayWrite)
 	}
-	if a[2] == 0 {
+	if times == nil {
 		if err := toNow(); err != nil {
 			return 0, err
 		}
 		return 0, n.SetTimes(&now, &now)
 	}
-	var b [32]byte
-	if err := t.copyIn(a[2], b[:]); err != nil {
-		return 0, err
-	}
+	b := times
 	const utimeNow, utimeOmit = 1<<30 - 1, 1<<30 - 2
 	an, mn := le.Uint64(b[8:]), le.Uint64(b[24:])
 	switch {
@@ -1090,29 +1111,39 @@ func (t *Task) pollFDs(raw []byte) int {
 }
 
 func sysPpoll(t *Task, a args) (uint64, error) {
-	if a[1] > maxFDs {
-		return 0, abi.EINVAL
-	}
-	raw := make([]byte, 8*a[1])
-	if err := t.copyIn(a[0], raw); err != nil {
-		return 0, err
-	}
-	n := t.pollFDs(raw)
-	if n > 0 || (t.resume != nil && t.resume.timedOut) {
-		return uint64(n), t.copyOut(a[0], raw)
-	}
-	w := &waitState{noRestart: true, ready: func() bool { return t.pollFDs(append([]byte(nil), raw...)) > 0 }}
-	if t.resume != nil {
-		w.deadline = t.resume.deadline
-	} else if a[2] != 0 {
+	var timeout *time.Duration
+	if a[2] != 0 && t.resume == nil {
 		d, err := t.readTimespec(a[2])
 		if err != nil {
 			return 0, err
 		}
-		if d == 0 {
-			return 0, t.copyOut(a[0], raw)
+		timeout = &d
+	}
+	return t.poll(a[0], a[1], timeout)
+}
+
+// poll waits for the pollfd array at fdsAddr; a nil timeout waits for
+// ever.
+func (t *Task) poll(fdsAddr, nfds uint64, timeout *time.Duration) (uint64, error) {
+	if nfds > maxFDs {
+		return 0, abi.EINVAL
+	}
+	raw := make([]byte, 8*nfds)
+	if err := t.copyIn(fdsAddr, raw); err != nil {
+		return 0, err
+	}
+	n := t.pollFDs(raw)
+	if n > 0 || (t.resume != nil && t.resume.timedOut) {
+		return uint64(n), t.copyOut(fdsAddr, raw)
+	}
+	w := &waitState{noRestart: true, ready: func() bool { return t.pollFDs(append([]byte(nil), raw...)) > 0 }}
+	if t.resume != nil {
+		w.deadline = t.resume.deadline
+	} else if timeout != nil {
+		if *timeout == 0 {
+			return 0, t.copyOut(fdsAddr, raw)
 		}
-		w.deadline = t.k.cfg.Clock().Add(d)
+		w.deadline = t.k.cfg.Clock().Add(*timeout)
 	}
 	return 0, t.block(w)
 }
@@ -1154,6 +1185,20 @@ func (t *Task) selectReady(nfds int, sets [3][]byte) (int, error) {
 }
 
 func sysPselect6(t *Task, a args) (uint64, error) {
+	var timeout *time.Duration
+	if a[4] != 0 && t.resume == nil {
+		d, err := t.readTimespec(a[4])
+		if err != nil {
+			return 0, err
+		}
+		timeout = &d
+	}
+	return t.pselect(a, timeout)
+}
+
+// pselect waits for the descriptor sets at a[1], a[2] and a[3] (of a[0]
+// descriptors); a nil timeout waits for ever.
+func (t *Task) pselect(a args, timeout *time.Duration) (uint64, error) {
 	nfds := int(a[0])
 	if nfds < 0 || nfds > maxFDs {
 		return 0, abi.EINVAL
@@ -1193,15 +1238,11 @@ func sysPselect6(t *Task, a args) (uint64, error) {
 	}}
 	if t.resume != nil {
 		w.deadline = t.resume.deadline
-	} else if a[4] != 0 {
-		d, err := t.readTimespec(a[4])
-		if err != nil {
-			return 0, err
-		}
-		if d == 0 {
+	} else if timeout != nil {
+		if *timeout == 0 {
 			return finish()
 		}
-		w.deadline = t.k.cfg.Clock().Add(d)
+		w.deadline = t.k.cfg.Clock().Add(*timeout)
 	}
 	return 0, t.block(w)
 }

@@ -11,7 +11,9 @@ func sysClone(t *Task, a args) (uint64, error) {
 		// The vfork child let go: finish the call in the parent.
 		return uint64(t.resume.vforkPID), nil
 	}
-	// riscv64 argument order: flags, stack, parent_tid, tls, child_tid.
+	if t.k.abi.CloneChildTIDBeforeTLS {
+		return t.clone(a[0], a[1], a[2], a[4], a[3])
+	}
 	return t.clone(a[0], a[1], a[2], a[3], a[4])
 }
 

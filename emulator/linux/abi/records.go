@@ -48,6 +48,33 @@ func PutGenericStat(b []byte, st *Stat) {
 	le.PutUint64(b[112:], uint64(st.CtimeNsec))
 }
 
+// X86StatSize is the size of x86-64's struct stat.
+const X86StatSize = 144
+
+// PutX86Stat encodes st as x86-64's struct stat (arch/x86/include/uapi/
+// asm/stat.h: a 64-bit st_nlink before st_mode, a 64-bit st_blksize) into
+// b, which must be X86StatSize bytes long.
+func PutX86Stat(b []byte, st *Stat) {
+	le := binary.LittleEndian
+	clear(b[:X86StatSize])
+	le.PutUint64(b[0:], st.Dev)
+	le.PutUint64(b[8:], st.Ino)
+	le.PutUint64(b[16:], uint64(st.Nlink))
+	le.PutUint32(b[24:], st.Mode)
+	le.PutUint32(b[28:], st.UID)
+	le.PutUint32(b[32:], st.GID)
+	le.PutUint64(b[40:], st.Rdev)
+	le.PutUint64(b[48:], uint64(st.Size))
+	le.PutUint64(b[56:], uint64(st.Blksize))
+	le.PutUint64(b[64:], uint64(st.Blocks))
+	le.PutUint64(b[72:], uint64(st.AtimeSec))
+	le.PutUint64(b[80:], uint64(st.AtimeNsec))
+	le.PutUint64(b[88:], uint64(st.MtimeSec))
+	le.PutUint64(b[96:], uint64(st.MtimeNsec))
+	le.PutUint64(b[104:], uint64(st.CtimeSec))
+	le.PutUint64(b[112:], uint64(st.CtimeNsec))
+}
+
 // StatxSize is the size of struct statx.
 const StatxSize = 256
 

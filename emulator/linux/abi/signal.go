@@ -113,3 +113,9 @@ func DefaultActionOf(sig int) DefaultAction {
 	}
 	return ActTerminate
 }
+
+// More siginfo codes, of x86-64's exceptions.
+const (
+	ILL_ILLOPN = 2
+	FPE_INTDIV = 1
+)

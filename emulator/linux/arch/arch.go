@@ -1,6 +1,7 @@
 package arch
 
 import (
+	"github.com/wasmrt/wasmrt/emulator/linux/abi"
 	"github.com/wasmrt/wasmrt/emulator/riscv64"
 )
 
@@ -87,6 +88,13 @@ type Context interface {
 	PopSignalFrame() (mask uint64, err error)
 }
 
+// SegmentBases is implemented by the contexts of architectures with fs
+// and gs segment bases (x86-64's arch_prctl).
+type SegmentBases interface {
+	Bases() (fs, gs uint64)
+	SetBases(fs, gs uint64)
+}
+
 // Perm is a set of page permissions of Memory.
 type Perm = riscv64.Perm
 
@@ -118,6 +126,15 @@ type ABI struct {
 	// EpollPacked says whether struct epoll_event is packed (12 bytes,
 	// x86-64 only); elsewhere its 64-bit data is aligned (16 bytes).
 	EpollPacked bool
+	// Platform is AT_PLATFORM's string, empty for none.
+	Platform string
+	// CloneChildTIDBeforeTLS says clone's arguments are (flags, stack,
+	// parent_tid, child_tid, tls), x86-64's order; otherwise they are
+	// (flags, stack, parent_tid, tls, child_tid) (CLONE_BACKWARDS).
+	CloneChildTIDBeforeTLS bool
+	// StatSize and PutStat encode struct stat (fstat, newfstatat).
+	StatSize int
+	PutStat  func(b []byte, st *abi.Stat)
 	// SigreturnCode is the machine code of the rt_sigreturn trampoline the
 	// kernel maps into every process (the vDSO's job on real kernels).
 	SigreturnCode []byte

@@ -174,6 +174,8 @@ var ABI = &arch.ABI{
 	ELFMachine:    ELFMachine,
 	HWCap:         HWCap,
 	SyscallNames:  SyscallNames,
+	StatSize:      abi.StatSize,
+	PutStat:       abi.PutGenericStat,
 	SigreturnCode: SigreturnCode,
 	NewContext:    func(mem *rv.Memory) arch.Context { return New(mem) },
 }
