@@ -16,6 +16,7 @@ import (
 
 	"github.com/wasmrt/wasmrt/emulator/container"
 	"github.com/wasmrt/wasmrt/emulator/linux"
+	"github.com/wasmrt/wasmrt/emulator/linux/arch"
 	"github.com/wasmrt/wasmrt/emulator/linux/inet"
 	"github.com/wasmrt/wasmrt/emulator/riscv64"
 	"github.com/wasmrt/wasmrt/emulator/rootfs"
@@ -121,10 +122,15 @@ func moduleMain(m moduleEnv) int {
 			return fail("embedded rootfs image: %v", err)
 		}
 	}
+	abi, err := platformABI(cfg.Platform)
+	if err != nil {
+		return fail("%s: %v", imageName(cfg), err)
+	}
 	kcfg := linux.Config{
 		Image: img, Args: proc.Args, Env: proc.Env, Dir: proc.Dir,
 		Stdin: m.stdin, Stdout: m.stdout, Stderr: m.stderr,
 		MemoryLimit: uint64(limit), Hostname: *hostname, Terminal: term, Mounts: m.mounts,
+		Arch: abi,
 	}
 	if *noStdin {
 		kcfg.Stdin = nil
@@ -188,6 +194,21 @@ func moduleMain(m moduleEnv) int {
 		return fail("%s: %v", imageName(cfg), err)
 	}
 	return status
+}
+
+// platformABI returns the CPU and Linux ABI of an image platform
+// (os/arch[/variant]); modules converted before the platform was
+// recorded are riscv64.
+func platformABI(platform string) (*arch.ABI, error) {
+	if platform == "" {
+		return linux.ArchABI("riscv64"), nil
+	}
+	osName, rest, _ := strings.Cut(platform, "/")
+	archName, _, _ := strings.Cut(rest, "/")
+	if abi := linux.ArchABI(archName); osName == "linux" && abi != nil {
+		return abi, nil
+	}
+	return nil, fmt.Errorf("the emulator has no CPU for platform %s (it runs linux/riscv64 and linux/amd64)", platform)
 }
 
 func imageName(cfg *container.Config) string {

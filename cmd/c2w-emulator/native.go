@@ -27,6 +27,7 @@ func nativeMain(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	dir := fl.String("dir", "/", "initial working directory in the guest")
 	memory := fl.Uint64("memory", 2048, "guest memory budget in MiB")
 	hostname := fl.String("hostname", "localhost", "guest host name")
+	archName := fl.String("arch", "riscv64", "guest architecture of the image's programs: riscv64 or amd64")
 	stats := fl.Bool("stats", false, "print guest instructions and unsupported system calls to stderr at exit")
 	var mounts envList
 	fl.Var(&env, "env", "guest environment variable NAME=VALUE (repeatable; default PATH, HOME, TERM)")
@@ -52,9 +53,14 @@ func nativeMain(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "c2w-emulator: rootfs image %s: %v\n", fl.Arg(0), err)
 		return 125
 	}
+	abi := linux.ArchABI(*archName)
+	if abi == nil {
+		fmt.Fprintf(stderr, "c2w-emulator: -arch %q: want riscv64 or amd64\n", *archName)
+		return 125
+	}
 	cfg := linux.Config{
 		Image: img, Args: fl.Args()[1:], Dir: *dir, Stdin: stdin, Stdout: stdout, Stderr: stderr,
-		MemoryLimit: *memory << 20, Hostname: *hostname,
+		MemoryLimit: *memory << 20, Hostname: *hostname, Arch: abi,
 	}
 	if len(env) > 0 {
 		cfg.Env = env

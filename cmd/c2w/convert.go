@@ -43,7 +43,7 @@ func (f *convertFlags) register(cmd *cobra.Command) {
 }
 
 // emulatedPlatforms are the platforms the embedded emulator runs.
-var emulatedPlatforms = []string{"linux/riscv64"}
+var emulatedPlatforms = []string{"linux/riscv64", "linux/amd64"}
 
 // convertedModule is a packed module and what it was built from.
 type convertedModule struct {
@@ -107,8 +107,8 @@ func checkEmulated(im *image.Image) error {
 	if err := image.CheckRunnable(im.Platform, "image "+im.Ref); err != nil {
 		return err
 	}
-	if im.Platform.OS != "linux" || im.Platform.Architecture != "riscv64" {
-		return fmt.Errorf("image %s is for %s; the emulator runs %v images only — if the image has a riscv64 variant, select it with --platform linux/riscv64", im.Ref, plat, emulatedPlatforms)
+	if im.Platform.OS != "linux" || (im.Platform.Architecture != "riscv64" && im.Platform.Architecture != "amd64") {
+		return fmt.Errorf("image %s is for %s; the emulator runs %v images only — if the image has one of those variants, select it with --platform", im.Ref, plat, emulatedPlatforms)
 	}
 	return nil
 }

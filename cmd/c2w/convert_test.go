@@ -11,6 +11,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+
 	"github.com/wasmrt/wasmrt/convert/pack"
 	"github.com/wasmrt/wasmrt/emulator/container"
 	"github.com/wasmrt/wasmrt/emulator/linux"
@@ -190,8 +195,9 @@ func nativeRun(t *testing.T, module, stdin string, args ...string) result {
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer
+	_, arch, _ := strings.Cut(cfg.Platform, "/")
 	k, err := linux.New(linux.Config{Image: img, Args: proc.Args, Env: proc.Env, Dir: proc.Dir,
-		Stdin: strings.NewReader(stdin), Stdout: &stdout, Stderr: &stderr})
+		Stdin: strings.NewReader(stdin), Stdout: &stdout, Stderr: &stderr, Arch: linux.ArchABI(arch)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,10 +427,31 @@ func TestTranslatedBashAndCoreutils(t *testing.T) {
 }
 
 func TestConvertRefusesOtherPlatforms(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "amd64.wasm")
-	code, _, errOut := run(t, "--platform", "linux/amd64", layoutRef(t, fixtures.ImageBusybox), out)
-	if code != 1 || !strings.Contains(errOut, "is for linux/amd64") || !strings.Contains(errOut, "--platform linux/riscv64") {
-		t.Errorf("exit %d, stderr %q; want a refusal naming linux/amd64 and the --platform hint", code, errOut)
+	// A well-formed linux/arm64 image: the emulator has no CPU for it.
+	img, err := random.Image(512, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf.OS, cf.Architecture = "linux", "arm64"
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	lp, err := layout.Write(filepath.Join(dir, "arm64"), empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lp.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "latest"})); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "arm64.wasm")
+	code, _, errOut := run(t, "--platform", "linux/arm64", "oci-layout:"+string(lp)+":latest", out)
+	if code != 1 || !strings.Contains(errOut, "is for linux/arm64") || !strings.Contains(errOut, "linux/riscv64 linux/amd64") || !strings.Contains(errOut, "--platform") {
+		t.Errorf("exit %d, stderr %q; want a refusal naming linux/arm64, the emulated platforms and the --platform hint", code, errOut)
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("refused conversion left %s behind (%v)", out, err)
@@ -627,5 +654,42 @@ func TestStorageFlags(t *testing.T) {
 	}
 	if code, _, errOut := run(t, "--compression", "zip", layoutRef(t, fixtures.ImageBusybox), filepath.Join(t.TempDir(), "x.wasm")); code != 2 || !strings.Contains(errOut, `--compression "zip": use lz4, deflate or none`) {
 		t.Errorf("bad --compression: exit %d, %q", code, errOut)
+	}
+}
+
+// TestConvertAMD64 converts x86-64 images — one named directly (taken
+// whatever its platform, since no --platform is given), one chosen from
+// the busybox index with --platform — and runs them under wazero, Node
+// and the natively compiled emulator.
+func TestConvertAMD64(t *testing.T) {
+	python := convertFixture(t, fixtures.ImagePythonAMD64)
+	busybox := filepath.Join(sharedDir(t), "busybox-amd64.wasm")
+	mustRun(t, "--quiet", "--platform", "linux/amd64", layoutRef(t, fixtures.ImageBusybox), busybox)
+	wasmValidate(t, busybox)
+	if help := wazeroRun(t, busybox, "", nil, nil, "--help"); !strings.Contains(help.stderr+help.stdout, "(linux/amd64)") {
+		t.Errorf("the module's --help does not name linux/amd64: %v", help)
+	}
+	cases := []struct {
+		module string
+		args   []string
+		want   string
+	}{
+		{busybox, []string{"sh", "-c", "uname -m; echo $((6*7)); ls /bin | grep -c ."}, ""},
+		{python, []string{"python3", "-c", "import platform, sys; print(platform.machine(), sys.version_info[:2], sum(i*i for i in range(1000)), 2**0.5)"}, "x86_64 (3, 11) 332833500 1.4142135623730951\n"},
+	}
+	for _, tc := range cases {
+		native := nativeRun(t, tc.module, "", tc.args...)
+		if native.code != 0 || tc.want != "" && native.stdout != tc.want {
+			t.Errorf("native emulator %q: %v, want stdout %q", tc.args, native, tc.want)
+		}
+		if !strings.HasPrefix(native.stdout, "x86_64") {
+			t.Errorf("%q: the guest is not x86-64: %v", tc.args, native)
+		}
+		if got := wazeroRun(t, tc.module, "", nil, nil, tc.args...); got != native {
+			t.Errorf("wazero %q:\n got  %v\n want %v", tc.args, got, native)
+		}
+	}
+	if got, want := nodeRun(t, busybox, "", nil, "uname", "-m"), (result{stdout: "x86_64\n"}); got != want {
+		t.Errorf("node: %v, want %v", got, want)
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -22,16 +24,28 @@ type intakeFlags struct {
 
 func (f *intakeFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.platform, "platform", image.FormatPlatform(image.DefaultPlatform), "image platform os/arch[/variant] to select from a multi-platform index")
+	fl.StringVar(&f.platform, "platform", "", "image platform os/arch[/variant] to select from a multi-platform index (default: the first of "+defaultPlatforms()+" the image has)")
 	fl.BoolVar(&f.insecure, "insecure", false, "speak plain HTTP to the registry (loopback registries always get plain HTTP)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress output")
 }
 
+// defaultPlatforms lists image.DefaultPlatforms for help texts.
+func defaultPlatforms() string {
+	s := make([]string, len(image.DefaultPlatforms))
+	for i, p := range image.DefaultPlatforms {
+		s[i] = image.FormatPlatform(p)
+	}
+	return strings.Join(s, ", ")
+}
+
 // open parses and resolves the image argument.
 func (f *intakeFlags) open(ctx context.Context, arg string) (*image.Image, error) {
-	p, err := image.ParsePlatform(f.platform)
-	if err != nil {
-		return nil, usageError{fmt.Errorf("--platform: %w", err)}
+	var p v1.Platform
+	if f.platform != "" {
+		var err error
+		if p, err = image.ParsePlatform(f.platform); err != nil {
+			return nil, usageError{fmt.Errorf("--platform: %w", err)}
+		}
 	}
 	src, err := image.ParseSource(arg, f.insecure)
 	if err != nil {

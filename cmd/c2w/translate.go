@@ -71,6 +71,9 @@ func (f *translateFlags) translate(cmd *cobra.Command, mode translate.Mode, runs
 	if mode == translate.ModeNone {
 		return nil, nil
 	}
+	if cfg.Platform != "linux/riscv64" {
+		return nil, usageError{fmt.Errorf("--translate and --train translate riscv64 code only; image %s is %s (convert it without them)", cfg.Image, cfg.Platform)}
+	}
 	img, err := emrootfs.Open(fsImage)
 	if err != nil {
 		return nil, fmt.Errorf("reading back the rootfs image: %w", err)

@@ -207,9 +207,19 @@ func TestRegistryPlatformSelection(t *testing.T) {
 	if err != nil || im.IndexDigest.Hex != "" {
 		t.Fatalf("by digest: %v %v", im, err)
 	}
-	_, err = openArg(t, host+"/multi@"+digests["linux/amd64"].String(), Options{})
-	if err == nil || !strings.Contains(err.Error(), "is for linux/amd64, not linux/riscv64") {
+	// Any default platform is fine for an image named directly; others are
+	// refused by default and when another one is asked for.
+	im, err = openArg(t, host+"/multi@"+digests["linux/amd64"].String(), Options{})
+	if err != nil || im.Platform.Architecture != "amd64" {
+		t.Errorf("amd64 manifest by digest, no platform asked: %v %v", im, err)
+	}
+	_, err = openArg(t, host+"/multi@"+digests["linux/arm/v7"].String(), Options{})
+	if err == nil || !strings.Contains(err.Error(), "is for linux/arm/v7, not linux/riscv64 or linux/amd64") {
 		t.Errorf("platform mismatch of a single manifest: %v", err)
+	}
+	_, err = openArg(t, host+"/multi@"+digests["linux/amd64"].String(), Options{Platform: DefaultPlatforms[0]})
+	if err == nil || !strings.Contains(err.Error(), "is for linux/amd64, not linux/riscv64") {
+		t.Errorf("platform mismatch of a single manifest with --platform: %v", err)
 	}
 }
 
@@ -248,7 +258,7 @@ func TestRegistryAuth(t *testing.T) {
 		reg.ServeHTTP(w, r)
 	})
 	host := startRegistry(t, h)
-	img := platformImage(t, DefaultPlatform, 1)
+	img := platformImage(t, DefaultPlatforms[0], 1)
 	ref, _ := name.ParseReference(host + "/private:v1")
 	if err := remote.Write(ref, img, remote.WithAuth(&authn.Basic{Username: user, Password: pass})); err != nil {
 		t.Fatal(err)
@@ -290,7 +300,7 @@ func writeLayout(t *testing.T) (string, v1.ImageIndex, map[string]v1.Hash) {
 	if err := p.AppendIndex(idx, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "v1"})); err != nil {
 		t.Fatal(err)
 	}
-	single := platformImage(t, DefaultPlatform, 1)
+	single := platformImage(t, DefaultPlatforms[0], 1)
 	if err := p.AppendImage(single, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "single"})); err != nil {
 		t.Fatal(err)
 	}
@@ -431,7 +441,7 @@ func TestOCIArchive(t *testing.T) {
 }
 
 func TestDockerArchive(t *testing.T) {
-	img := platformImage(t, DefaultPlatform, 2)
+	img := platformImage(t, DefaultPlatforms[0], 2)
 	file := filepath.Join(t.TempDir(), "docker.tar")
 	tag, _ := name.NewTag("example.com/app:1")
 	if err := tarball.WriteToFile(file, tag, img); err != nil {
@@ -464,7 +474,7 @@ func TestDockerArchive(t *testing.T) {
 
 func TestInfo(t *testing.T) {
 	host := startRegistry(t, nil)
-	img := platformImage(t, DefaultPlatform, 1)
+	img := platformImage(t, DefaultPlatforms[0], 1)
 	ref, _ := name.ParseReference(host + "/app:v1")
 	if err := remote.Write(ref, img); err != nil {
 		t.Fatal(err)

@@ -24,7 +24,8 @@ import (
 // Options configure Open.
 type Options struct {
 	// Platform selects the image of a multi-platform index; zero means
-	// DefaultPlatform.
+	// the first of DefaultPlatforms the index has (and any of them for an
+	// image named directly).
 	Platform v1.Platform
 	// Insecure speaks plain HTTP to every registry (loopback registries
 	// always get plain HTTP).
@@ -74,8 +75,9 @@ type Layer struct {
 
 // Open resolves src to one image. The caller must Close it.
 func Open(ctx context.Context, src Source, opts Options) (*Image, error) {
+	wants := []v1.Platform{opts.Platform}
 	if opts.Platform.OS == "" {
-		opts.Platform = DefaultPlatform
+		wants = DefaultPlatforms
 	}
 	var (
 		im  *Image
@@ -83,9 +85,9 @@ func Open(ctx context.Context, src Source, opts Options) (*Image, error) {
 	)
 	switch src.Kind {
 	case KindRegistry:
-		im, err = openRemote(ctx, src, opts)
+		im, err = openRemote(ctx, src, opts, wants)
 	case KindOCILayout, KindOCIArchive:
-		im, err = openOCI(src, opts)
+		im, err = openOCI(src, wants)
 	case KindDockerArchive:
 		im, err = openDockerArchive(src)
 	default:
@@ -100,9 +102,9 @@ func Open(ctx context.Context, src Source, opts Options) (*Image, error) {
 	}
 	// An image named directly (not through an index) may be for another
 	// platform than asked for; its config is the truth.
-	if !matchPlatform(im.Platform, opts.Platform) {
+	if !matchAny(im.Platform, wants) {
 		im.Close()
-		return nil, platformMismatch(src, &im.Platform, opts.Platform)
+		return nil, platformMismatch(src, &im.Platform, wants)
 	}
 	return im, nil
 }
@@ -117,12 +119,12 @@ func (im *Image) Close() error {
 	return err
 }
 
-func openRemote(ctx context.Context, src Source, opts Options) (*Image, error) {
+func openRemote(ctx context.Context, src Source, opts Options, wants []v1.Platform) (*Image, error) {
 	kc := opts.Keychain
 	if kc == nil {
 		kc = authn.DefaultKeychain
 	}
-	ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc), remote.WithPlatform(opts.Platform)}
+	ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc), remote.WithPlatform(wants[0])}
 	if opts.Transport != nil {
 		ropts = append(ropts, remote.WithTransport(opts.Transport))
 	}
@@ -142,7 +144,7 @@ func openRemote(ctx context.Context, src Source, opts Options) (*Image, error) {
 			return nil, registryError(src, err)
 		}
 		im.IndexDigest = desc.Digest
-		img, err = imageFromIndex(idx, opts.Platform, "image "+src.String())
+		img, err = imageFromIndex(idx, wants, "image "+src.String())
 		if err != nil {
 			return nil, registryError(src, err)
 		}
@@ -157,7 +159,7 @@ func openRemote(ctx context.Context, src Source, opts Options) (*Image, error) {
 }
 
 // imageFromIndex selects want from an index, descending into nested indexes.
-func imageFromIndex(idx v1.ImageIndex, want v1.Platform, what string) (v1.Image, error) {
+func imageFromIndex(idx v1.ImageIndex, want []v1.Platform, what string) (v1.Image, error) {
 	for depth := 0; depth < 4; depth++ {
 		m, err := idx.IndexManifest()
 		if err != nil {
@@ -197,7 +199,7 @@ func registryError(src Source, err error) error {
 	return fmt.Errorf("image %s: %w", src, err)
 }
 
-func openOCI(src Source, opts Options) (*Image, error) {
+func openOCI(src Source, wants []v1.Platform) (*Image, error) {
 	var (
 		store blobStore
 		err   error
@@ -210,7 +212,7 @@ func openOCI(src Source, opts Options) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	im, err := openFromStore(store, src, opts)
+	im, err := openFromStore(store, src, wants)
 	if err != nil {
 		store.close()
 		return nil, err
@@ -219,7 +221,7 @@ func openOCI(src Source, opts Options) (*Image, error) {
 	return im, nil
 }
 
-func openFromStore(store blobStore, src Source, opts Options) (*Image, error) {
+func openFromStore(store blobStore, src Source, wants []v1.Platform) (*Image, error) {
 	top, err := readIndexJSON(store)
 	if err != nil {
 		return nil, err
@@ -284,7 +286,7 @@ func openFromStore(store blobStore, src Source, opts Options) (*Image, error) {
 			if !allPlatforms {
 				return nil, fmt.Errorf("%s: %s holds %d images; pick one with :TAG or @DIGEST (tags present: %s)", what, store.describe(), len(top.Manifests), listOrNone(names))
 			}
-			d, err := selectManifest(top, opts.Platform, what)
+			d, err := selectManifest(top, wants, what)
 			if err != nil {
 				return nil, err
 			}
@@ -312,7 +314,7 @@ func openFromStore(store blobStore, src Source, opts Options) (*Image, error) {
 			if im.IndexDigest == (v1.Hash{}) {
 				im.IndexDigest = desc.Digest
 			}
-			if desc, err = selectManifest(idx, opts.Platform, what); err != nil {
+			if desc, err = selectManifest(idx, wants, what); err != nil {
 				return nil, err
 			}
 			continue
@@ -383,12 +385,12 @@ func openDockerArchive(src Source) (*Image, error) {
 	return &Image{Source: src, img: img}, nil
 }
 
-func platformMismatch(src Source, have *v1.Platform, want v1.Platform) error {
+func platformMismatch(src Source, have *v1.Platform, want []v1.Platform) error {
 	h := "an unknown platform"
 	if have != nil && have.OS != "" {
 		h = FormatPlatform(*have)
 	}
-	return fmt.Errorf("image %s is for %s, not %s (choose the platform with --platform)", src, h, FormatPlatform(want))
+	return fmt.Errorf("image %s is for %s, not %s (choose the platform with --platform)", src, h, formatPlatforms(want))
 }
 
 // load fills in digests, manifest, config and layers, and checks that the

@@ -8,9 +8,32 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-// DefaultPlatform is what c2w converts for until the x86-64 guest exists: the
-// emulator's CPU is riscv64.
-var DefaultPlatform = v1.Platform{OS: "linux", Architecture: "riscv64"}
+// DefaultPlatforms are what c2w converts for when no platform is asked
+// for, in order of preference: a multi-platform index gives the first of
+// them it has; an image named directly may be any of them.
+var DefaultPlatforms = []v1.Platform{
+	{OS: "linux", Architecture: "riscv64"},
+	{OS: "linux", Architecture: "amd64"},
+}
+
+// formatPlatforms prints platforms as "a or b".
+func formatPlatforms(ps []v1.Platform) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = FormatPlatform(p)
+	}
+	return strings.Join(s, " or ")
+}
+
+// matchAny reports whether have satisfies one of wants.
+func matchAny(have v1.Platform, wants []v1.Platform) bool {
+	for _, w := range wants {
+		if matchPlatform(have, w) {
+			return true
+		}
+	}
+	return false
+}
 
 // ParsePlatform parses os/arch[/variant] as docker's --platform does.
 func ParsePlatform(s string) (v1.Platform, error) {
@@ -47,17 +70,37 @@ func matchPlatform(have, want v1.Platform) bool {
 	return want.Variant == "" || have.Variant == want.Variant
 }
 
-// selectManifest picks the image manifest for want from an index. When
-// nothing matches, the error lists the platforms the index offers.
-func selectManifest(idx *v1.IndexManifest, want v1.Platform, what string) (v1.Descriptor, error) {
-	var best *v1.Descriptor
+// selectManifest picks the image manifest for the first of wants an index
+// has. When nothing matches, the error lists the platforms it offers.
+func selectManifest(idx *v1.IndexManifest, wants []v1.Platform, what string) (v1.Descriptor, error) {
+	for _, want := range wants {
+		if d, ok := selectOne(idx, want); ok {
+			return d, nil
+		}
+	}
 	var offered []string
+	for i := range idx.Manifests {
+		d := &idx.Manifests[i]
+		if d.Platform != nil && !isAttestation(d) {
+			offered = append(offered, FormatPlatform(*d.Platform))
+		}
+	}
+	sort.Strings(offered)
+	list := "none (the index names no platforms)"
+	if len(offered) > 0 {
+		list = strings.Join(dedup(offered), ", ")
+	}
+	return v1.Descriptor{}, fmt.Errorf("%s has no image for platform %s; it has: %s (choose one with --platform)", what, formatPlatforms(wants), list)
+}
+
+// selectOne picks the image manifest for want from an index.
+func selectOne(idx *v1.IndexManifest, want v1.Platform) (v1.Descriptor, bool) {
+	var best *v1.Descriptor
 	for i := range idx.Manifests {
 		d := &idx.Manifests[i]
 		if d.Platform == nil || isAttestation(d) {
 			continue
 		}
-		offered = append(offered, FormatPlatform(*d.Platform))
 		if !d.MediaType.IsImage() && !d.MediaType.IsIndex() {
 			continue
 		}
@@ -70,14 +113,9 @@ func selectManifest(idx *v1.IndexManifest, want v1.Platform, what string) (v1.De
 		}
 	}
 	if best == nil {
-		sort.Strings(offered)
-		list := "none (the index names no platforms)"
-		if len(offered) > 0 {
-			list = strings.Join(dedup(offered), ", ")
-		}
-		return v1.Descriptor{}, fmt.Errorf("%s has no image for platform %s; it has: %s (choose one with --platform)", what, FormatPlatform(want), list)
+		return v1.Descriptor{}, false
 	}
-	return *best, nil
+	return *best, true
 }
 
 func isAttestation(d *v1.Descriptor) bool {
