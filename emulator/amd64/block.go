@@ -120,6 +120,7 @@ func (c *CPU) decodeBlock(cp *codePage, data *[PageSize]byte, rip uint64) *block
 		if !ok {
 			in = illegal(code)
 		}
+		classify(&in)
 		b.insts = append(b.insts, in)
 		pc += uint64(in.len)
 		if endsBlock(in.op) || b.next != nil {
@@ -144,38 +145,211 @@ func endsBlock(op uint16) bool {
 // instructions have retired.
 func (c *CPU) Run(budget uint64) Exit {
 	limit := c.Instret + budget
-	for c.Instret < limit {
-		rip := c.RIP
-		b := c.lookup(rip)
-		if b == nil {
-			return c.exit
+	regs := c.regs()
+	mem := c.Mem
+	rip := c.RIP
+	// done counts the instructions retired since Instret was last
+	// updated.
+	var done uint64
+	for c.Instret+done < limit {
+		slot := c.blocks[(rip^rip>>12)&(blockCacheSize-1)]
+		b := slot
+		if b == nil || b.va != rip || !b.valid() {
+			if b = c.lookup(rip); b == nil {
+				c.Instret += done
+				c.RIP = rip
+				return c.exit
+			}
 		}
-		for i := range b.insts {
-			in := &b.insts[i]
-			c.RIP = rip + uint64(in.len)
+		insts := b.insts
+	block:
+		for i := range insts {
+			in := &insts[i]
+			next := rip + uint64(in.len)
+			f := in.fast
+			// The fast forms, most frequent first.
+			if f == fastOp {
+				// Branch-free: the selectors classify computed pick
+				// the operation; cmp and test write the scratch
+				// register, moves record their flags in the scratch
+				// lazy flags.
+				a := regs[in.dst] & in.mask
+				bv := (regs[in.src] + regs[in.base] + regs[in.index]<<in.scale + in.imm) & in.mask
+				res := a + (bv ^ in.neg) - in.neg
+				logic := a&bv&in.and ^ (a^bv)&in.xor ^ bv&in.mov
+				if in.logic {
+					res = logic
+				}
+				res &= in.mask
+				regs[in.out] = res
+				l := &c.lazy
+				if in.noFlags {
+					l = &c.unusedFlags
+				}
+				l.set(in.lop, in.osz, a, bv, res)
+				rip = next
+				done++
+				continue
+			}
+			if f == fastJcc {
+				done++
+				var taken bool
+				if l := &c.lazy; l.op-lazyAdd <= lazyLogic-lazyAdd {
+					taken = condBits(l)>>(in.cond>>1)&1 != uint64(in.cond&1)
+				} else {
+					taken = c.cond(in.cond)
+				}
+				rip = next
+				if taken {
+					rip = in.imm
+				}
+				break
+			}
+			if f == fastLoad {
+				addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<in.scale
+				if off := addr & pageMask; off <= PageSize-8 {
+					if p := mem.ReadHit(addr); p != nil {
+						regs[in.dst] = ld64(p, off) & in.mask
+						rip = next
+						done++
+						continue
+					}
+				}
+			}
+			if f == fastStore {
+				addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<in.scale
+				if off := addr & pageMask; off <= PageSize-8 {
+					if p := mem.WriteHit(addr); p != nil {
+						if in.osz == 8 {
+							st64(p, off, regs[in.src])
+						} else {
+							st32(p, off, regs[in.src])
+						}
+						rip = next
+						done++
+						continue
+					}
+				}
+			}
+			if f == fastPush || f == fastPop {
+				sp := regs[RSP]
+				if f == fastPush {
+					sp -= 8
+					if off := sp & pageMask; off <= PageSize-8 {
+						if p := mem.WriteHit(sp); p != nil {
+							st64(p, off, regs[in.src])
+							regs[RSP] = sp
+							rip = next
+							done++
+							continue
+						}
+					}
+				} else if off := sp & pageMask; off <= PageSize-8 {
+					if p := mem.ReadHit(sp); p != nil {
+						v := ld64(p, off)
+						regs[RSP] = sp + 8
+						regs[in.dst] = v
+						rip = next
+						done++
+						continue
+					}
+				}
+			}
+			if f == fastCmpLoad {
+				addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<in.scale
+				if off := addr & pageMask; off <= PageSize-8 {
+					if p := mem.ReadHit(addr); p != nil {
+						a := ld64(p, off) & in.mask
+						bv := (regs[in.src] + in.imm) & in.mask
+						res := (a - bv) & in.mask
+						if in.lop == lazyLogic {
+							res = a & bv
+						}
+						c.lazy.set(in.lop, in.osz, a, bv, res)
+						rip = next
+						done++
+						continue
+					}
+				}
+			}
+			if f == fastMovzxLoad {
+				addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<in.scale
+				if off := addr & pageMask; off <= PageSize-8 {
+					if p := mem.ReadHit(addr); p != nil {
+						v := ld64(p, off)
+						sh := 64 - uint(in.sub)*8
+						if in.imm == 0 {
+							v = v << sh >> sh
+						} else {
+							v = uint64(int64(v<<sh) >> sh)
+						}
+						regs[in.dst] = v & in.mask
+						rip = next
+						done++
+						continue
+					}
+				}
+			}
+			if f == fastCall || f == fastRet {
+				sp := regs[RSP]
+				if f == fastCall {
+					sp -= 8
+					if off := sp & pageMask; off <= PageSize-8 {
+						if p := mem.WriteHit(sp); p != nil {
+							st64(p, off, next)
+							regs[RSP] = sp
+							rip = in.imm
+							done++
+							break
+						}
+					}
+				} else if off := sp & pageMask; off <= PageSize-8 {
+					if p := mem.ReadHit(sp); p != nil {
+						if v := ld64(p, off); canonical(v) {
+							regs[RSP] = sp + 8
+							rip = v
+							done++
+							break
+						}
+					}
+				}
+			}
+			if f == fastJmp {
+				rip = in.imm
+				done++
+				break
+			}
+			// Everything else, and the fast forms' slow cases.
+			c.RIP = next
 			switch c.step(in) {
 			case stepNext:
-				c.Instret++
+				done++
 				rip = c.RIP
 				if b.page.valid {
 					continue
 				}
 				// The instruction wrote to its own page: decode again.
-			case stepJump:
-				c.Instret++
-			case stepAgain:
-				c.Instret++
+				break block
+			case stepJump, stepAgain:
+				done++
+				rip = c.RIP
+				break block
 			case stepExit:
 				if c.exit.Reason == ExitBreakpoint {
-					c.Instret++
-				} else {
-					c.RIP = rip
+					done++
+					rip = c.RIP
 				}
+				c.Instret += done
+				c.RIP = rip
 				c.exit.PC = rip
+				if c.exit.Reason == ExitBreakpoint {
+					c.exit.PC = rip - uint64(in.len)
+				}
 				return c.exit
 			}
-			break
 		}
 	}
-	return Exit{Reason: ExitBudget, PC: c.RIP}
+	c.Instret += done
+	c.RIP = rip
+	return Exit{Reason: ExitBudget, PC: rip}
 }

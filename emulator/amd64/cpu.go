@@ -64,6 +64,9 @@ type XMM [2]uint64
 type CPU struct {
 	// R are the general-purpose registers, indexed RAX..R15.
 	R [16]uint64
+	// zero is always 0: register noReg of regs(). scratch is register
+	// 17, the destination fast forms write results nobody reads to.
+	zero, scratch uint64
 	// RIP is the address of the next instruction.
 	RIP uint64
 	// XMM are the SSE registers.
@@ -86,6 +89,8 @@ type CPU struct {
 	// not lazyNone; then they are computed from lazy.
 	flags uint64
 	lazy  lazyFlags
+	// unusedFlags receives the flags of fast-form moves, which set none.
+	unusedFlags lazyFlags
 
 	exit Exit
 	// blocks caches decoded blocks by address (see block.go).

@@ -125,7 +125,16 @@ func (c *CPU) materialize() {
 // size here.
 func (c *CPU) setLazy(op, size uint8, a, b, res, cf uint64) {
 	m := sizeMask(size)
-	c.lazy = lazyFlags{op: op, size: size, a: a & m, b: b & m, res: res & m, cf: cf}
+	c.lazy.set(op, size, a&m, b&m, res&m)
+	c.lazy.cf = cf
+}
+
+// set records an operation whose carry-in (cf) is 0. It assigns field by
+// field: a struct literal here becomes memory.fill and memory.copy in
+// WebAssembly, which some runtimes execute out of line.
+func (l *lazyFlags) set(op, size uint8, a, b, res uint64) {
+	l.op, l.size = op, size
+	l.a, l.b, l.res, l.cf = a, b, res, 0
 }
 
 // cond evaluates condition code cc (the low nibble of jcc, setcc and
@@ -175,4 +184,36 @@ func (c *CPU) condFlags(cc uint8) bool {
 		r = f&FlagZF != 0 || (f&FlagSF != 0) != (f&FlagOF != 0)
 	}
 	return r != (cc&1 != 0)
+}
+
+// condBits evaluates the eight conditions jcc tests (O, B, E, BE, S, P,
+// L, LE: bit cc>>1; the odd codes are their negations) after an add,
+// sub or logic operation, without branches.
+func condBits(l *lazyFlags) uint64 {
+	top := uint(l.size)*8 - 1
+	a, b, res := l.a, l.b, l.res
+	// Carry and overflow as add computes them; sub's come from the
+	// complemented subtrahend; logic has neither.
+	cf := (a&b | (a|b)&^res) >> top & 1
+	of := (a ^ res) & (b ^ res) >> top & 1
+	if l.op == lazySub {
+		cf = (^a&b | (^a|b)&res) >> top & 1
+		of = (a ^ b) & (a ^ res) >> top & 1
+	}
+	if l.op == lazyLogic {
+		cf, of = 0, 0
+	}
+	zf := b2u(res == 0)
+	sf := res >> top & 1
+	pf := uint64(^bits.OnesCount8(uint8(res))) & 1
+	lt := sf ^ of
+	return of | cf<<1 | zf<<2 | (cf|zf)<<3 | sf<<4 | pf<<5 | lt<<6 | (zf|lt)<<7
+}
+
+// b2u is 1 for true and 0 for false.
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }

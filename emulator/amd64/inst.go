@@ -41,12 +41,28 @@ type inst struct {
 	imm  uint64
 	// imm2 is enter's nesting level.
 	imm2 uint64
+	// fast is the instruction's fast form (fast.go), or fastNone; dst,
+	// src and mask are its operands.
+	fast     uint8
+	dst, src uint8
+	// out is where fastAlu writes: dst, or the scratch register for cmp
+	// and test.
+	out  uint8
+	mask uint64
+	// lop, neg, and, xor select fastAlu's operation without branches:
+	// the lazy flag kind; all ones to subtract; all ones to keep a&b and
+	// a^b in the logic result (a|b is their xor).
+	lop                uint8
+	logic, noFlags     bool
+	neg, and, xor, mov uint64
 	// bytes keeps the encoding of an illegal instruction for the exit.
 	bytes []byte
 }
 
 const (
-	noReg = 0xff
+	// noReg marks a missing base or index register. It is CPU.zero's
+	// index in CPU.regs(), so effective addresses need no test for it.
+	noReg = 16
 
 	segNone = 0
 	segFS   = 1

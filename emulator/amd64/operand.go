@@ -42,13 +42,8 @@ func (c *CPU) setReg(n, size uint8, rex bool, v uint64) {
 
 // ea computes the effective address of the memory operand.
 func (c *CPU) ea(in *inst) uint64 {
-	a := uint64(in.disp)
-	if in.base != noReg {
-		a += c.R[in.base]
-	}
-	if in.index != noReg {
-		a += c.R[in.index] << in.scale
-	}
+	r := c.regs()
+	a := uint64(in.disp) + r[in.base] + r[in.index]<<in.scale
 	if in.addr32 {
 		a &= 0xffffffff
 	}
