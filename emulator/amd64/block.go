@@ -1,6 +1,8 @@
 package amd64
 
 import (
+	"math/bits"
+
 	rv "github.com/wasmrt/wasmrt/emulator/riscv64"
 )
 
@@ -174,7 +176,7 @@ func (c *CPU) Run(budget uint64) Exit {
 				// register, moves record their flags in the scratch
 				// lazy flags.
 				a := regs[in.dst] & in.mask
-				bv := (regs[in.src] + regs[in.base] + regs[in.index]<<in.scale + in.imm) & in.mask
+				bv := (regs[in.src] + regs[in.base] + regs[in.index]<<(in.scale&63) + in.imm) & in.mask
 				res := a + (bv ^ in.neg) - in.neg
 				logic := a&bv&in.and ^ (a^bv)&in.xor ^ bv&in.mov
 				if in.logic {
@@ -195,7 +197,29 @@ func (c *CPU) Run(budget uint64) Exit {
 				done++
 				var taken bool
 				if l := &c.lazy; l.op-lazyAdd <= lazyLogic-lazyAdd {
-					taken = condBits(l)>>(in.cond>>1)&1 != uint64(in.cond&1)
+					// The eight conditions jcc tests (O, B, E, BE, S,
+					// P, L, LE: bit cc>>1; odd codes negate them) after
+					// an add, sub or logic operation, without branches
+					// or calls. Carry and overflow as add computes
+					// them; sub's come from the complemented
+					// subtrahend; logic has neither.
+					top := (uint(l.size)*8 - 1) & 63
+					a, b, res := l.a, l.b, l.res
+					cf := (a&b | (a|b)&^res) >> top & 1
+					of := (a ^ res) & (b ^ res) >> top & 1
+					if l.op == lazySub {
+						cf = (^a&b | (^a|b)&res) >> top & 1
+						of = (a ^ b) & (a ^ res) >> top & 1
+					}
+					if l.op == lazyLogic {
+						cf, of = 0, 0
+					}
+					zf := b2u(res == 0)
+					sf := res >> top & 1
+					pf := uint64(^bits.OnesCount8(uint8(res))) & 1
+					lt := sf ^ of
+					conds := of | cf<<1 | zf<<2 | (cf|zf)<<3 | sf<<4 | pf<<5 | lt<<6 | (zf|lt)<<7
+					taken = conds>>(in.cond>>1)&1 != uint64(in.cond&1)
 				} else {
 					taken = c.cond(in.cond)
 				}
@@ -206,7 +230,7 @@ func (c *CPU) Run(budget uint64) Exit {
 				break
 			}
 			if f == fastLoad {
-				addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<in.scale
+				addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<(in.scale&63)
 				if off := addr & pageMask; off <= PageSize-8 {
 					if p := mem.ReadHit(addr); p != nil {
 						regs[in.dst] = ld64(p, off) & in.mask
@@ -217,7 +241,7 @@ func (c *CPU) Run(budget uint64) Exit {
 				}
 			}
 			if f == fastStore {
-				addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<in.scale
+				addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<(in.scale&63)
 				if off := addr & pageMask; off <= PageSize-8 {
 					if p := mem.WriteHit(addr); p != nil {
 						if in.osz == 8 {
@@ -256,7 +280,7 @@ func (c *CPU) Run(budget uint64) Exit {
 				}
 			}
 			if f == fastCmpLoad {
-				addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<in.scale
+				addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<(in.scale&63)
 				if off := addr & pageMask; off <= PageSize-8 {
 					if p := mem.ReadHit(addr); p != nil {
 						a := ld64(p, off) & in.mask
@@ -273,11 +297,11 @@ func (c *CPU) Run(budget uint64) Exit {
 				}
 			}
 			if f == fastMovzxLoad {
-				addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<in.scale
+				addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<(in.scale&63)
 				if off := addr & pageMask; off <= PageSize-8 {
 					if p := mem.ReadHit(addr); p != nil {
 						v := ld64(p, off)
-						sh := 64 - uint(in.sub)*8
+						sh := (64 - uint(in.sub)*8) & 63
 						if in.imm == 0 {
 							v = v << sh >> sh
 						} else {

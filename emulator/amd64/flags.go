@@ -186,30 +186,6 @@ func (c *CPU) condFlags(cc uint8) bool {
 	return r != (cc&1 != 0)
 }
 
-// condBits evaluates the eight conditions jcc tests (O, B, E, BE, S, P,
-// L, LE: bit cc>>1; the odd codes are their negations) after an add,
-// sub or logic operation, without branches.
-func condBits(l *lazyFlags) uint64 {
-	top := uint(l.size)*8 - 1
-	a, b, res := l.a, l.b, l.res
-	// Carry and overflow as add computes them; sub's come from the
-	// complemented subtrahend; logic has neither.
-	cf := (a&b | (a|b)&^res) >> top & 1
-	of := (a ^ res) & (b ^ res) >> top & 1
-	if l.op == lazySub {
-		cf = (^a&b | (^a|b)&res) >> top & 1
-		of = (a ^ b) & (a ^ res) >> top & 1
-	}
-	if l.op == lazyLogic {
-		cf, of = 0, 0
-	}
-	zf := b2u(res == 0)
-	sf := res >> top & 1
-	pf := uint64(^bits.OnesCount8(uint8(res))) & 1
-	lt := sf ^ of
-	return of | cf<<1 | zf<<2 | (cf|zf)<<3 | sf<<4 | pf<<5 | lt<<6 | (zf|lt)<<7
-}
-
 // b2u is 1 for true and 0 for false.
 func b2u(b bool) uint64 {
 	if b {

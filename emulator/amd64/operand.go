@@ -43,7 +43,7 @@ func (c *CPU) setReg(n, size uint8, rex bool, v uint64) {
 // ea computes the effective address of the memory operand.
 func (c *CPU) ea(in *inst) uint64 {
 	r := c.regs()
-	a := uint64(in.disp) + r[in.base] + r[in.index]<<in.scale
+	a := uint64(in.disp) + r[in.base] + r[in.index]<<(in.scale&63)
 	if in.addr32 {
 		a &= 0xffffffff
 	}
