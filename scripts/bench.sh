@@ -5,6 +5,7 @@
 #   2. Layer decoding/applying and rootfs image writing/reading micro-benchmarks.
 #   3. The riscv64 CPU: our interpreter (native and wasip1 under wazero) vs
 #      qemu-riscv64-static and the same program built for x86-64.
+#   4. The x86-64 CPU next to the riscv64 one, whole emulator, vs native.
 # Results are recorded by hand in docs/performance.md with this command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,3 +26,7 @@ go test -run '^$' -bench 'BenchmarkFlatten|BenchmarkWrite|BenchmarkReadAt' -benc
 echo
 echo "== riscv64 CPU =="
 bash scripts/bench-cpu.sh 8
+
+echo
+echo "== x86-64 CPU =="
+bash scripts/bench-cpu-x86.sh

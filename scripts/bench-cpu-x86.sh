@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The x86-64 guest CPU next to the riscv64 one: the CPU benchmark's
+# programs (internal/cpubench/testdata) built statically for each
+# architecture, packed into an image each, converted with c2w and run by
+# the whole emulator — natively compiled (c2w-emulator, which also counts
+# the guest instructions) and as the converted module under wazero
+# (c2w run, warm compilation cache) and Node — against the program run
+# natively on this x86-64 machine. Guest MIPS = instructions / wall time.
+# Usage: bench-cpu-x86.sh [SHA256_MIB] [MIXED_ROUNDS]
+set -eu
+MIB=${1:-4}
+ROUNDS=${2:-20}
+RUNS=${RUNS:-3}
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+testdata=$root/internal/cpubench/testdata
+
+for tool in gcc riscv64-linux-gnu-gcc node /usr/bin/time; do
+	command -v "$tool" >/dev/null || { echo "bench-cpu-x86: $tool not found" >&2; exit 1; }
+done
+for w in sha256 mixed; do
+	mkdir -p "$work/amd64" "$work/riscv64"
+	gcc -O2 -static -o "$work/amd64/$w" "$testdata/$w.c"
+	riscv64-linux-gnu-gcc -O2 -static -o "$work/riscv64/$w" "$testdata/$w.c"
+done
+(cd "$root" && go build -o "$work/mkimage" ./internal/cpubench/mkimage)
+(cd "$root" && go build -o "$work/c2w-emulator" ./cmd/c2w-emulator)
+c2w=$work/c2w
+(cd "$root" && make -s emulator-wasm && go build -o "$c2w" ./cmd/c2w)
+cd "$work"
+for arch in amd64 riscv64; do
+	./mkimage "layout-$arch" "$arch" "$arch/sha256" "$arch/mixed"
+	"$c2w" -q "oci-layout:layout-$arch:latest" "$arch.wasm"
+	"$c2w" rootfs -q "oci-layout:layout-$arch:latest" "$arch.img"
+done
+
+# best NAME CMD...: the lowest wall time of RUNS runs, checking the output.
+best() {
+	: >times.txt
+	for _ in $(seq "$RUNS"); do
+		out=$(/usr/bin/time -f "%e" -o time.txt "$@" 2>/dev/null) || { echo "bench-cpu-x86: $* failed" >&2; exit 1; }
+		[ "$out" = "$want" ] || { echo "bench-cpu-x86: $* printed $out, want $want" >&2; exit 1; }
+		cat time.txt >>times.txt
+	done
+	sort -n times.txt | head -n1
+}
+
+row() { # NAME SECONDS INSTRUCTIONS NATIVE_SECONDS
+	awk -v n="$1" -v s="$2" -v i="$3" -v b="$4" 'BEGIN { printf "| %s | %.2f | %.0f | %.0fx |\n", n, s, (s > 0) ? i / s / 1e6 : 0, (b > 0) ? s / b : 0 }'
+}
+
+echo "$(nproc) CPUs, $(go version | cut -d' ' -f3), load average $(cut -d' ' -f1-3 /proc/loadavg); best of $RUNS runs."
+echo
+for w in sha256 mixed; do
+	arg=$MIB
+	[ "$w" = mixed ] && arg=$ROUNDS
+	want=$(./amd64/$w "$arg")
+	native=$(best ./amd64/$w "$arg")
+	echo "$w $arg:"
+	echo
+	echo "| runner | wall s | guest MIPS | slowdown vs native |"
+	echo "|---|---:|---:|---:|"
+	row "native x86-64 (gcc -O2 -static)" "$native" 0 "$native"
+	for arch in riscv64 amd64; do
+		insns=$(./c2w-emulator -arch "$arch" -stats "$arch.img" "/bin/$w" "$arg" 2>&1 >/dev/null | grep -o '[0-9]* guest instructions' | cut -d' ' -f1)
+		row "$arch guest, emulator native Go ($insns instructions)" "$(best ./c2w-emulator -arch "$arch" "$arch.img" "/bin/$w" "$arg")" "$insns" "$native"
+		row "$arch guest, converted module under wazero (c2w run)" "$(best "$c2w" run "$arch.wasm" "/bin/$w" "$arg")" "$insns" "$native"
+		row "$arch guest, converted module under Node" "$(best node --no-turbo-fast-api-calls --no-warnings "$root/cmd/c2w/testdata/run-wasi.mjs" "$arch.wasm" "/bin/$w" "$arg")" "$insns" "$native"
+	done
+	echo
+done
