@@ -170,25 +170,26 @@ func (c *CPU) Run(budget uint64) Exit {
 			next := rip + uint64(in.len)
 			f := in.fast
 			// The fast forms, most frequent first.
+			if f == fastMove {
+				regs[in.out] = (regs[in.src] + regs[in.base] + regs[in.index]<<(in.scale&63) + in.imm) & in.mask
+				rip = next
+				done++
+				continue
+			}
 			if f == fastOp {
 				// Branch-free: the selectors classify computed pick
 				// the operation; cmp and test write the scratch
-				// register, moves record their flags in the scratch
-				// lazy flags.
+				// register.
 				a := regs[in.dst] & in.mask
-				bv := (regs[in.src] + regs[in.base] + regs[in.index]<<(in.scale&63) + in.imm) & in.mask
+				bv := (regs[in.src] + in.imm) & in.mask
 				res := a + (bv ^ in.neg) - in.neg
-				logic := a&bv&in.and ^ (a^bv)&in.xor ^ bv&in.mov
+				logic := a&bv&in.and ^ (a^bv)&in.xor
 				if in.logic {
 					res = logic
 				}
 				res &= in.mask
 				regs[in.out] = res
-				l := &c.lazy
-				if in.noFlags {
-					l = &c.unusedFlags
-				}
-				l.set(in.lop, in.osz, a, bv, res)
+				c.lazy.set(in.lop, in.osz, a, bv, res)
 				rip = next
 				done++
 				continue
@@ -196,7 +197,7 @@ func (c *CPU) Run(budget uint64) Exit {
 			if f == fastJcc {
 				done++
 				var taken bool
-				if l := &c.lazy; l.op-lazyAdd <= lazyLogic-lazyAdd {
+				if l := &c.lazy; l.op != lazyNone {
 					// The eight conditions jcc tests (O, B, E, BE, S,
 					// P, L, LE: bit cc>>1; odd codes negate them) after
 					// an add, sub or logic operation, without branches
@@ -213,6 +214,19 @@ func (c *CPU) Run(budget uint64) Exit {
 					}
 					if l.op == lazyLogic {
 						cf, of = 0, 0
+					}
+					// inc and dec keep CF (in l.cf) and overflow at the
+					// sign boundary; shifts, multiplications and bit
+					// scans record CF and OF in l.cf.
+					if l.op >= lazyInc {
+						cf = l.cf & 1
+						of = l.cf >> 11 & 1
+					}
+					if l.op == lazyInc {
+						of = b2u(res == 1<<top)
+					}
+					if l.op == lazyDec {
+						of = b2u(a == 1<<top)
 					}
 					zf := b2u(res == 0)
 					sf := res >> top & 1

@@ -89,8 +89,6 @@ type CPU struct {
 	// not lazyNone; then they are computed from lazy.
 	flags uint64
 	lazy  lazyFlags
-	// unusedFlags receives the flags of fast-form moves, which set none.
-	unusedFlags lazyFlags
 
 	exit Exit
 	// blocks caches decoded blocks by address (see block.go).

@@ -13,12 +13,13 @@ import "unsafe"
 // operand — falls back to step, which does the whole instruction.
 const (
 	fastNone uint8 = iota
-	// fastOp: the register operations in one branch-free form:
-	// R[out] = R[dst] op ((R[src] + R[base] + R[index]<<scale + imm) &
-	// mask), with op an add, a subtraction, a logic operation or a move
-	// (mov r,r; mov r,imm; lea; the ALU group and test on registers), and
-	// the flags recorded unless noFlags.
+	// fastOp: the ALU group and test on registers in one branch-free
+	// form: R[out] = R[dst] op ((R[src] + imm) & mask), op an add, a
+	// subtraction or a logic operation, flags recorded.
 	fastOp
+	// fastMove: R[out] = (R[src] + R[base] + R[index]<<scale + imm) &
+	// mask: mov r,r; mov r,imm; lea.
+	fastMove
 	// fastLoad: R[dst] = mem[addr] & mask, 4 or 8 bytes.
 	fastLoad
 	// fastStore: mem[addr] = R[src], osz bytes (4 or 8).
@@ -118,7 +119,6 @@ func classify(in *inst) {
 		switch {
 		case !in.mem:
 			in.fast, in.dst, in.src, in.sub, in.out = fastOp, dst, uint8(src), sub, dst
-			in.base, in.index, in.scale = noReg, noReg, 0
 			if sub >= 7 {
 				in.out = scratchReg
 			}
@@ -180,14 +180,13 @@ func classify(in *inst) {
 	}
 }
 
-// setMove makes in the fastOp move R[dst] = R[src] + imm (plus the
-// address parts already in in for lea), leaving the flags alone.
+// setMove makes in the fastMove R[dst] = R[src] + imm (plus the address
+// parts already in in for lea).
 func setMove(in *inst, dst, src uint8) {
-	in.fast, in.dst, in.src, in.out = fastOp, zeroReg, src, dst
+	in.fast, in.dst, in.src, in.out = fastMove, zeroReg, src, dst
 	if !in.mem {
 		in.base, in.index, in.scale = noReg, noReg, 0
 	}
-	in.mov, in.logic, in.noFlags = ^uint64(0), true, true
 }
 
 // Little-endian accesses to a frame at an offset the caller checked.

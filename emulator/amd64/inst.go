@@ -49,12 +49,13 @@ type inst struct {
 	// and test.
 	out  uint8
 	mask uint64
-	// lop, neg, and, xor select fastAlu's operation without branches:
-	// the lazy flag kind; all ones to subtract; all ones to keep a&b and
-	// a^b in the logic result (a|b is their xor).
-	lop                uint8
-	logic, noFlags     bool
-	neg, and, xor, mov uint64
+	// lop, logic, neg, and, xor select fastOp's operation without
+	// branches: the lazy flag kind; the logic result instead of the sum;
+	// all ones to subtract; all ones to keep a&b and a^b in the logic
+	// result (a|b is their xor).
+	lop           uint8
+	logic         bool
+	neg, and, xor uint64
 	// bytes keeps the encoding of an illegal instruction for the exit.
 	bytes []byte
 }
