@@ -328,6 +328,47 @@ func (c *CPU) Run(budget uint64) Exit {
 					}
 				}
 			}
+			if f == fastShift {
+				a := regs[in.dst] & in.mask
+				n := in.imm & 63
+				top := (uint(in.osz)*8 - 1) & 63
+				back := (uint64(top) + 1 - n) & 63
+				var res, cf, of uint64
+				switch in.sub {
+				case 0: // rol
+					res = (a<<n | a>>back) & in.mask
+					cf = res & 1
+					of = res>>top&1 ^ cf
+				case 1: // ror
+					res = (a>>n | a<<back) & in.mask
+					cf = res >> top & 1
+					of = cf ^ res>>((top-1)&63)&1
+				case 5: // shr
+					res = a >> n
+					cf = a >> ((n - 1) & 63) & 1
+					of = a >> top & 1
+				case 7: // sar
+					s := int64(a<<(63-top)) >> (63 - top)
+					res = uint64(s>>n) & in.mask
+					cf = uint64(s>>((n-1)&63)) & 1
+				default: // shl, sal
+					res = a << n & in.mask
+					cf = a >> back & 1
+					of = res>>top&1 ^ cf
+				}
+				regs[in.dst] = res
+				if in.sub <= 1 {
+					// Rotates change only CF and OF.
+					c.materialize()
+					c.flags = c.flags&^(FlagCF|FlagOF) | cf | of<<11
+				} else {
+					c.lazy.set(lazyExplicit, in.osz, 0, 0, res)
+					c.lazy.cf = cf | of<<11
+				}
+				rip = next
+				done++
+				continue
+			}
 			if f == fastCall || f == fastRet {
 				sp := regs[RSP]
 				if f == fastCall {

@@ -34,6 +34,9 @@ const (
 	// fastMovzxLoad: R[dst] = mem[addr] of sub bytes (1 or 2), zero- or
 	// (with imm 1) sign-extended, & mask.
 	fastMovzxLoad
+	// fastShift: R[dst] shifted or rotated by imm (rol, ror, shl, shr,
+	// sar as sub), a count already masked and non-zero.
+	fastShift
 	// fastCall, fastRet, fastJmp: near call and jmp to imm, ret.
 	fastCall
 	fastRet
@@ -145,6 +148,14 @@ func classify(in *inst) {
 			in.imm = 0
 		}
 		in.imm &= in.mask
+	case opShiftImm:
+		cnt := in.imm & 31
+		if in.osz == 8 {
+			cnt = in.imm & 63
+		}
+		if wide && !in.mem && cnt != 0 && in.sub != 2 && in.sub != 3 {
+			in.fast, in.dst, in.imm = fastShift, in.rm, cnt
+		}
 	case opJcc:
 		in.fast = fastJcc
 	case opJmp:
