@@ -1765,15 +1765,21 @@ func (g *gen) leaOp() {
 	g.emit(i)
 }
 
+// opSequence emits two to six instructions from op, then, some of the
+// time, an access that faults (which must leave no trace).
+func (g *gen) opSequence(op func()) {
+	for n := 2 + g.intn(5); n > 0; n-- {
+		op()
+	}
+	if g.chance(30) {
+		g.faultingAccess()
+	}
+}
+
 func TestDiffMovs(t *testing.T) {
 	runDiff(t, 5000, func(g *gen) {
 		g.addPtrs(2, 0)
-		for n := 2 + g.intn(5); n > 0; n-- {
-			g.movOp()
-		}
-		if g.chance(30) {
-			g.faultingAccess()
-		}
+		g.opSequence(g.movOp)
 	})
 }
 
@@ -2495,12 +2501,7 @@ func TestDiffSSEInt(t *testing.T) {
 			le.PutUint64(g.in.Mem[i:], g.intLanes())
 		}
 		g.addPtrs(2, 0)
-		for n := 2 + g.intn(5); n > 0; n-- {
-			g.sseIntOp()
-		}
-		if g.chance(30) {
-			g.faultingAccess()
-		}
+		g.opSequence(g.sseIntOp)
 	})
 }
 
