@@ -2658,6 +2658,17 @@ func (g *gen) sseFloatOp(cvt bool) {
 		i := sseIns(byte(g.pick(0, 0x66)), 0xc6, x, g.xmmRM(16, true, 4))
 		i.imm = imm8(int64(g.intn(256)))
 		g.emit(i)
+	case k < 33 && g.chance(3): // SSE3
+		switch g.intn(4) {
+		case 0: // addsubps, addsubpd, haddps, haddpd, hsubps, hsubpd
+			g.emit(sseIns(byte(g.pick(0x66, 0xf2)), byte(g.pick(0xd0, 0x7c, 0x7d)), x, g.xmmRM(16, !g.chance(8), 4)))
+		case 1: // movddup
+			g.emit(sseIns(0xf2, 0x12, x, g.xmmRM(8, false, 4)))
+		case 2: // movsldup, movshdup
+			g.emit(sseIns(0xf3, byte(g.pick(0x12, 0x16)), x, g.xmmRM(16, !g.chance(8), 4)))
+		default: // lddqu
+			g.emit(sseIns(0xf2, 0xf0, x, g.xmmRM(16, false, 1)))
+		}
 	case k < 33: // unpcklps, unpckhps, unpcklpd, unpckhpd
 		g.emit(sseIns(byte(g.pick(0, 0x66)), byte(g.pick(0x14, 0x15)), x, g.xmmRM(16, true, 4)))
 	case k < 38: // moves
