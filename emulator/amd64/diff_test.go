@@ -2408,6 +2408,15 @@ func (g *gen) intLanes() uint64 {
 func (g *gen) sseIntOp() {
 	x := g.intn(16)
 	switch k := g.intn(40); {
+	case k < 16 && g.chance(4): // SSSE3: the 0F 38 operations and palignr
+		if g.chance(6) {
+			i := ins{pfx: []byte{0x66}, op: []byte{0x0f, 0x3a, 0x0f}, modrm: true, reg: x, rm: g.xmmRM(16, !g.chance(8), 4)}
+			i.imm = imm8(int64(g.intn(40)))
+			g.emit(i)
+			break
+		}
+		ops := []byte{0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x1c, 0x1d, 0x1e}
+		g.emit(ins{pfx: []byte{0x66}, op: []byte{0x0f, 0x38, ops[g.intn(len(ops))]}, modrm: true, reg: x, rm: g.xmmRM(16, !g.chance(8), 4)})
 	case k < 16: // packed arithmetic, logic, compares, packs, unpacks
 		ops := []byte{
 			0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d,

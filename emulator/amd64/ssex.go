@@ -1,8 +1,9 @@
 package amd64
 
-// The SSE3 instructions (fisttp is in x87.go), and the SSSE3 and SSE4
-// maps (0F 38, 0F 3A), which CPUID does not advertise yet: their
-// encodings raise #UD as on a processor without them.
+// The SSE3 instructions (fisttp is in x87.go) and SSSE3 (0F 38 00-0B,
+// 1C-1E and 0F 3A 0F, 66-prefixed: MMX register forms are not
+// implemented). SSE4's encodings in those maps raise #UD, as on a
+// processor without them.
 
 // sse3 executes addsubps/pd, haddps/pd, hsubps/pd and lddqu.
 func (c *CPU) sse3(in *inst) int {
@@ -79,5 +80,122 @@ func (c *CPU) sse3Move(in *inst) int {
 	return stepNext
 }
 
-func (c *CPU) sse38(in *inst) int { return c.illegalOp(in) }
-func (c *CPU) sse3A(in *inst) int { return c.illegalOp(in) }
+// sse38 executes the SSSE3 instructions of the 0F 38 map.
+func (c *CPU) sse38(in *inst) int {
+	if in.pfx != pfx66 || in.sub > 0x0b && (in.sub < 0x1c || in.sub > 0x1e) {
+		return c.illegalOp(in)
+	}
+	s, ok := c.srcXMM(in, true)
+	if !ok {
+		return stepExit
+	}
+	d := &c.XMM[in.reg]
+	*d = ssse3(in.sub, *d, s)
+	return stepNext
+}
+
+// ssse3 computes the 0F 38 SSSE3 operation op of d and s.
+func ssse3(op byte, d, s XMM) XMM {
+	switch op {
+	case 0x00: // pshufb
+		a, b := toBytes(d), toBytes(s)
+		var r [16]byte
+		for i, sel := range b {
+			if sel&0x80 == 0 {
+				r[i] = a[sel&15]
+			}
+		}
+		return fromBytes(r)
+	case 0x01, 0x02, 0x03, 0x05, 0x06, 0x07: // phaddw/d/sw, phsubw/d/sw
+		size := 2
+		if op&3 == 2 {
+			size = 4
+		}
+		a, b := lanes(d, size), lanes(s, size)
+		n := 16 / size
+		var r [16]uint64
+		for i := 0; i < n; i++ {
+			src := a
+			j := 2 * i
+			if i >= n/2 {
+				src, j = b, 2*i-n
+			}
+			x, y := int64(signExtend(src[j], uint8(size))), int64(signExtend(src[j+1], uint8(size)))
+			v := x + y
+			if op >= 0x05 {
+				v = x - y
+			}
+			if op&3 == 3 {
+				r[i] = satS(v, 2)
+			} else {
+				r[i] = uint64(v)
+			}
+		}
+		return join(r, size)
+	case 0x04: // pmaddubsw
+		a, b := lanes(d, 1), lanes(s, 1)
+		var r [16]uint64
+		for i := 0; i < 8; i++ {
+			v := int64(a[2*i])*int64(int8(b[2*i])) + int64(a[2*i+1])*int64(int8(b[2*i+1]))
+			r[i] = satS(v, 2)
+		}
+		return join(r, 2)
+	case 0x08, 0x09, 0x0a: // psignb/w/d
+		size := 1 << (op - 0x08)
+		a, b := lanes(d, size), lanes(s, size)
+		var r [16]uint64
+		for i := 0; i < 16/size; i++ {
+			switch sv := int64(signExtend(b[i], uint8(size))); {
+			case sv < 0:
+				r[i] = -a[i]
+			case sv > 0:
+				r[i] = a[i]
+			}
+		}
+		return join(r, size)
+	case 0x0b: // pmulhrsw
+		a, b := lanes(d, 2), lanes(s, 2)
+		var r [16]uint64
+		for i := 0; i < 8; i++ {
+			p := int64(int16(a[i])) * int64(int16(b[i]))
+			r[i] = uint64((p>>14 + 1) >> 1)
+		}
+		return join(r, 2)
+	}
+	// pabsb/w/d
+	size := 1 << (op - 0x1c)
+	b := lanes(s, size)
+	var r [16]uint64
+	for i := 0; i < 16/size; i++ {
+		v := int64(signExtend(b[i], uint8(size)))
+		if v < 0 {
+			v = -v
+		}
+		r[i] = uint64(v)
+	}
+	return join(r, size)
+}
+
+// sse3A executes palignr, the SSSE3 instruction of the 0F 3A map.
+func (c *CPU) sse3A(in *inst) int {
+	if in.pfx != pfx66 || in.sub != 0x0f {
+		return c.illegalOp(in)
+	}
+	s, ok := c.srcXMM(in, true)
+	if !ok {
+		return stepExit
+	}
+	d := &c.XMM[in.reg]
+	a, b := toBytes(*d), toBytes(s)
+	var cat [32]byte
+	copy(cat[:16], b[:])
+	copy(cat[16:], a[:])
+	var r [16]byte
+	for i := range r {
+		if j := uint64(i) + in.imm; j < 32 {
+			r[i] = cat[j]
+		}
+	}
+	*d = fromBytes(r)
+	return stepNext
+}
