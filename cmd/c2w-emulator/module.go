@@ -16,7 +16,6 @@ import (
 
 	"github.com/wasmrt/wasmrt/emulator/container"
 	"github.com/wasmrt/wasmrt/emulator/linux"
-	"github.com/wasmrt/wasmrt/emulator/linux/arch"
 	"github.com/wasmrt/wasmrt/emulator/linux/inet"
 	"github.com/wasmrt/wasmrt/emulator/riscv64"
 	"github.com/wasmrt/wasmrt/emulator/rootfs"
@@ -122,7 +121,7 @@ func moduleMain(m moduleEnv) int {
 			return fail("embedded rootfs image: %v", err)
 		}
 	}
-	abi, err := platformABI(cfg.Platform)
+	abi, err := linux.PlatformABI(cfg.Platform)
 	if err != nil {
 		return fail("%s: %v", imageName(cfg), err)
 	}
@@ -194,21 +193,6 @@ func moduleMain(m moduleEnv) int {
 		return fail("%s: %v", imageName(cfg), err)
 	}
 	return status
-}
-
-// platformABI returns the CPU and Linux ABI of an image platform
-// (os/arch[/variant]); modules converted before the platform was
-// recorded are riscv64.
-func platformABI(platform string) (*arch.ABI, error) {
-	if platform == "" {
-		return linux.ArchABI("riscv64"), nil
-	}
-	osName, rest, _ := strings.Cut(platform, "/")
-	archName, _, _ := strings.Cut(rest, "/")
-	if abi := linux.ArchABI(archName); osName == "linux" && abi != nil {
-		return abi, nil
-	}
-	return nil, fmt.Errorf("the emulator has no CPU for platform %s (it runs linux/riscv64 and linux/amd64)", platform)
 }
 
 func imageName(cfg *container.Config) string {

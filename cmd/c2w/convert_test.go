@@ -195,9 +195,12 @@ func nativeRun(t *testing.T, module, stdin string, args ...string) result {
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer
-	_, arch, _ := strings.Cut(cfg.Platform, "/")
+	abi, err := linux.PlatformABI(cfg.Platform)
+	if err != nil {
+		t.Fatal(err)
+	}
 	k, err := linux.New(linux.Config{Image: img, Args: proc.Args, Env: proc.Env, Dir: proc.Dir,
-		Stdin: strings.NewReader(stdin), Stdout: &stdout, Stderr: &stderr, Arch: linux.ArchABI(arch)})
+		Stdin: strings.NewReader(stdin), Stdout: &stdout, Stderr: &stderr, Arch: abi})
 	if err != nil {
 		t.Fatal(err)
 	}

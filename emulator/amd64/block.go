@@ -62,13 +62,15 @@ func (c *CPU) codePageAt(va uint64) (*codePage, *[PageSize]byte, bool) {
 	return cp, data, true
 }
 
-// lookup returns the block at rip, decoding it if needed, or nil after
+// blockSlot returns the block cache entry for rip.
+func (c *CPU) blockSlot(rip uint64) **block {
+	return &c.blocks[(rip^rip>>12)&(blockCacheSize-1)]
+}
+
+// lookup returns the block at rip from its code page, decoding it if
+// needed, and caches it; Run probes the cache first. It returns nil after
 // recording a fetch fault in c.exit.
 func (c *CPU) lookup(rip uint64) *block {
-	slot := &c.blocks[(rip^rip>>12)&(blockCacheSize-1)]
-	if b := *slot; b != nil && b.va == rip && b.valid() {
-		return b
-	}
 	va := rip &^ pageMask
 	cp, data, ok := c.codePageAt(va)
 	if !ok {
@@ -82,7 +84,7 @@ func (c *CPU) lookup(rip uint64) *block {
 		}
 		cp.blocks[rip] = b
 	}
-	*slot = b
+	*c.blockSlot(rip) = b
 	return b
 }
 
@@ -154,8 +156,7 @@ func (c *CPU) Run(budget uint64) Exit {
 	// updated.
 	var done uint64
 	for c.Instret+done < limit {
-		slot := c.blocks[(rip^rip>>12)&(blockCacheSize-1)]
-		b := slot
+		b := *c.blockSlot(rip)
 		if b == nil || b.va != rip || !b.valid() {
 			if b = c.lookup(rip); b == nil {
 				c.Instret += done
@@ -206,11 +207,11 @@ func (c *CPU) Run(budget uint64) Exit {
 					// subtrahend; logic has neither.
 					top := (uint(l.size)*8 - 1) & 63
 					a, b, res := l.a, l.b, l.res
-					cf := (a&b | (a|b)&^res) >> top & 1
-					of := (a ^ res) & (b ^ res) >> top & 1
+					cf := addCarries(a, b, res) >> top & 1
+					of := addOverflows(a, b, res) >> top & 1
 					if l.op == lazySub {
-						cf = (^a&b | (^a|b)&res) >> top & 1
-						of = (a ^ b) & (a ^ res) >> top & 1
+						cf = subBorrows(a, b, res) >> top & 1
+						of = subOverflows(a, b, res) >> top & 1
 					}
 					if l.op == lazyLogic {
 						cf, of = 0, 0

@@ -679,18 +679,14 @@ func decode0F(d *decoder, in *inst, rex byte, pc uint64) {
 		if in.pfx != pfxF3 {
 			in.op = opIllegal
 		}
-	case 0xbc:
+	case 0xbc, 0xbd:
+		// Without BMI1 and LZCNT advertised, the F3 forms (tzcnt, lzcnt)
+		// are bsf and bsr, as on the processors that predate them.
 		in.op = opBsf
-		d.modrm(in, rex)
-		if in.rep == repF3 {
-			in.op = opTzcnt
+		if op == 0xbd {
+			in.op = opBsr
 		}
-	case 0xbd:
-		in.op = opBsr
 		d.modrm(in, rex)
-		if in.rep == repF3 {
-			in.op = opLzcnt
-		}
 	case 0xc0, 0xc1:
 		in.op = opXadd
 		d.modrm(in, rex)

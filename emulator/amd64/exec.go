@@ -139,9 +139,7 @@ func (c *CPU) step(in *inst) int {
 	case opBtRmReg, opBtRmImm:
 		return c.bitTest(in)
 
-	case opBsf, opBsr, opTzcnt, opLzcnt:
-		// Without BMI1 and LZCNT advertised, the F3 forms are bsf and bsr,
-		// as on the processors that predate them.
+	case opBsf, opBsr:
 		src, ok := c.readRM(in)
 		if !ok {
 			return stepExit
@@ -153,7 +151,7 @@ func (c *CPU) step(in *inst) int {
 		}
 		c.flags &^= FlagZF
 		var n int
-		if in.op == opBsf || in.op == opTzcnt {
+		if in.op == opBsf {
 			n = bits.TrailingZeros64(src)
 		} else {
 			n = 63 - bits.LeadingZeros64(src)

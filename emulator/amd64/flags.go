@@ -62,18 +62,18 @@ func (c *CPU) arith() uint64 {
 	f := szp(res, l.size)
 	switch l.op {
 	case lazyAdd:
-		if (l.a&l.b|(l.a|l.b)&^res)&sign != 0 {
+		if addCarries(l.a, l.b, res)&sign != 0 {
 			f |= FlagCF
 		}
-		if (l.a^res)&(l.b^res)&sign != 0 {
+		if addOverflows(l.a, l.b, res)&sign != 0 {
 			f |= FlagOF
 		}
 		f |= (l.a ^ l.b ^ res) & FlagAF
 	case lazySub:
-		if (^l.a&l.b|(^l.a|l.b)&res)&sign != 0 {
+		if subBorrows(l.a, l.b, res)&sign != 0 {
 			f |= FlagCF
 		}
-		if (l.a^l.b)&(l.a^res)&sign != 0 {
+		if subOverflows(l.a, l.b, res)&sign != 0 {
 			f |= FlagOF
 		}
 		f |= (l.a ^ l.b ^ res) & FlagAF
@@ -92,6 +92,14 @@ func (c *CPU) arith() uint64 {
 	}
 	return f
 }
+
+// The carries out of every bit position of res = a + b (+ carry in),
+// the borrows of res = a - b (- borrow in), and where each overflows as a
+// signed operation; the flags are these vectors' sign bits.
+func addCarries(a, b, res uint64) uint64   { return a&b | (a|b)&^res }
+func addOverflows(a, b, res uint64) uint64 { return (a ^ res) & (b ^ res) }
+func subBorrows(a, b, res uint64) uint64   { return ^a&b | (^a|b)&res }
+func subOverflows(a, b, res uint64) uint64 { return (a ^ b) & (a ^ res) }
 
 // carry returns CF.
 func (c *CPU) carry() uint64 {

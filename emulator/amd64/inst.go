@@ -107,8 +107,6 @@ const (
 	opBtRmImm
 	opBsf
 	opBsr
-	opTzcnt
-	opLzcnt
 	opPopcnt
 	opBswap
 	opMovRmReg
@@ -168,7 +166,6 @@ const (
 	opFxrstor
 	opLdmxcsr
 	opStmxcsr
-	opRdfsbase
 	opX87 // x87 escape (D8-DF): sub is the opcode's low 3 bits, imm the ModRM byte
 
 	// SSE and MMX-space instructions of the 0F map: sub is the opcode

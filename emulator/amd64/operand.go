@@ -177,7 +177,8 @@ func (c *CPU) push(v uint64, size uint8) bool {
 	return true
 }
 
-// pop pops a size-byte value; the caller commits RSP += size after it
+// peek reads the size-byte value on top of the stack; the caller pops
+// it (RSP += size) after it
 // has used the value.
 func (c *CPU) peek(size uint8) (uint64, bool) {
 	return c.load(c.R[RSP], size)

@@ -176,16 +176,21 @@ func fromBig(x *big.Float) Float80 {
 	return Float80{Mantissa: m, SignExp: sign | uint16(be)}
 }
 
-// round rounds x to the control word's precision and rounding.
-func (x *X87) round(v *big.Float) Float80 {
-	p := uint(64)
+// precision is the significand width the control word's precision
+// control asks for (the reserved setting counts as 64 bits).
+func (x *X87) precision() uint {
 	switch x.Control >> 8 & 3 {
 	case 0:
-		p = 24
+		return 24
 	case 2:
-		p = 53
+		return 53
 	}
-	return fromBig(roundFormat(v, p, 1-f80Bias, f80Bias, rcMode(x.Control>>10)))
+	return 64
+}
+
+// round rounds x to the control word's precision and rounding.
+func (x *X87) round(v *big.Float) Float80 {
+	return fromBig(roundFormat(v, x.precision(), 1-f80Bias, f80Bias, rcMode(x.Control>>10)))
 }
 
 func f80FromFloat64(v uint64) Float80 {
@@ -457,7 +462,8 @@ func ccFlags(cc uint16) uint64 {
 	return f
 }
 
-// loadF80 reads a memory operand of the given kind.
+// loadFloat reads a floating-point memory operand of kind 4, 8 or 10
+// bytes.
 func (c *CPU) loadFloat(addr uint64, kind int) (Float80, bool) {
 	switch kind {
 	case 4:
@@ -516,7 +522,13 @@ func (c *CPU) x87(in *inst) int {
 	}
 	switch in.sub<<3 | uint8(reg) {
 	case 1<<3 | 0, 3<<3 | 5, 5<<3 | 0: // fld m32fp, m80fp, m64fp
-		kind := map[uint8]int{1: 4, 3: 10, 5: 8}[in.sub]
+		kind := 4
+		switch in.sub {
+		case 3:
+			kind = 10
+		case 5:
+			kind = 8
+		}
 		v, ok := c.loadFloat(addr, kind)
 		if !ok {
 			return stepExit
@@ -529,9 +541,12 @@ func (c *CPU) x87(in *inst) int {
 		}
 		x.push(v)
 	case 3<<3 | 0, 7<<3 | 0, 7<<3 | 5: // fild m32, m16, m64
-		size := map[uint8]uint8{3: 4, 7: 2}[in.sub]
-		if reg == 5 {
+		size := uint8(4)
+		switch {
+		case reg == 5:
 			size = 8
+		case in.sub == 7:
+			size = 2
 		}
 		v, ok := c.loadInt(addr, size)
 		if !ok {
@@ -880,11 +895,7 @@ func (c *CPU) x87Transcendental(reg, i int) int {
 			x.Status |= fswIE
 			x.set(0, f80Indefinite)
 		default:
-			p := map[uint16]uint{0: 24, 2: 53, 3: 64}[x.Control>>8&3]
-			if p == 0 {
-				p = 64
-			}
-			s := new(big.Float).SetPrec(p).SetMode(rcMode(x.Control >> 10)).Sqrt(a.big())
+			s := new(big.Float).SetPrec(x.precision()).SetMode(rcMode(x.Control >> 10)).Sqrt(a.big())
 			x.set(0, fromBig(s))
 		}
 	case 11: // fsincos

@@ -121,6 +121,22 @@ func ArchABI(name string) *arch.ABI {
 	return nil
 }
 
+// PlatformABI returns the Linux ABI of an image platform
+// (os/arch[/variant]), or an error naming the platform when the emulator
+// has no CPU for it. An empty platform (modules converted before it was
+// recorded) is riscv64.
+func PlatformABI(platform string) (*arch.ABI, error) {
+	if platform == "" {
+		return archrv.ABI, nil
+	}
+	osName, rest, _ := strings.Cut(platform, "/")
+	archName, _, _ := strings.Cut(rest, "/")
+	if abi := ArchABI(archName); osName == "linux" && abi != nil {
+		return abi, nil
+	}
+	return nil, fmt.Errorf("the emulator has no CPU for platform %s (it runs linux/riscv64 and linux/amd64)", platform)
+}
+
 // Kernel is one emulated Linux machine: its processes, file system and
 // scheduler. It is driven by Run on a single goroutine.
 type Kernel struct {

@@ -30,9 +30,8 @@ func (m *Memory) ExecFrame(va uint64) (*[PageSize]byte, *CodeCache, FaultCause) 
 // ReadFrame returns the frame of the readable page of addr for a load, or
 // the fault: a read-TLB hit is a compare and an index.
 func (m *Memory) ReadFrame(addr uint64) (*[PageSize]byte, FaultCause) {
-	e := &m.rtlb[(addr>>pageShift)&(tlbSize-1)]
-	if e.tag == addr&^pageMask {
-		return e.data, CauseNone
+	if p := m.ReadHit(addr); p != nil {
+		return p, CauseNone
 	}
 	return m.readablePage(addr)
 }
@@ -40,9 +39,8 @@ func (m *Memory) ReadFrame(addr uint64) (*[PageSize]byte, FaultCause) {
 // WriteFrame returns the frame of the writable page of addr for a store,
 // resolving copy-on-write and dropping decoded code, or the fault.
 func (m *Memory) WriteFrame(addr uint64) (*[PageSize]byte, FaultCause) {
-	e := &m.wtlb[(addr>>pageShift)&(tlbSize-1)]
-	if e.tag == addr&^pageMask {
-		return e.data, CauseNone
+	if p := m.WriteHit(addr); p != nil {
+		return p, CauseNone
 	}
 	return m.writablePage(addr)
 }
