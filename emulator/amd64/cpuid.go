@@ -9,8 +9,9 @@ import "time"
 const (
 	// Leaf 1 EDX: fpu, tsc, cx8, cmov, mmx, fxsr, sse, sse2.
 	cpuid1EDX = 1<<0 | 1<<4 | 1<<8 | 1<<15 | 1<<23 | 1<<24 | 1<<25 | 1<<26
-	// Leaf 1 ECX: sse3, ssse3, cx16, popcnt.
-	cpuid1ECX = 1<<0 | 1<<9 | 1<<13 | 1<<23
+	// Leaf 1 ECX: sse3, ssse3, cx16, sse4.1, sse4.2, popcnt. With
+	// lahf/sahf (leaf 0x80000001) that is x86-64-v2.
+	cpuid1ECX = 1<<0 | 1<<9 | 1<<13 | 1<<19 | 1<<20 | 1<<23
 	// Leaf 0x80000001 EDX: syscall, nx, rdtscp, lm; ECX: lahf/sahf.
 	cpuidExt1EDX = 1<<11 | 1<<20 | 1<<27 | 1<<29
 	cpuidExt1ECX = 1 << 0

@@ -1,7 +1,7 @@
 // Package amd64 is the x86-64 guest CPU: a user-mode interpreter of the
 // 64-bit instruction set that glibc, musl, Go, CPython, Node and the JVM
-// use on baseline x86-64 (integer instructions with exact flags, string
-// instructions, SSE to SSSE3, the x87, the syscall instruction, cpuid,
+// use on x86-64-v2 (integer instructions with exact flags, string
+// instructions, SSE to SSE4.2, the x87, the syscall instruction, cpuid,
 // rdtsc and the fs/gs bases).
 //
 // Instructions are decoded once into blocks that end at a control

@@ -183,3 +183,21 @@ func (c *CPU) push(v uint64, size uint8) bool {
 func (c *CPU) peek(size uint8) (uint64, bool) {
 	return c.load(c.R[RSP], size)
 }
+
+// readRMInt reads the r/m operand as a size-byte integer; rex false makes
+// byte registers 4-7 ah, ch, dh and bh.
+func (c *CPU) readRMInt(in *inst, size uint8, rex bool) (uint64, bool) {
+	if in.mem {
+		return c.load(c.ea(in), size)
+	}
+	return c.reg(in.rm, size, rex), true
+}
+
+// readXMMScalar reads the r/m operand's low size bytes: memory, or the
+// low lane of an XMM register.
+func (c *CPU) readXMMScalar(in *inst, size uint8) (uint64, bool) {
+	if in.mem {
+		return c.load(c.ea(in), size)
+	}
+	return c.XMM[in.rm][0], true
+}

@@ -186,14 +186,9 @@ func (c *CPU) sse(in *inst) int {
 		if in.osz == 8 {
 			size = 8
 		}
-		var v uint64
-		if in.mem {
-			var ok bool
-			if v, ok = c.load(c.ea(in), size); !ok {
-				return stepExit
-			}
-		} else {
-			v = c.reg(in.rm, size, true)
+		v, ok := c.readRMInt(in, size, true)
+		if !ok {
+			return stepExit
 		}
 		n := int64(signExtend(v, size))
 		if in.pfx == pfxF3 {
@@ -287,14 +282,9 @@ func (c *CPU) sse(in *inst) int {
 		if in.osz == 8 {
 			size = 8
 		}
-		var v uint64
-		if in.mem {
-			var ok bool
-			if v, ok = c.load(c.ea(in), size); !ok {
-				return stepExit
-			}
-		} else {
-			v = c.reg(in.rm, size, true)
+		v, ok := c.readRMInt(in, size, true)
+		if !ok {
+			return stepExit
 		}
 		*d = XMM{v, 0}
 	case 0x7e:
@@ -1028,15 +1018,7 @@ func cvtInt(f float64, size uint8) uint64 {
 
 // roundMode rounds f to an integer as MXCSR's rounding control says.
 func (c *CPU) roundMode(f float64) float64 {
-	switch c.MXCSR >> 13 & 3 {
-	case 0:
-		return math.RoundToEven(f)
-	case 1:
-		return math.Floor(f)
-	case 2:
-		return math.Ceil(f)
-	}
-	return math.Trunc(f)
+	return roundIntegral(f, c.MXCSR>>13&3)
 }
 
 // roundF64 converts an integer to a double with MXCSR's rounding.

@@ -2,8 +2,7 @@ package amd64
 
 // The SSE3 instructions (fisttp is in x87.go) and SSSE3 (0F 38 00-0B,
 // 1C-1E and 0F 3A 0F, 66-prefixed: MMX register forms are not
-// implemented). SSE4's encodings in those maps raise #UD, as on a
-// processor without them.
+// implemented). The rest of those maps is SSE4.1 and SSE4.2 (sse4.go).
 
 // sse3 executes addsubps/pd, haddps/pd, hsubps/pd and lddqu.
 func (c *CPU) sse3(in *inst) int {
@@ -80,10 +79,11 @@ func (c *CPU) sse3Move(in *inst) int {
 	return stepNext
 }
 
-// sse38 executes the SSSE3 instructions of the 0F 38 map.
+// sse38 executes the SSSE3 instructions of the 0F 38 map; sse4x38 the
+// rest.
 func (c *CPU) sse38(in *inst) int {
 	if in.pfx != pfx66 || in.sub > 0x0b && (in.sub < 0x1c || in.sub > 0x1e) {
-		return c.illegalOp(in)
+		return c.sse4x38(in)
 	}
 	s, ok := c.srcXMM(in, true)
 	if !ok {
@@ -176,10 +176,11 @@ func ssse3(op byte, d, s XMM) XMM {
 	return join(r, size)
 }
 
-// sse3A executes palignr, the SSSE3 instruction of the 0F 3A map.
+// sse3A executes palignr, the SSSE3 instruction of the 0F 3A map;
+// sse4x3A the rest.
 func (c *CPU) sse3A(in *inst) int {
 	if in.pfx != pfx66 || in.sub != 0x0f {
-		return c.illegalOp(in)
+		return c.sse4x3A(in)
 	}
 	s, ok := c.srcXMM(in, true)
 	if !ok {
