@@ -177,7 +177,7 @@ recipe_hash() {
 
 outputs_present() {
 	local p
-	for p in oci/busybox oci/bash oci/python oci/python-tests oci/bash-amd64 oci/python-amd64 \
+	for p in oci/busybox oci/bash oci/python oci/python-tests oci/bash-amd64 oci/python-amd64 oci/node-amd64 \
 		oci/layers oci/layers.expected.json oci/gobin \
 		archives/busybox-oci.tar archives/busybox-docker.tar summary.txt; do
 		[[ -e $FIX/$p ]] || return 1
@@ -214,6 +214,7 @@ main() {
 	deb_set python-tests trixie riscv64 python3.13 libpython3.13-testsuite sqlite3 bash coreutils
 	deb_set bash-amd64 bookworm amd64 bash coreutils
 	deb_set python-amd64 bookworm amd64 python3.11-minimal
+	deb_set node-amd64 bookworm amd64 nodejs
 	log "packages ready (${SECONDS}s)"
 
 	local hash
@@ -238,7 +239,8 @@ main() {
 	"$STAGE/mkfixtures" -out "$out/images" -gobin "$out/go/riscv64" \
 		-busybox "$STAGE/busybox.list" -busybox-amd64 "$STAGE/busybox-amd64.list" \
 		-bash "$STAGE/bash.list" -python "$STAGE/python.list" -python-tests "$STAGE/python-tests.list" \
-		-bash-amd64 "$STAGE/bash-amd64.list" -python-amd64 "$STAGE/python-amd64.list" >/dev/null
+		-bash-amd64 "$STAGE/bash-amd64.list" -python-amd64 "$STAGE/python-amd64.list" \
+		-node-amd64 "$STAGE/node-amd64.list" >/dev/null
 	mv "$out/images/oci" "$out/images/archives" "$out/images/summary.txt" "$out/"
 
 	# Replace the outputs one directory at a time; the recipe stamp goes

@@ -43,6 +43,17 @@ ts = [threading.Thread(target=work, args=(10**4*i,)) for i in range(1, 5)]
 	cmd(fixtures.ImagePythonAMD64, "python3", "-c", `import signal, os
 signal.signal(signal.SIGALRM, lambda s, f: print("alarm", s)); signal.alarm(1); signal.pause(); print("after")`),
 	cmd(fixtures.ImagePythonAMD64, "python3", "-c", `print(f"{1e22:.17g} {2**0.5:.20f} {10**-7:e}", int("9"*50) % 97, divmod(-7, 2), 7.0 // 0.1, float.fromhex("0x1.8p-1074"))`),
+	// V8 compiles JavaScript to x86-64 code at run time: the decoded-code
+	// cache must follow its writes, W^X flips and code moved by the GC.
+	cmd(fixtures.ImageNodeAMD64, "node", "-e", `console.log(1)`),
+	cmd(fixtures.ImageNodeAMD64, "node", "-e", `let s = 0; for (let i = 0; i < 3e6; i++) s = (s + i * i) % 1000003; console.log(s);
+const fs = require("fs"); fs.writeFileSync("/tmp/x.txt", "hello"); console.log(fs.readFileSync("/tmp/x.txt", "utf8"));
+console.log(JSON.stringify({a: [1, 2.5, Math.sqrt(2)], d: new Date(0).toISOString()}), [3, 1, 2].sort(), (0.1 + 0.2).toFixed(20), Math.sin(1), Math.exp(-3.5), 2n ** 100n);
+setTimeout(() => console.log("timer"), 10); Promise.resolve(5).then(v => console.log("promise", v));
+console.log(require("crypto").createHash("sha256").update("abc").digest("hex"), Buffer.from("h\u00e9llo").toString("base64"), new Intl.NumberFormat("de-DE").format(1234567.891));`),
+	cmd(fixtures.ImageNodeAMD64, "node", "-e", `const cp = require("child_process"); console.log(cp.execFileSync("/usr/bin/node", ["-p", "6*7"]).toString().trim());
+const w = new (require("worker_threads").Worker)("require('worker_threads').parentPort.postMessage(42)", {eval: true}); w.on("message", m => console.log("worker", m));
+process.on("exit", c => console.log("exit", c)); process.exitCode = 3;`),
 }
 
 func TestDifferentialAMD64(t *testing.T) {
