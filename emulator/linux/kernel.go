@@ -383,7 +383,7 @@ func (k *Kernel) charge(pages uint64) error {
 func (k *Kernel) Instructions() uint64 {
 	n := k.retired
 	for _, t := range k.tasks {
-		n += t.ctx.Instret()
+		n += t.retired()
 	}
 	return n
 }
@@ -466,7 +466,7 @@ func (k *Kernel) reapTasks() {
 	out := k.tasks[:0]
 	for _, t := range k.tasks {
 		if t.exited {
-			k.retired += t.ctx.Instret()
+			k.retired += t.retired()
 			continue
 		}
 		out = append(out, t)

@@ -11,13 +11,15 @@ import (
 // TestProfileCountsEveryInstruction: the profile that chooses pages to
 // translate credits every retired instruction to a page of an image file
 // (busybox is static, so all its code is one file), and a loop's pages
-// weigh more than the rest.
+// weigh more than the rest. The subshells fork after the loop: a child
+// starts counting from zero, not from its parent's count. Only the signal
+// return trampoline (SIGCHLD), which is in no file, goes uncredited.
 func TestProfileCountsEveryInstruction(t *testing.T) {
 	img := loadImage(t, fixtures.ImageBusybox)
 	weights := map[[2]uint64]uint64{}
 	var stdout bytes.Buffer
 	k, err := linux.New(linux.Config{
-		Image: img, Args: []string{"sh", "-c", `i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done; echo $i`}, Env: testEnv,
+		Image: img, Args: []string{"sh", "-c", `i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done; (true); (echo $i)`}, Env: testEnv,
 		Stdout: &stdout, InstructionLimit: 20_000_000_000,
 		Profile: func(ino, off, w uint64) { weights[[2]uint64{ino, off}] += w },
 	})
@@ -32,7 +34,7 @@ func TestProfileCountsEveryInstruction(t *testing.T) {
 		total += w
 		top = max(top, w)
 	}
-	if total != k.Instructions() {
+	if total > k.Instructions() || k.Instructions()-total > 16 {
 		t.Errorf("the profile credits %d instructions, the machine retired %d", total, k.Instructions())
 	}
 	if len(weights) < 10 || top < total/20 {

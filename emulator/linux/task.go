@@ -70,6 +70,9 @@ type Task struct {
 	tid  int
 	proc *Process
 	ctx  arch.Context
+	// instretBase is the context's instruction count when the task
+	// began: a clone copies its parent's.
+	instretBase uint64
 	// mask is the blocked-signal mask; pending the thread-directed
 	// signals.
 	mask abi.SigSet
@@ -162,11 +165,14 @@ func (k *Kernel) newTask(p *Process, ctx arch.Context) *Task {
 	if len(p.threads) > 0 {
 		tid = k.allocPID()
 	}
-	t := &Task{k: k, tid: tid, proc: p, ctx: ctx}
+	t := &Task{k: k, tid: tid, proc: p, ctx: ctx, instretBase: ctx.Instret()}
 	p.threads = append(p.threads, t)
 	k.tasks = append(k.tasks, t)
 	return t
 }
+
+// retired returns the instructions t has retired.
+func (t *Task) retired() uint64 { return t.ctx.Instret() - t.instretBase }
 
 func (k *Kernel) taskByTID(tid int) *Task {
 	for _, t := range k.tasks {
