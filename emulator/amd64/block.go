@@ -14,7 +14,8 @@ const maxBlock = 64
 const blockCacheSize = 4096
 
 // block is a run of decoded instructions that starts at va and ends with
-// a control transfer, an exit, the page's end or maxBlock instructions.
+// an unconditional control transfer, an exit, the page's end or maxBlock
+// instructions; a taken conditional branch leaves it early.
 type block struct {
 	va    uint64
 	insts []inst
@@ -138,7 +139,7 @@ func (c *CPU) decodeBlock(cp *codePage, data *[PageSize]byte, rip uint64) *block
 // transfers and instructions that exit or may change what comes next.
 func endsBlock(op uint16) bool {
 	switch op {
-	case opJcc, opJmp, opJmpRm, opCall, opCallRm, opRet, opLoop,
+	case opJmp, opJmpRm, opCall, opCallRm, opRet, opLoop,
 		opSyscall, opInt3, opUD, opIllegal, opPrivileged:
 		return true
 	}
@@ -170,41 +171,53 @@ func (c *CPU) Run(budget uint64) Exit {
 			in := &insts[i]
 			next := rip + uint64(in.len)
 			f := in.fast
-			// The fast forms, most frequent first.
+			// The most frequent fast form first, then the others by a
+			// binary search (Go's WebAssembly backend has no jump
+			// tables): every failed test is a trip through the
+			// function's dispatch loop.
 			if f == fastMove {
 				regs[in.out] = (regs[in.src] + regs[in.base] + regs[in.index]<<(in.scale&63) + in.imm) & in.mask
 				rip = next
 				done++
 				continue
 			}
-			if f == fastOp {
-				// Branch-free: the selectors classify computed pick
-				// the operation; cmp and test write the scratch
-				// register.
+			switch f {
+			case fastOp:
+				// Cmp and test write the scratch register.
 				a := regs[in.dst] & in.mask
 				bv := (regs[in.src] + in.imm) & in.mask
-				res := a + (bv ^ in.neg) - in.neg
-				logic := a&bv&in.and ^ (a^bv)&in.xor
-				if in.logic {
-					res = logic
-				}
-				res &= in.mask
+				res := in.alu(a, bv)
 				regs[in.out] = res
 				c.lazy.set(in.lop, in.osz, a, bv, res)
 				rip = next
 				done++
 				continue
-			}
-			if f == fastJcc {
+			case fastCond:
 				done++
 				var taken bool
-				if l := &c.lazy; l.op != lazyNone {
-					// The eight conditions jcc tests (O, B, E, BE, S,
-					// P, L, LE: bit cc>>1; odd codes negate them) after
-					// an add, sub or logic operation, without branches
-					// or calls. Carry and overflow as add computes
-					// them; sub's come from the complemented
-					// subtrahend; logic has neither.
+				l := &c.lazy
+				if in.compare && (l.op == lazySub && l.cf == 0 || l.op == lazyLogic) {
+					// The conditions of a comparison (B, E, BE, L, LE)
+					// after cmp or sub, or of a comparison of the
+					// result with zero after a logic operation: one
+					// unsigned compare of the operands moved to the
+					// top bits, with their sign bits flipped for the
+					// signed conditions.
+					a, b := l.a, l.b
+					if l.op == lazyLogic {
+						a, b = l.res, 0
+					}
+					sh := (64 - uint(l.size)*8) & 63
+					x, y := a<<sh^in.neg, b<<sh^in.neg
+					hit := b2u(x < y)&in.and | b2u(x == y)&in.xor
+					taken = hit != uint64(in.cond&1)
+				} else if l.op != lazyNone {
+					// The eight conditions (O, B, E, BE, S, P, L, LE:
+					// bit cc>>1; odd codes negate them) after an add,
+					// sub or logic operation, without branches or
+					// calls. Carry and overflow as add computes them;
+					// sub's come from the complemented subtrahend;
+					// logic has neither.
 					top := (uint(l.size)*8 - 1) & 63
 					a, b, res := l.a, l.b, l.res
 					cf := addCarries(a, b, res) >> top & 1
@@ -239,12 +252,26 @@ func (c *CPU) Run(budget uint64) Exit {
 					taken = c.cond(in.cond)
 				}
 				rip = next
-				if taken {
-					rip = in.imm
+				if in.sub == condJump {
+					// Blocks run on past conditional branches: only a
+					// taken one leaves.
+					if taken {
+						rip = in.imm
+						break block
+					}
+					continue
 				}
-				break
-			}
-			if f == fastLoad {
+				if in.sub == condSet {
+					regs[in.dst] = regs[in.dst]&^0xff | b2u(taken)
+					continue
+				}
+				v := regs[in.dst]
+				if taken {
+					v = regs[in.src]
+				}
+				regs[in.dst] = v & in.mask
+				continue
+			case fastLoad:
 				addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<(in.scale&63)
 				if off := addr & pageMask; off <= PageSize-8 {
 					if p := mem.ReadHit(addr); p != nil {
@@ -254,36 +281,32 @@ func (c *CPU) Run(budget uint64) Exit {
 						continue
 					}
 				}
-			}
-			if f == fastStore {
+			case fastStore:
 				addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<(in.scale&63)
 				if off := addr & pageMask; off <= PageSize-8 {
 					if p := mem.WriteHit(addr); p != nil {
-						if in.osz == 8 {
-							st64(p, off, regs[in.src])
-						} else {
-							st32(p, off, regs[in.src])
-						}
+						// One 8-byte write keeps the bytes after a
+						// narrower store (nothing runs concurrently).
+						st64(p, off, ld64(p, off)&^in.mask|(regs[in.src]+in.imm)&in.mask)
 						rip = next
 						done++
 						continue
 					}
 				}
-			}
-			if f == fastPush || f == fastPop {
-				sp := regs[RSP]
-				if f == fastPush {
-					sp -= 8
-					if off := sp & pageMask; off <= PageSize-8 {
-						if p := mem.WriteHit(sp); p != nil {
-							st64(p, off, regs[in.src])
-							regs[RSP] = sp
-							rip = next
-							done++
-							continue
-						}
+			case fastPush:
+				sp := regs[RSP] - 8
+				if off := sp & pageMask; off <= PageSize-8 {
+					if p := mem.WriteHit(sp); p != nil {
+						st64(p, off, regs[in.src])
+						regs[RSP] = sp
+						rip = next
+						done++
+						continue
 					}
-				} else if off := sp & pageMask; off <= PageSize-8 {
+				}
+			case fastPop:
+				sp := regs[RSP]
+				if off := sp & pageMask; off <= PageSize-8 {
 					if p := mem.ReadHit(sp); p != nil {
 						v := ld64(p, off)
 						regs[RSP] = sp + 8
@@ -293,43 +316,51 @@ func (c *CPU) Run(budget uint64) Exit {
 						continue
 					}
 				}
-			}
-			if f == fastCmpLoad {
+			case fastOpLoad, fastCmpLoad:
 				addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<(in.scale&63)
 				if off := addr & pageMask; off <= PageSize-8 {
 					if p := mem.ReadHit(addr); p != nil {
-						a := ld64(p, off) & in.mask
+						// fastCmpLoad compares memory with a register or
+						// an immediate, fastOpLoad a register with memory.
+						m := ld64(p, off) & in.mask
+						a := m
 						bv := (regs[in.src] + in.imm) & in.mask
-						res := (a - bv) & in.mask
-						if in.lop == lazyLogic {
-							res = a & bv
+						if f == fastOpLoad {
+							a, bv = regs[in.dst]&in.mask, m
 						}
+						res := in.alu(a, bv)
+						regs[in.out] = res
 						c.lazy.set(in.lop, in.osz, a, bv, res)
 						rip = next
 						done++
 						continue
 					}
 				}
-			}
-			if f == fastMovzxLoad {
-				addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<(in.scale&63)
-				if off := addr & pageMask; off <= PageSize-8 {
-					if p := mem.ReadHit(addr); p != nil {
-						v := ld64(p, off)
-						sh := (64 - uint(in.sub)*8) & 63
-						if in.imm == 0 {
-							v = v << sh >> sh
-						} else {
-							v = uint64(int64(v<<sh) >> sh)
-						}
-						regs[in.dst] = v & in.mask
-						rip = next
-						done++
-						continue
+			case fastExtendLoad, fastExtend:
+				v := regs[in.src]
+				if f == fastExtendLoad {
+					addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<(in.scale&63)
+					off := addr & pageMask
+					if off > PageSize-8 {
+						break
 					}
+					p := mem.ReadHit(addr)
+					if p == nil {
+						break
+					}
+					v = ld64(p, off)
 				}
-			}
-			if f == fastShift {
+				sh := (64 - uint(in.sub)*8) & 63
+				if in.imm == 0 {
+					v = v << sh >> sh
+				} else {
+					v = uint64(int64(v<<sh) >> sh)
+				}
+				regs[in.dst] = v & in.mask
+				rip = next
+				done++
+				continue
+			case fastShift:
 				a := regs[in.dst] & in.mask
 				n := in.imm & 63
 				top := (uint(in.osz)*8 - 1) & 63
@@ -369,35 +400,43 @@ func (c *CPU) Run(budget uint64) Exit {
 				rip = next
 				done++
 				continue
-			}
-			if f == fastCall || f == fastRet {
-				sp := regs[RSP]
-				if f == fastCall {
-					sp -= 8
-					if off := sp & pageMask; off <= PageSize-8 {
-						if p := mem.WriteHit(sp); p != nil {
-							st64(p, off, next)
-							regs[RSP] = sp
-							rip = in.imm
-							done++
-							break
-						}
+			case fastCall:
+				sp := regs[RSP] - 8
+				if off := sp & pageMask; off <= PageSize-8 {
+					if p := mem.WriteHit(sp); p != nil {
+						st64(p, off, next)
+						regs[RSP] = sp
+						rip = in.imm
+						done++
+						break block
 					}
-				} else if off := sp & pageMask; off <= PageSize-8 {
+				}
+			case fastRet:
+				sp := regs[RSP]
+				if off := sp & pageMask; off <= PageSize-8 {
 					if p := mem.ReadHit(sp); p != nil {
 						if v := ld64(p, off); canonical(v) {
 							regs[RSP] = sp + 8
 							rip = v
 							done++
-							break
+							break block
 						}
 					}
 				}
-			}
-			if f == fastJmp {
+			case fastJmp:
 				rip = in.imm
 				done++
-				break
+				break block
+			case fastJmpReg:
+				if v := regs[in.src]; canonical(v) {
+					rip = v
+					done++
+					break block
+				}
+			case fastNop:
+				rip = next
+				done++
+				continue
 			}
 			// Everything else, and the fast forms' slow cases.
 			c.RIP = next

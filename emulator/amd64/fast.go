@@ -13,27 +13,34 @@ import "unsafe"
 // operand — falls back to step, which does the whole instruction.
 const (
 	fastNone uint8 = iota
-	// fastOp: the ALU group and test on registers in one branch-free
-	// form: R[out] = R[dst] op ((R[src] + imm) & mask), op an add, a
-	// subtraction or a logic operation, flags recorded.
-	fastOp
 	// fastMove: R[out] = (R[src] + R[base] + R[index]<<scale + imm) &
 	// mask: mov r,r; mov r,imm; lea.
 	fastMove
+	// fastOp: the ALU group and test on registers in one branch-free
+	// form: R[out] = R[dst] op ((R[src] + imm) & mask), op an add, a
+	// subtraction or a logic operation, flags recorded. Byte and word
+	// sizes only compare or test (out is the scratch register).
+	fastOp
+	// fastCond: a condition evaluated from the flags, then by sub a
+	// conditional branch to imm (condJump), R[dst]'s low byte set to it
+	// (condSet), or R[dst] = R[src] if it holds, & mask (condMove).
+	fastCond
 	// fastLoad: R[dst] = mem[addr] & mask, 4 or 8 bytes.
 	fastLoad
-	// fastStore: mem[addr] = R[src], osz bytes (4 or 8).
+	// fastStore: mem[addr] = R[src] + imm, osz bytes.
 	fastStore
-	// fastCmpLoad: flags of mem[addr] cmp/test (R[src] + imm).
-	fastCmpLoad
-	// fastJcc: conditional branch to imm.
-	fastJcc
 	// fastPush, fastPop: 8-byte push of R[src], pop into R[dst].
 	fastPush
 	fastPop
-	// fastMovzxLoad: R[dst] = mem[addr] of sub bytes (1 or 2), zero- or
-	// (with imm 1) sign-extended, & mask.
-	fastMovzxLoad
+	// fastOpLoad: R[out] = R[dst] op mem[addr], as fastOp.
+	fastOpLoad
+	// fastCmpLoad: flags of mem[addr] cmp/test (R[src] + imm), osz bytes.
+	fastCmpLoad
+	// fastExtendLoad: R[dst] = mem[addr] of sub bytes (1, 2 or 4), zero-
+	// or (with imm 1) sign-extended, & mask.
+	fastExtendLoad
+	// fastExtend: the same of R[src].
+	fastExtend
 	// fastShift: R[dst] shifted or rotated by imm (rol, ror, shl, shr,
 	// sar as sub), a count already masked and non-zero.
 	fastShift
@@ -41,6 +48,17 @@ const (
 	fastCall
 	fastRet
 	fastJmp
+	// fastJmpReg: jmp to R[src].
+	fastJmpReg
+	// fastNop: nothing (nop, hint nops, prefetch).
+	fastNop
+)
+
+// fastCond's variants (in sub).
+const (
+	condJump = iota
+	condSet
+	condMove
 )
 
 // aluTest is fastAlu's sub for test.
@@ -67,6 +85,10 @@ func (c *CPU) regs() *[18]uint64 {
 	return (*[18]uint64)(unsafe.Pointer(&c.R))
 }
 
+// lowByte reports a register whose byte form is its low byte (without
+// REX, byte registers 4-7 are ah, ch, dh and bh).
+func lowByte(n uint8, rex bool) bool { return rex || n < 4 || n >= 8 }
+
 // classify sets in.fast and the operands its fast form uses.
 func classify(in *inst) {
 	if in.lock || in.rep != repNone && in.op != opNop {
@@ -76,11 +98,18 @@ func classify(in *inst) {
 	simpleMem := in.mem && !in.addr32 && in.seg == segNone
 	in.mask = sizeMask(min(in.osz, 8))
 	switch in.op {
+	case opNop, opFence:
+		in.fast = fastNop
 	case opMovRmReg, opMovRegRm, opMovRegImm, opMovRmImm:
-		if !wide {
-			return
-		}
 		switch {
+		case (in.op == opMovRmReg || in.op == opMovRmImm) && simpleMem &&
+			(wide || in.osz == 2 || in.op == opMovRmImm || lowByte(in.reg, in.rex)):
+			in.fast, in.src = fastStore, in.reg
+			if in.op == opMovRmImm {
+				in.src = zeroReg
+			}
+		case !wide:
+			return
 		case in.op == opMovRegImm:
 			setMove(in, in.reg, zeroReg)
 		case in.op == opMovRmImm && !in.mem:
@@ -91,44 +120,47 @@ func classify(in *inst) {
 			setMove(in, in.reg, in.rm)
 		case in.op == opMovRegRm && simpleMem:
 			in.fast, in.dst = fastLoad, in.reg
-		case in.op == opMovRmReg && simpleMem:
-			in.fast, in.src = fastStore, in.reg
 		}
 		if in.op != opMovRegImm && in.op != opMovRmImm {
 			in.imm = 0
 		}
 	case opAluRmReg, opAluRegRm, opAluRmImm, opTestRmReg, opTestRmImm:
-		if !wide || in.sub == 2 || in.sub == 3 {
+		if in.sub == 2 || in.sub == 3 {
 			return
 		}
 		sub := in.sub
 		if in.op == opTestRmReg || in.op == opTestRmImm {
 			sub = aluTest
 		}
-		src := zeroReg
+		compare := sub == 7 || sub == aluTest
+		src := uint8(zeroReg)
 		switch in.op {
 		case opAluRmReg, opTestRmReg:
-			src = int(in.reg)
+			src = in.reg
 		case opAluRegRm:
-			if in.mem {
-				return
-			}
-			src = int(in.rm)
+			src = in.rm
 		}
 		dst := in.rm
 		if in.op == opAluRegRm {
 			dst = in.reg
 		}
+		// Byte and word operations only compare, on registers whose
+		// byte form is the low byte.
+		if !wide && (!compare || in.osz == 1 && (src != zeroReg && !lowByte(src, in.rex) || !in.mem && !lowByte(dst, in.rex))) {
+			return
+		}
 		switch {
 		case !in.mem:
-			in.fast, in.dst, in.src, in.sub, in.out = fastOp, dst, uint8(src), sub, dst
-			if sub >= 7 {
-				in.out = scratchReg
-			}
-		case simpleMem && (sub == 7 || sub == aluTest):
-			in.fast, in.src, in.sub = fastCmpLoad, uint8(src), sub
+			in.fast, in.dst, in.src, in.sub, in.out = fastOp, dst, src, sub, dst
+		case in.op == opAluRegRm && simpleMem && wide:
+			in.fast, in.dst, in.sub, in.out = fastOpLoad, dst, sub, dst
+		case in.op != opAluRegRm && simpleMem && compare:
+			in.fast, in.src, in.sub = fastCmpLoad, src, sub
 		default:
 			return
+		}
+		if compare {
+			in.out = scratchReg
 		}
 		// The selectors of Run's branch-free ALU.
 		switch sub {
@@ -157,9 +189,24 @@ func classify(in *inst) {
 			in.fast, in.dst, in.imm = fastShift, in.rm, cnt
 		}
 	case opJcc:
-		in.fast = fastJcc
+		in.fast, in.sub = fastCond, condJump
+		setCompare(in)
+	case opSetcc:
+		if !in.mem && lowByte(in.rm, in.rex) {
+			in.fast, in.sub, in.dst = fastCond, condSet, in.rm
+			setCompare(in)
+		}
+	case opCmovcc:
+		if wide && !in.mem {
+			in.fast, in.sub, in.dst, in.src = fastCond, condMove, in.reg, in.rm
+			setCompare(in)
+		}
 	case opJmp:
 		in.fast = fastJmp
+	case opJmpRm:
+		if !in.mem {
+			in.fast, in.src = fastJmpReg, in.rm
+		}
 	case opCall:
 		in.fast = fastCall
 	case opRet:
@@ -181,13 +228,57 @@ func classify(in *inst) {
 			in.fast, in.dst = fastPop, in.reg
 		}
 	case opMovzx, opMovsx:
-		if wide && simpleMem && (in.sub == 1 || in.sub == 2) {
-			in.fast, in.dst = fastMovzxLoad, in.reg
-			in.imm = 0
-			if in.op == opMovsx {
-				in.imm = 1
-			}
+		if !wide || in.op == opMovzx && in.sub == 4 {
+			return
 		}
+		in.imm = 0
+		if in.op == opMovsx {
+			in.imm = 1
+		}
+		switch {
+		case simpleMem:
+			in.fast, in.dst = fastExtendLoad, in.reg
+		case !in.mem && (in.sub != 1 || lowByte(in.rm, in.rex)):
+			in.fast, in.dst, in.src = fastExtend, in.reg, in.rm
+		}
+	}
+}
+
+// alu is the operation of fastOp, fastOpLoad and fastCmpLoad on a and b
+// (already masked), branch-free: the selectors classify computed pick an
+// add, a subtraction or a logic operation.
+func (in *inst) alu(a, b uint64) uint64 {
+	res := a + (b ^ in.neg) - in.neg
+	logic := a&b&in.and ^ (a^b)&in.xor
+	if in.logic {
+		res = logic
+	}
+	return res & in.mask
+}
+
+// setCompare prepares fastCond's shortcut for the conditions that compare
+// two operands (B, E, BE, L, LE and their negations): compare says the
+// condition is one, and selects whether less-than (and) and equality
+// (xor) make it hold, neg flips the sign bits for the signed ones.
+func setCompare(in *inst) {
+	lt, eq, signed := uint64(0), uint64(0), false
+	switch in.cond >> 1 {
+	case 1: // B
+		lt = 1
+	case 2: // E
+		eq = 1
+	case 3: // BE
+		lt, eq = 1, 1
+	case 6: // L
+		lt, signed = 1, true
+	case 7: // LE
+		lt, eq, signed = 1, 1, true
+	default:
+		return
+	}
+	in.compare, in.and, in.xor = true, lt, eq
+	if signed {
+		in.neg = 1 << 63
 	}
 }
 

@@ -56,6 +56,9 @@ type inst struct {
 	lop           uint8
 	logic         bool
 	neg, and, xor uint64
+	// compare marks a fastCond whose condition compares two operands
+	// (setCompare), which reuses neg, and and xor.
+	compare bool
 	// bytes keeps the encoding of an illegal instruction for the exit.
 	bytes []byte
 }
