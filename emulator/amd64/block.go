@@ -11,7 +11,7 @@ const maxBlock = 64
 
 // blockCacheSize is the number of entries of the CPU's direct-mapped
 // cache of blocks by address.
-const blockCacheSize = 4096
+const blockCacheSize = 1 << 15
 
 // block is a run of decoded instructions that starts at va and ends with
 // an unconditional control transfer, an exit, the page's end or maxBlock
@@ -94,7 +94,12 @@ func (c *CPU) decodeBlock(cp *codePage, data *[PageSize]byte, rip uint64) *block
 	b := &block{va: rip, page: cp}
 	pc := rip
 	var buf [maxInstLen]byte
-	for len(b.insts) < maxBlock && pc&^pageMask == cp.va {
+	// The instructions are collected here and copied once, at their
+	// final size: blocks are many, and what they occupy is what the
+	// host's caches must hold.
+	var insts [maxBlock]inst
+	n := 0
+	for n < maxBlock && pc&^pageMask == cp.va {
 		off := pc & pageMask
 		code := data[off:]
 		var in inst
@@ -107,7 +112,7 @@ func (c *CPU) decodeBlock(cp *codePage, data *[PageSize]byte, rip uint64) *block
 				// The instruction continues into the next page.
 				next, ndata, fetched := c.codePageAt(cp.va + PageSize)
 				if !fetched {
-					if len(b.insts) > 0 {
+					if n > 0 {
 						// Run what precedes; the fault comes when
 						// execution reaches this instruction.
 						c.exit = Exit{}
@@ -116,8 +121,8 @@ func (c *CPU) decodeBlock(cp *codePage, data *[PageSize]byte, rip uint64) *block
 					c.exit.PC = pc
 					return nil
 				}
-				n := copy(buf[:], code)
-				copy(buf[n:], ndata[:])
+				k := copy(buf[:], code)
+				copy(buf[k:], ndata[:])
 				in, ok = decode(buf[:], pc)
 				b.next = next
 			}
@@ -126,12 +131,14 @@ func (c *CPU) decodeBlock(cp *codePage, data *[PageSize]byte, rip uint64) *block
 			in = illegal(code)
 		}
 		classify(&in)
-		b.insts = append(b.insts, in)
+		insts[n] = in
+		n++
 		pc += uint64(in.len)
 		if endsBlock(in.op) || b.next != nil {
 			break
 		}
 	}
+	b.insts = append([]inst(nil), insts[:n]...)
 	return b
 }
 
@@ -208,8 +215,9 @@ func (c *CPU) Run(budget uint64) Exit {
 						a, b = l.res, 0
 					}
 					sh := (64 - uint(l.size)*8) & 63
-					x, y := a<<sh^in.neg, b<<sh^in.neg
-					hit := b2u(x < y)&in.and | b2u(x == y)&in.xor
+					flip := uint64(in.sel&selNeg) << 63
+					x, y := a<<sh^flip, b<<sh^flip
+					hit := b2u(x < y)&uint64(in.sel>>1&1) | b2u(x == y)&uint64(in.sel>>2&1)
 					taken = hit != uint64(in.cond&1)
 				} else if l.op != lazyNone {
 					// The eight conditions (O, B, E, BE, S, P, L, LE:

@@ -217,8 +217,12 @@ func isLegacyPrefix(p byte) bool {
 // instruction.
 func tooLong() inst { return inst{op: opPrivileged, len: maxInstLen} }
 
+// illegal is an undecodable instruction; the exit reports its first
+// bytes.
 func illegal(b []byte) inst {
-	return inst{op: opIllegal, bytes: append([]byte(nil), b[:min(len(b), maxInstLen)]...)}
+	var buf [16]byte
+	n := copy(buf[:maxInstLen], b)
+	return inst{op: opIllegal, sub: uint8(n), imm: le.Uint64(buf[:]), disp: int64(le.Uint64(buf[8:]))}
 }
 
 // stackSize is the operand size of pushes, pops and near branches: 64
@@ -469,7 +473,7 @@ func decode1(d *decoder, in *inst, op, rex byte, opsize16 bool, pc uint64) {
 	case 0xc8:
 		in.op, in.osz = opEnter, stackSize(opsize16)
 		in.imm = uint64(d.u16())
-		in.imm2 = uint64(d.u8())
+		in.level = d.u8()
 	case 0xc9:
 		in.op, in.osz = opLeave, stackSize(opsize16)
 	case 0xcc:

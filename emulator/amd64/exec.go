@@ -490,7 +490,11 @@ func (c *CPU) step(in *inst) int {
 	case opX87:
 		return c.x87(in)
 	default:
-		c.exit = Exit{Reason: ExitIllegal, Bytes: in.bytes}
+		var b []byte
+		if in.op == opIllegal {
+			b = in.illegalBytes()
+		}
+		c.exit = Exit{Reason: ExitIllegal, Bytes: b}
 		return stepExit
 	}
 	return stepNext
@@ -942,7 +946,7 @@ func (c *CPU) cmpxchgDouble(in *inst) int {
 // rbp = the frame, rsp -= imm.
 func (c *CPU) enter(in *inst) int {
 	size := uint64(in.osz)
-	level := in.imm2 & 31
+	level := uint64(in.level & 31)
 	rsp, rbp := c.R[RSP], c.R[RBP]
 	rsp -= size
 	if !c.store(rsp, in.osz, rbp) {

@@ -167,13 +167,13 @@ func classify(in *inst) {
 		case 0:
 			in.lop = lazyAdd
 		case 5, 7:
-			in.lop, in.neg = lazySub, ^uint64(0)
+			in.lop, in.sel = lazySub, selNeg
 		case 1:
-			in.lop, in.and, in.xor = lazyLogic, ^uint64(0), ^uint64(0)
+			in.lop, in.sel = lazyLogic, selAnd|selXor
 		case 4, aluTest:
-			in.lop, in.and = lazyLogic, ^uint64(0)
+			in.lop, in.sel = lazyLogic, selAnd
 		case 6:
-			in.lop, in.xor = lazyLogic, ^uint64(0)
+			in.lop, in.sel = lazyLogic, selXor
 		}
 		in.logic = in.lop == lazyLogic
 		if in.op == opAluRmReg || in.op == opAluRegRm || in.op == opTestRmReg {
@@ -248,8 +248,9 @@ func classify(in *inst) {
 // (already masked), branch-free: the selectors classify computed pick an
 // add, a subtraction or a logic operation.
 func (in *inst) alu(a, b uint64) uint64 {
-	res := a + (b ^ in.neg) - in.neg
-	logic := a&b&in.and ^ (a^b)&in.xor
+	neg := -uint64(in.sel & selNeg)
+	res := a + (b ^ neg) - neg
+	logic := a&b&-uint64(in.sel>>1&1) ^ (a^b)&-uint64(in.sel>>2&1)
 	if in.logic {
 		res = logic
 	}
@@ -258,27 +259,33 @@ func (in *inst) alu(a, b uint64) uint64 {
 
 // setCompare prepares fastCond's shortcut for the conditions that compare
 // two operands (B, E, BE, L, LE and their negations): compare says the
-// condition is one, and selects whether less-than (and) and equality
-// (xor) make it hold, neg flips the sign bits for the signed ones.
+// condition is one, and sel whether less-than (selAnd) and equality
+// (selXor) make it hold; selNeg flips the sign bits for the signed ones.
 func setCompare(in *inst) {
-	lt, eq, signed := uint64(0), uint64(0), false
+	lt, eq, signed := false, false, false
 	switch in.cond >> 1 {
 	case 1: // B
-		lt = 1
+		lt = true
 	case 2: // E
-		eq = 1
+		eq = true
 	case 3: // BE
-		lt, eq = 1, 1
+		lt, eq = true, true
 	case 6: // L
-		lt, signed = 1, true
+		lt, signed = true, true
 	case 7: // LE
-		lt, eq, signed = 1, 1, true
+		lt, eq, signed = true, true, true
 	default:
 		return
 	}
-	in.compare, in.and, in.xor = true, lt, eq
+	in.compare = true
+	if lt {
+		in.sel |= selAnd
+	}
+	if eq {
+		in.sel |= selXor
+	}
 	if signed {
-		in.neg = 1 << 63
+		in.sel |= selNeg
 	}
 }
 

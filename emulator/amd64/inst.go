@@ -37,30 +37,45 @@ type inst struct {
 	lock bool
 	// cond is the condition code of jcc, setcc and cmovcc.
 	cond uint8
-	disp int64
-	imm  uint64
-	// imm2 is enter's nesting level.
-	imm2 uint64
+	// level is enter's nesting level.
+	level uint8
 	// fast is the instruction's fast form (fast.go), or fastNone; dst,
 	// src and mask are its operands.
 	fast     uint8
 	dst, src uint8
 	// out is where fastAlu writes: dst, or the scratch register for cmp
 	// and test.
-	out  uint8
-	mask uint64
-	// lop, logic, neg, and, xor select fastOp's operation without
-	// branches: the lazy flag kind; the logic result instead of the sum;
-	// all ones to subtract; all ones to keep a&b and a^b in the logic
-	// result (a|b is their xor).
-	lop           uint8
-	logic         bool
-	neg, and, xor uint64
+	out uint8
+	// lop, logic and sel select fastOp's operation without branches: the
+	// lazy flag kind; the logic result instead of the sum; and the
+	// selector bits (selNeg: subtract; selAnd, selXor: keep a&b and a^b
+	// in the logic result, a|b being their xor).
+	lop   uint8
+	logic bool
+	sel   uint8
 	// compare marks a fastCond whose condition compares two operands
-	// (setCompare), which reuses neg, and and xor.
+	// (setCompare), which reuses sel.
 	compare bool
-	// bytes keeps the encoding of an illegal instruction for the exit.
-	bytes []byte
+	// disp and imm also keep an illegal instruction's bytes (with their
+	// count in sub) for the exit.
+	disp int64
+	imm  uint64
+	mask uint64
+}
+
+// Bits of inst.sel.
+const (
+	selNeg = 1 << iota
+	selAnd
+	selXor
+)
+
+// illegalBytes returns the bytes illegal kept.
+func (in *inst) illegalBytes() []byte {
+	var b [16]byte
+	le.PutUint64(b[:], in.imm)
+	le.PutUint64(b[8:], uint64(in.disp))
+	return append([]byte(nil), b[:min(in.sub, maxInstLen)]...)
 }
 
 const (
