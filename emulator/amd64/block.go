@@ -435,8 +435,21 @@ func (c *CPU) Run(budget uint64) Exit {
 				rip = in.imm
 				done++
 				break block
-			case fastJmpReg:
-				if v := regs[in.src]; canonical(v) {
+			case fastJmpInd:
+				v := regs[in.src]
+				if in.mem {
+					addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<(in.scale&63)
+					off := addr & pageMask
+					if off > PageSize-8 {
+						break
+					}
+					p := mem.ReadHit(addr)
+					if p == nil {
+						break
+					}
+					v = ld64(p, off)
+				}
+				if canonical(v) {
 					rip = v
 					done++
 					break block
@@ -445,6 +458,14 @@ func (c *CPU) Run(budget uint64) Exit {
 				rip = next
 				done++
 				continue
+			case fastVec:
+				// Out of line: its XMM values live in memory, which
+				// would weigh on the rest of the loop.
+				if c.vec(in) {
+					rip = next
+					done++
+					continue
+				}
 			}
 			// Everything else, and the fast forms' slow cases.
 			c.RIP = next

@@ -48,10 +48,28 @@ const (
 	fastCall
 	fastRet
 	fastJmp
-	// fastJmpReg: jmp to R[src].
-	fastJmpReg
+	// fastJmpInd: jmp to R[src], or with mem to the 8 bytes at addr.
+	fastJmpInd
 	// fastNop: nothing (nop, hint nops, prefetch).
 	fastNop
+	// fastVec: the common SSE moves and lane-wise integer operations
+	// (vecMove, vecStore, vecLogic, vecAdd, vecSub, vecEq in lop):
+	// XMM[dst] = XMM[dst] op (XMM[src] or the 16 bytes at addr), or
+	// XMM[src] stored to addr; cond is the lane size, logic says a memory
+	// operand must be 16-byte aligned, sel holds the logic selectors
+	// (selNeg complements XMM[dst] first: andn). The fields step reads
+	// (sub, imm) keep their meaning for the slow cases.
+	fastVec
+)
+
+// fastVec's operations (in lop).
+const (
+	vecMove = iota
+	vecStore
+	vecLogic
+	vecAdd
+	vecSub
+	vecEq
 )
 
 // fastCond's variants (in sub).
@@ -204,8 +222,8 @@ func classify(in *inst) {
 	case opJmp:
 		in.fast = fastJmp
 	case opJmpRm:
-		if !in.mem {
-			in.fast, in.src = fastJmpReg, in.rm
+		if in.osz == 8 && (!in.mem || simpleMem) {
+			in.fast, in.src = fastJmpInd, in.rm
 		}
 	case opCall:
 		in.fast = fastCall
@@ -227,6 +245,8 @@ func classify(in *inst) {
 		if in.osz == 8 {
 			in.fast, in.dst = fastPop, in.reg
 		}
+	case opSSE:
+		classifyVec(in, simpleMem)
 	case opMovzx, opMovsx:
 		if !wide || in.op == opMovzx && in.sub == 4 {
 			return
@@ -242,6 +262,59 @@ func classify(in *inst) {
 			in.fast, in.dst, in.src = fastExtend, in.reg, in.rm
 		}
 	}
+}
+
+// classifyVec gives the common SSE instructions their fastVec form.
+func classifyVec(in *inst, simpleMem bool) {
+	if in.mem && !simpleMem {
+		return
+	}
+	op, src, dst, aligned := uint8(vecMove), in.rm, in.reg, true
+	p66, pNone := in.pfx == pfx66, in.pfx == pfxNone
+	switch sub := in.sub; {
+	case (sub == 0x10 || sub == 0x11) && (pNone || p66): // movups, movupd
+		aligned = false
+		if sub == 0x11 {
+			op, src, dst = vecStore, in.reg, in.rm
+		}
+	case (sub == 0x28 || sub == 0x29) && (pNone || p66): // movaps, movapd
+		if sub == 0x29 {
+			op, src, dst = vecStore, in.reg, in.rm
+		}
+	case (sub == 0x6f || sub == 0x7f) && (p66 || in.pfx == pfxF3): // movdqa, movdqu
+		aligned = p66
+		if sub == 0x7f {
+			op, src, dst = vecStore, in.reg, in.rm
+		}
+	case sub >= 0x54 && sub <= 0x57 && (pNone || p66), (sub == 0xdb || sub == 0xdf || sub == 0xeb || sub == 0xef) && p66:
+		op = vecLogic
+		switch sub {
+		case 0x54, 0xdb: // and
+			in.sel = selAnd
+		case 0x55, 0xdf: // andn
+			in.sel = selAnd | selNeg
+		case 0x56, 0xeb: // or
+			in.sel = selAnd | selXor
+		default: // xor
+			in.sel = selXor
+		}
+	case (sub >= 0xfc && sub <= 0xfe || sub == 0xd4) && p66:
+		op, in.cond = vecAdd, 1<<(sub&3)
+	case (sub >= 0xf8 && sub <= 0xfb) && p66:
+		op, in.cond = vecSub, 1<<(sub&3)
+	case sub >= 0x74 && sub <= 0x76 && p66:
+		op, in.cond = vecEq, 1<<(sub&3)
+	default:
+		return
+	}
+	if op == vecAdd && in.sub == 0xd4 {
+		in.cond = 8
+	}
+	// A store to a register is a move.
+	if op == vecStore && !in.mem {
+		op = vecMove
+	}
+	in.fast, in.lop, in.src, in.dst, in.logic = fastVec, op, src, dst, aligned
 }
 
 // alu is the operation of fastOp, fastOpLoad and fastCmpLoad on a and b
@@ -315,4 +388,52 @@ func st32(p *[PageSize]byte, off, v uint64) {
 // canonical reports a user-mode canonical address (bits 63-47 equal).
 func canonical(a uint64) bool {
 	return a>>47 == 0 || a>>47 == 1<<17-1
+}
+
+// vec executes a fastVec instruction, or returns false to leave it to
+// step (a memory operand that misses the TLB, crosses a page or is
+// misaligned).
+func (c *CPU) vec(in *inst) bool {
+	x := &c.XMM
+	s := x[in.src&15]
+	if in.mem {
+		regs := c.regs()
+		addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<(in.scale&63)
+		off := addr & pageMask
+		if off > PageSize-16 || in.logic && addr&15 != 0 {
+			return false
+		}
+		if in.lop == vecStore {
+			p := c.Mem.WriteHit(addr)
+			if p == nil {
+				return false
+			}
+			st64(p, off, s[0])
+			st64(p, off+8, s[1])
+			return true
+		}
+		p := c.Mem.ReadHit(addr)
+		if p == nil {
+			return false
+		}
+		s = XMM{ld64(p, off), ld64(p, off+8)}
+	}
+	d := &x[in.dst&15]
+	switch in.lop {
+	case vecMove:
+		*d = s
+	case vecLogic:
+		// and, andn, or and xor as fastOp's logic.
+		flip := -uint64(in.sel & selNeg)
+		and, xor := -uint64(in.sel>>1&1), -uint64(in.sel>>2&1)
+		a0, a1 := d[0]^flip, d[1]^flip
+		*d = XMM{a0&s[0]&and ^ (a0^s[0])&xor, a1&s[1]&and ^ (a1^s[1])&xor}
+	case vecAdd:
+		*d = XMM{laneAdd(d[0], s[0], in.cond), laneAdd(d[1], s[1], in.cond)}
+	case vecSub:
+		*d = XMM{laneSub(d[0], s[0], in.cond), laneSub(d[1], s[1], in.cond)}
+	default:
+		*d = XMM{laneEq(d[0], s[0], in.cond), laneEq(d[1], s[1], in.cond)}
+	}
+	return true
 }

@@ -524,6 +524,21 @@ func byteMask(v uint64) uint64 {
 // fill it with the sign).
 func shiftLanes(v XMM, size int, cnt uint64, kind int) XMM {
 	nb := uint64(size) * 8
+	if kind != 2 {
+		// Logical shifts of every lane at once, dropping the bits that
+		// cross into a neighbour.
+		if cnt >= nb {
+			return XMM{}
+		}
+		lane := sizeMask(uint8(size))
+		ones := ^uint64(0) / lane
+		if kind == 0 {
+			m := lane >> cnt * ones
+			return XMM{v[0] >> cnt & m, v[1] >> cnt & m}
+		}
+		m := lane << cnt & lane * ones
+		return XMM{v[0] << cnt & m, v[1] << cnt & m}
+	}
 	var r XMM
 	for h := 0; h < 2; h++ {
 		for i := 0; i < 8/size; i++ {
@@ -608,10 +623,53 @@ func satU(v int64, size int) uint64 {
 	return uint64(max(0, min(int64(1)<<(size*8)-1, v)))
 }
 
+// laneAdd, laneSub and laneEq add, subtract and compare for equality the
+// size-byte lanes of two words at once, with no carry or borrow crossing
+// a lane (laneEq: sizes 1, 2 and 4).
+func laneAdd(a, b uint64, size uint8) uint64 {
+	hi := laneTops(size)
+	return (a&^hi + b&^hi) ^ (a^b)&hi
+}
+
+func laneSub(a, b uint64, size uint8) uint64 {
+	hi := laneTops(size)
+	return (a | hi - b&^hi) ^ (a^^b)&hi
+}
+
+func laneEq(a, b uint64, size uint8) uint64 {
+	nb := uint(size) * 8 & 63
+	ones := ^uint64(0) / sizeMask(size)
+	hi := ones << (nb - 1)
+	t := a ^ b
+	nonzero := ((t&^hi + (hi - ones)) | t) & hi >> (nb - 1)
+	return ^(nonzero<<nb - nonzero)
+}
+
+// laneTops has the top bit of every size-byte lane set.
+func laneTops(size uint8) uint64 {
+	return ^uint64(0) / sizeMask(size) << (uint(size)*8 - 1)
+}
+
 // packedInt computes the SSE2 packed-integer operation op (the 66 0F
 // opcode byte) of d and s.
 func packedInt(op byte, d, s XMM) (XMM, bool) {
 	switch op {
+	case 0xfc, 0xfd, 0xfe, 0xf8, 0xf9, 0xfa, 0x74, 0x75, 0x76:
+		// padd, psub and pcmpeq of bytes, words and dwords: on both
+		// halves at once, with no carry or borrow crossing a lane.
+		size := uint8(1) << (op & 3)
+		var r XMM
+		for h := range r {
+			switch {
+			case op >= 0xfc:
+				r[h] = laneAdd(d[h], s[h], size)
+			case op >= 0xf8:
+				r[h] = laneSub(d[h], s[h], size)
+			default:
+				r[h] = laneEq(d[h], s[h], size)
+			}
+		}
+		return r, true
 	case 0x60, 0x61, 0x62, 0x6c: // punpckl*
 		size := 1 << (op - 0x60)
 		if op == 0x6c {
@@ -641,18 +699,12 @@ func packedInt(op byte, d, s XMM) (XMM, bool) {
 			}
 		}
 		return join(r, size/2), true
-	case 0x64, 0x65, 0x66, 0x74, 0x75, 0x76: // pcmpgt*, pcmpeq*
+	case 0x64, 0x65, 0x66: // pcmpgt*
 		size := 1 << (op & 3)
 		a, b := lanes(d, size), lanes(s, size)
 		var r [16]uint64
 		for i := 0; i < 16/size; i++ {
-			var t bool
-			if op >= 0x74 {
-				t = a[i] == b[i]
-			} else {
-				t = int64(signExtend(a[i], uint8(size))) > int64(signExtend(b[i], uint8(size)))
-			}
-			if t {
+			if int64(signExtend(a[i], uint8(size))) > int64(signExtend(b[i], uint8(size))) {
 				r[i] = ^uint64(0)
 			}
 		}
@@ -688,12 +740,10 @@ func packedInt(op byte, d, s XMM) (XMM, bool) {
 	// Lane-wise operations.
 	var size int
 	switch op {
-	case 0xd8, 0xda, 0xdc, 0xde, 0xe0, 0xe8, 0xec, 0xf8, 0xfc:
+	case 0xd8, 0xda, 0xdc, 0xde, 0xe0, 0xe8, 0xec:
 		size = 1
-	case 0xd5, 0xd9, 0xdd, 0xe3, 0xe4, 0xe5, 0xe9, 0xea, 0xed, 0xee, 0xf9, 0xfd:
+	case 0xd5, 0xd9, 0xdd, 0xe3, 0xe4, 0xe5, 0xe9, 0xea, 0xed, 0xee:
 		size = 2
-	case 0xfa, 0xfe:
-		size = 4
 	default:
 		return XMM{}, false
 	}
@@ -704,10 +754,6 @@ func packedInt(op byte, d, s XMM) (XMM, bool) {
 		sx, sy := int64(signExtend(x, uint8(size))), int64(signExtend(y, uint8(size)))
 		var v uint64
 		switch op {
-		case 0xfc, 0xfd, 0xfe:
-			v = x + y
-		case 0xf8, 0xf9, 0xfa:
-			v = x - y
 		case 0xdc, 0xdd: // paddus
 			v = satU(int64(x+y), size)
 		case 0xd8, 0xd9: // psubus
