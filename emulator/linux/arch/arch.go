@@ -141,3 +141,46 @@ type ABI struct {
 	// NewContext returns the context of a fresh thread in mem.
 	NewContext func(mem *Memory) Context
 }
+
+// unifiedSyscalls are the system calls added since Linux 5.1, numbered
+// alike on every architecture from 424 on.
+var unifiedSyscalls = [...]string{
+	"pidfd_send_signal",       // 424
+	"io_uring_setup",          // 425
+	"io_uring_enter",          // 426
+	"io_uring_register",       // 427
+	"open_tree",               // 428
+	"move_mount",              // 429
+	"fsopen",                  // 430
+	"fsconfig",                // 431
+	"fsmount",                 // 432
+	"fspick",                  // 433
+	"pidfd_open",              // 434
+	"clone3",                  // 435
+	"close_range",             // 436
+	"openat2",                 // 437
+	"pidfd_getfd",             // 438
+	"faccessat2",              // 439
+	"process_madvise",         // 440
+	"epoll_pwait2",            // 441
+	"mount_setattr",           // 442
+	"quotactl_fd",             // 443
+	"landlock_create_ruleset", // 444
+	"landlock_add_rule",       // 445
+	"landlock_restrict_self",  // 446
+	"memfd_secret",            // 447
+	"process_mrelease",        // 448
+	"futex_waitv",             // 449
+	"set_mempolicy_home_node", // 450
+	"cachestat",               // 451
+	"fchmodat2",               // 452
+}
+
+// WithUnifiedSyscalls adds the system calls every architecture numbers
+// alike (from 424 on) to an architecture's own table and returns it.
+func WithUnifiedSyscalls(names map[uint64]string) map[uint64]string {
+	for i, name := range unifiedSyscalls {
+		names[424+uint64(i)] = name
+	}
+	return names
+}

@@ -1,9 +1,11 @@
 package amd64
 
+import "github.com/wasmrt/wasmrt/emulator/linux/arch"
+
 // SyscallNames maps x86-64 system call numbers (the 64-bit table of
 // arch/x86/entry/syscalls/syscall_64.tbl) to their names. The kernel binds
 // its handlers by name, so a number missing here is ENOSYS.
-var SyscallNames = map[uint64]string{
+var SyscallNames = arch.WithUnifiedSyscalls(map[uint64]string{
 	0:   "read",
 	1:   "write",
 	2:   "open",
@@ -339,33 +341,4 @@ var SyscallNames = map[uint64]string{
 	332: "statx",
 	333: "io_pgetevents",
 	334: "rseq",
-	424: "pidfd_send_signal",
-	425: "io_uring_setup",
-	426: "io_uring_enter",
-	427: "io_uring_register",
-	428: "open_tree",
-	429: "move_mount",
-	430: "fsopen",
-	431: "fsconfig",
-	432: "fsmount",
-	433: "fspick",
-	434: "pidfd_open",
-	435: "clone3",
-	436: "close_range",
-	437: "openat2",
-	438: "pidfd_getfd",
-	439: "faccessat2",
-	440: "process_madvise",
-	441: "epoll_pwait2",
-	442: "mount_setattr",
-	443: "quotactl_fd",
-	444: "landlock_create_ruleset",
-	445: "landlock_add_rule",
-	446: "landlock_restrict_self",
-	447: "memfd_secret",
-	448: "process_mrelease",
-	449: "futex_waitv",
-	450: "set_mempolicy_home_node",
-	451: "cachestat",
-	452: "fchmodat2",
-}
+})
