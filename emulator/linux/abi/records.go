@@ -39,6 +39,13 @@ func PutGenericStat(b []byte, st *Stat) {
 	le.PutUint64(b[32:], st.Rdev)
 	le.PutUint64(b[48:], uint64(st.Size))
 	le.PutUint32(b[56:], uint32(st.Blksize))
+	putStatBlocksTimes(b, st)
+}
+
+// putStatBlocksTimes encodes st_blocks and the three timestamps, which
+// both layouts of struct stat place at offsets 64 to 119.
+func putStatBlocksTimes(b []byte, st *Stat) {
+	le := binary.LittleEndian
 	le.PutUint64(b[64:], uint64(st.Blocks))
 	le.PutUint64(b[72:], uint64(st.AtimeSec))
 	le.PutUint64(b[80:], uint64(st.AtimeNsec))
@@ -66,13 +73,7 @@ func PutX86Stat(b []byte, st *Stat) {
 	le.PutUint64(b[40:], st.Rdev)
 	le.PutUint64(b[48:], uint64(st.Size))
 	le.PutUint64(b[56:], uint64(st.Blksize))
-	le.PutUint64(b[64:], uint64(st.Blocks))
-	le.PutUint64(b[72:], uint64(st.AtimeSec))
-	le.PutUint64(b[80:], uint64(st.AtimeNsec))
-	le.PutUint64(b[88:], uint64(st.MtimeSec))
-	le.PutUint64(b[96:], uint64(st.MtimeNsec))
-	le.PutUint64(b[104:], uint64(st.CtimeSec))
-	le.PutUint64(b[112:], uint64(st.CtimeNsec))
+	putStatBlocksTimes(b, st)
 }
 
 // StatxSize is the size of struct statx.
