@@ -41,31 +41,9 @@ type Image struct {
 // WriteArchive writes img as a docker archive (what `docker save` writes
 // and `ctr images import` reads) to path.
 func WriteArchive(img Image, path string) error {
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		b, err := layerTar(img.Files)
-		return io.NopCloser(bytes.NewReader(b)), err
-	})
+	i, err := img.Build()
 	if err != nil {
 		return err
-	}
-	i, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		return err
-	}
-	cf, err := i.ConfigFile()
-	if err != nil {
-		return err
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = img.OS, img.Arch
-	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
-	cf.Config.Entrypoint, cf.Config.Cmd, cf.Config.Env = img.Entrypoint, img.Cmd, img.Env
-	cf.Config.Labels = img.ConfigLabels
-	if i, err = mutate.ConfigFile(i, cf); err != nil {
-		return err
-	}
-	if len(img.Annotations) > 0 {
-		i = mutate.Annotations(i, img.Annotations).(v1.Image)
 	}
 	ref, err := name.ParseReference(img.Ref)
 	if err != nil {
@@ -80,6 +58,37 @@ func WriteArchive(img Image, path string) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// Build returns img as a go-containerregistry image.
+func (img Image) Build() (v1.Image, error) {
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		b, err := layerTar(img.Files)
+		return io.NopCloser(bytes.NewReader(b)), err
+	})
+	if err != nil {
+		return nil, err
+	}
+	i, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		return nil, err
+	}
+	cf, err := i.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = img.OS, img.Arch
+	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
+	cf.Config.Entrypoint, cf.Config.Cmd, cf.Config.Env = img.Entrypoint, img.Cmd, img.Env
+	cf.Config.Labels = img.ConfigLabels
+	if i, err = mutate.ConfigFile(i, cf); err != nil {
+		return nil, err
+	}
+	if len(img.Annotations) > 0 {
+		i = mutate.Annotations(i, img.Annotations).(v1.Image)
+	}
+	return i, nil
 }
 
 func layerTar(files map[string]File) ([]byte, error) {
