@@ -79,7 +79,7 @@ const (
 	condMove
 )
 
-// aluTest is fastAlu's sub for test.
+// aluTest is the ALU sub classify gives test.
 const aluTest = 8
 
 // zeroReg is the always-zero register (CPU.zero, right after R): the

@@ -43,8 +43,8 @@ type inst struct {
 	// src and mask are its operands.
 	fast     uint8
 	dst, src uint8
-	// out is where fastAlu writes: dst, or the scratch register for cmp
-	// and test.
+	// out is where fastOp and fastOpLoad write: dst, or the scratch
+	// register for cmp and test.
 	out uint8
 	// lop, logic and sel select fastOp's operation without branches: the
 	// lazy flag kind; the logic result instead of the sum; and the
