@@ -182,14 +182,15 @@ func (c *CPU) Run(budget uint64) Exit {
 	block:
 		for i := range insts {
 			in := &insts[i]
-			next := rip + uint64(in.len)
-			f := in.fast
+			h := in.header()
+			next := rip + h>>hLen&0xff
+			f := uint8(h)
 			// The most frequent fast form first, then the others by a
 			// binary search (Go's WebAssembly backend has no jump
 			// tables): every failed test is a trip through the
 			// function's dispatch loop.
 			if f == fastMove {
-				regs[in.out] = (regs[in.src] + regs[in.base] + regs[in.index]<<(in.scale&63) + in.imm) & in.mask
+				regs[h>>hOut&31] = (regs[h>>hSrc&31] + regs[h>>hBase&31] + regs[h>>hIndex&31]<<(h>>hScale&63) + in.imm) & in.mask
 				rip = next
 				done++
 				continue
@@ -197,10 +198,10 @@ func (c *CPU) Run(budget uint64) Exit {
 			switch f {
 			case fastOp:
 				// Cmp and test write the scratch register.
-				a := regs[in.dst] & in.mask
-				bv := (regs[in.src] + in.imm) & in.mask
+				a := regs[h>>hDst&31] & in.mask
+				bv := (regs[h>>hSrc&31] + in.imm) & in.mask
 				res := in.alu(a, bv)
-				regs[in.out] = res
+				regs[h>>hOut&31] = res
 				c.lazy.set(in.lop, in.osz, a, bv, res)
 				rip = next
 				done++
@@ -276,32 +277,32 @@ func (c *CPU) Run(budget uint64) Exit {
 					continue
 				}
 				if in.sub == condSet {
-					regs[in.dst] = regs[in.dst]&^0xff | b2u(taken)
+					regs[h>>hDst&31] = regs[h>>hDst&31]&^0xff | b2u(taken)
 					continue
 				}
-				v := regs[in.dst]
+				v := regs[h>>hDst&31]
 				if taken {
-					v = regs[in.src]
+					v = regs[h>>hSrc&31]
 				}
-				regs[in.dst] = v & in.mask
+				regs[h>>hDst&31] = v & in.mask
 				continue
 			case fastLoad:
-				addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<(in.scale&63)
+				addr := uint64(in.disp) + regs[h>>hBase&31] + regs[h>>hIndex&31]<<(h>>hScale&63)
 				if off := addr & pageMask; off <= PageSize-8 {
 					if p := mem.ReadHit(addr); p != nil {
-						regs[in.dst] = ld64(p, off) & in.mask
+						regs[h>>hDst&31] = ld64(p, off) & in.mask
 						rip = next
 						done++
 						continue
 					}
 				}
 			case fastStore:
-				addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<(in.scale&63)
+				addr := uint64(in.disp) + regs[h>>hBase&31] + regs[h>>hIndex&31]<<(h>>hScale&63)
 				if off := addr & pageMask; off <= PageSize-8 {
 					if p := mem.WriteHit(addr); p != nil {
 						// One 8-byte write keeps the bytes after a
 						// narrower store (nothing runs concurrently).
-						st64(p, off, ld64(p, off)&^in.mask|(regs[in.src]+in.imm)&in.mask)
+						st64(p, off, ld64(p, off)&^in.mask|(regs[h>>hSrc&31]+in.imm)&in.mask)
 						rip = next
 						done++
 						continue
@@ -311,7 +312,7 @@ func (c *CPU) Run(budget uint64) Exit {
 				sp := regs[RSP] - 8
 				if off := sp & pageMask; off <= PageSize-8 {
 					if p := mem.WriteHit(sp); p != nil {
-						st64(p, off, regs[in.src])
+						st64(p, off, regs[h>>hSrc&31])
 						regs[RSP] = sp
 						rip = next
 						done++
@@ -324,26 +325,26 @@ func (c *CPU) Run(budget uint64) Exit {
 					if p := mem.ReadHit(sp); p != nil {
 						v := ld64(p, off)
 						regs[RSP] = sp + 8
-						regs[in.dst] = v
+						regs[h>>hDst&31] = v
 						rip = next
 						done++
 						continue
 					}
 				}
 			case fastOpLoad, fastCmpLoad:
-				addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<(in.scale&63)
+				addr := uint64(in.disp) + regs[h>>hBase&31] + regs[h>>hIndex&31]<<(h>>hScale&63)
 				if off := addr & pageMask; off <= PageSize-8 {
 					if p := mem.ReadHit(addr); p != nil {
 						// fastCmpLoad compares memory with a register or
 						// an immediate, fastOpLoad a register with memory.
 						m := ld64(p, off) & in.mask
 						a := m
-						bv := (regs[in.src] + in.imm) & in.mask
+						bv := (regs[h>>hSrc&31] + in.imm) & in.mask
 						if f == fastOpLoad {
-							a, bv = regs[in.dst]&in.mask, m
+							a, bv = regs[h>>hDst&31]&in.mask, m
 						}
 						res := in.alu(a, bv)
-						regs[in.out] = res
+						regs[h>>hOut&31] = res
 						c.lazy.set(in.lop, in.osz, a, bv, res)
 						rip = next
 						done++
@@ -351,9 +352,9 @@ func (c *CPU) Run(budget uint64) Exit {
 					}
 				}
 			case fastExtendLoad, fastExtend:
-				v := regs[in.src]
+				v := regs[h>>hSrc&31]
 				if f == fastExtendLoad {
-					addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<(in.scale&63)
+					addr := uint64(in.disp) + regs[h>>hBase&31] + regs[h>>hIndex&31]<<(h>>hScale&63)
 					off := addr & pageMask
 					if off > PageSize-8 {
 						break
@@ -370,12 +371,12 @@ func (c *CPU) Run(budget uint64) Exit {
 				} else {
 					v = uint64(int64(v<<sh) >> sh)
 				}
-				regs[in.dst] = v & in.mask
+				regs[h>>hDst&31] = v & in.mask
 				rip = next
 				done++
 				continue
 			case fastShift:
-				a := regs[in.dst] & in.mask
+				a := regs[h>>hDst&31] & in.mask
 				n := in.imm & 63
 				top := (uint(in.osz)*8 - 1) & 63
 				back := (uint64(top) + 1 - n) & 63
@@ -402,7 +403,7 @@ func (c *CPU) Run(budget uint64) Exit {
 					cf = a >> back & 1
 					of = res>>top&1 ^ cf
 				}
-				regs[in.dst] = res
+				regs[h>>hDst&31] = res
 				if in.sub <= 1 {
 					// Rotates change only CF and OF.
 					c.materialize()
@@ -442,9 +443,9 @@ func (c *CPU) Run(budget uint64) Exit {
 				done++
 				break block
 			case fastJmpInd:
-				v := regs[in.src]
+				v := regs[h>>hSrc&31]
 				if in.mem {
-					addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<(in.scale&63)
+					addr := uint64(in.disp) + regs[h>>hBase&31] + regs[h>>hIndex&31]<<(h>>hScale&63)
 					off := addr & pageMask
 					if off > PageSize-8 {
 						break
@@ -461,6 +462,11 @@ func (c *CPU) Run(budget uint64) Exit {
 					break block
 				}
 			case fastNop:
+				rip = next
+				done++
+				continue
+			case fastInt:
+				c.intOp(in)
 				rip = next
 				done++
 				continue

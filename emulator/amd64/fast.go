@@ -52,14 +52,18 @@ const (
 	fastJmpInd
 	// fastNop: nothing (nop, hint nops, prefetch).
 	fastNop
-	// fastVec: the common SSE moves and lane-wise integer operations
-	// (vecMove, vecStore, vecLogic, vecAdd, vecSub, vecEq in lop):
+	// fastVec: the common SSE moves, shuffles and lane-wise integer
+	// operations (vecMove, vecStore, vecLogic, vecAdd, vecSub, vecEq, ...
+	// in lop):
 	// XMM[dst] = XMM[dst] op (XMM[src] or the 16 bytes at addr), or
 	// XMM[src] stored to addr; cond is the lane size, logic says a memory
 	// operand must be 16-byte aligned, sel holds the logic selectors
 	// (selNeg complements XMM[dst] first: andn). The fields step reads
 	// (sub, imm) keep their meaning for the slow cases.
 	fastVec
+	// fastInt: not and imul of registers, executed out of line by
+	// intOp: rarer than the forms above, but far cheaper than step.
+	fastInt
 )
 
 // fastVec's operations (in lop).
@@ -70,6 +74,18 @@ const (
 	vecAdd
 	vecSub
 	vecEq
+	// vecMoveLow: XMM[dst] = the low 8 bytes of XMM[src] or memory, the
+	// rest zeroed (movq); vecStoreLow stores XMM[src]'s low 8 bytes.
+	vecMoveLow
+	vecStoreLow
+	// vecShift: XMM[dst] shifted by imm, shiftXMM's kind in sel.
+	vecShift
+	// vecShuffle: pshufd by imm.
+	vecShuffle
+	// vecUnpack: punpckl/h, the half in sel.
+	vecUnpack
+	// vecPacked: the other SSE2 packed-integer operations (packedInt).
+	vecPacked
 )
 
 // fastCond's variants (in sub).
@@ -93,14 +109,19 @@ var (
 	_ [128 - (unsafe.Offsetof(CPU{}.zero) - unsafe.Offsetof(CPU{}.R))]struct{}
 	_ [unsafe.Offsetof(CPU{}.scratch) - unsafe.Offsetof(CPU{}.R) - 136]struct{}
 	_ [136 - (unsafe.Offsetof(CPU{}.scratch) - unsafe.Offsetof(CPU{}.R))]struct{}
+	// regs() covers 32 words of the CPU, none of them pointers.
+	_ [unsafe.Offsetof(CPU{}.MXCSR) - unsafe.Offsetof(CPU{}.R) - 256]struct{}
 )
 
 // scratchReg is the register fast forms write discarded results to.
 const scratchReg = 17
 
-// regs views R, the zero register and the scratch register as one array.
-func (c *CPU) regs() *[18]uint64 {
-	return (*[18]uint64)(unsafe.Pointer(&c.R))
+// regs views R, the zero register and the scratch register as one array,
+// followed by RIP and the first XMM registers: Run indexes it with a
+// register number masked to 5 bits, which needs no bounds check, and
+// decoded register numbers never pass 17.
+func (c *CPU) regs() *[32]uint64 {
+	return (*[32]uint64)(unsafe.Pointer(&c.R))
 }
 
 // lowByte reports a register whose byte form is its low byte (without
@@ -109,7 +130,9 @@ func lowByte(n uint8, rex bool) bool { return rex || n < 4 || n >= 8 }
 
 // classify sets in.fast and the operands its fast form uses.
 func classify(in *inst) {
-	if in.lock || in.rep != repNone && in.op != opNop {
+	// A rep prefix makes string instructions loops; on SSE instructions
+	// it is the mandatory prefix F2 or F3 (in pfx).
+	if in.lock || in.rep != repNone && in.op != opNop && in.op != opSSE {
 		return
 	}
 	wide := in.osz == 4 || in.osz == 8
@@ -198,6 +221,20 @@ func classify(in *inst) {
 			in.imm = 0
 		}
 		in.imm &= in.mask
+	case opNegRm:
+		// 0 - R[rm], flags as sub computes them.
+		if wide && !in.mem {
+			in.fast, in.dst, in.src, in.out, in.imm = fastOp, zeroReg, in.rm, in.rm, 0
+			in.lop, in.sel = lazySub, selNeg
+		}
+	case opNotRm:
+		if wide && !in.mem {
+			in.fast, in.dst = fastInt, in.rm
+		}
+	case opImulRegRm, opImulRegRmImm:
+		if wide && !in.mem {
+			in.fast, in.dst, in.src = fastInt, in.reg, in.rm
+		}
 	case opShiftImm:
 		cnt := in.imm & 31
 		if in.osz == 8 {
@@ -304,6 +341,28 @@ func classifyVec(in *inst, simpleMem bool) {
 		op, in.cond = vecSub, 1<<(sub&3)
 	case sub >= 0x74 && sub <= 0x76 && p66:
 		op, in.cond = vecEq, 1<<(sub&3)
+	case sub == 0x7e && in.pfx == pfxF3: // movq xmm, xmm/m64
+		op, aligned = vecMoveLow, false
+	case sub == 0xd6 && p66: // movq xmm/m64, xmm
+		op, src, dst, aligned = vecStoreLow, in.reg, in.rm, false
+		if !in.mem {
+			op = vecMoveLow
+		}
+	case sub >= 0x71 && sub <= 0x73 && p66 && !in.mem:
+		size, kind, ok := shiftImmKind(in)
+		if !ok {
+			return
+		}
+		op, src, dst, in.cond, in.sel = vecShift, in.rm, in.rm, uint8(size), uint8(kind)
+	case sub == 0x70 && p66: // pshufd
+		op = vecShuffle
+	case (sub >= 0x60 && sub <= 0x62 || sub >= 0x68 && sub <= 0x6a || sub == 0x6c || sub == 0x6d) && p66:
+		op, in.cond, in.sel = vecUnpack, 1<<(sub&3), sub>>3&1 // punpckl*, punpckh*
+		if sub >= 0x6c {
+			in.cond, in.sel = 8, sub&1
+		}
+	case p66 && packedIntDefined(sub):
+		op = vecPacked
 	default:
 		return
 	}
@@ -315,6 +374,13 @@ func classifyVec(in *inst, simpleMem bool) {
 		op = vecMove
 	}
 	in.fast, in.lop, in.src, in.dst, in.logic = fastVec, op, src, dst, aligned
+}
+
+// packedIntDefined reports the 66 0F opcodes packedInt computes (it
+// depends on nothing but the opcode whether it does).
+func packedIntDefined(op uint8) bool {
+	_, ok := packedInt(op, XMM{}, XMM{})
+	return ok
 }
 
 // alu is the operation of fastOp, fastOpLoad and fastCmpLoad on a and b
@@ -400,23 +466,29 @@ func (c *CPU) vec(in *inst) bool {
 		regs := c.regs()
 		addr := uint64(in.disp) + regs[in.base] + regs[in.index]<<(in.scale&63)
 		off := addr & pageMask
-		if off > PageSize-16 || in.logic && addr&15 != 0 {
+		wide := in.lop != vecMoveLow && in.lop != vecStoreLow
+		if off > PageSize-16 && (wide || off > PageSize-8) || in.logic && addr&15 != 0 {
 			return false
 		}
-		if in.lop == vecStore {
+		if in.lop == vecStore || in.lop == vecStoreLow {
 			p := c.Mem.WriteHit(addr)
 			if p == nil {
 				return false
 			}
 			st64(p, off, s[0])
-			st64(p, off+8, s[1])
+			if wide {
+				st64(p, off+8, s[1])
+			}
 			return true
 		}
 		p := c.Mem.ReadHit(addr)
 		if p == nil {
 			return false
 		}
-		s = XMM{ld64(p, off), ld64(p, off+8)}
+		s = XMM{ld64(p, off), 0}
+		if wide {
+			s[1] = ld64(p, off+8)
+		}
 	}
 	d := &x[in.dst&15]
 	switch in.lop {
@@ -432,8 +504,34 @@ func (c *CPU) vec(in *inst) bool {
 		*d = XMM{laneAdd(d[0], s[0], in.cond), laneAdd(d[1], s[1], in.cond)}
 	case vecSub:
 		*d = XMM{laneSub(d[0], s[0], in.cond), laneSub(d[1], s[1], in.cond)}
+	case vecMoveLow:
+		*d = XMM{s[0], 0}
+	case vecShift:
+		*d = shiftXMM(s, int(in.cond), in.imm, int(in.sel))
+	case vecShuffle:
+		*d = shuffleDwords(s, in.imm)
+	case vecUnpack:
+		*d = interleave(*d, s, int(in.cond), int(in.sel))
+	case vecPacked:
+		*d, _ = packedInt(in.sub, *d, s)
 	default:
 		*d = XMM{laneEq(d[0], s[0], in.cond), laneEq(d[1], s[1], in.cond)}
 	}
 	return true
+}
+
+// intOp executes fastInt: not and imul with register operands.
+func (c *CPU) intOp(in *inst) {
+	regs := c.regs()
+	if in.op == opNotRm {
+		regs[in.dst&31] = ^regs[in.dst&31] & in.mask
+		return
+	}
+	a := regs[in.dst&31]
+	if in.op == opImulRegRmImm {
+		a = in.imm
+	}
+	res, over := imul(a&in.mask, regs[in.src&31]&in.mask, in.osz)
+	regs[in.dst&31] = res
+	c.setLazy(lazyExplicit, in.osz, 0, 0, res, over)
 }

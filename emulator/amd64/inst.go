@@ -1,29 +1,56 @@
 package amd64
 
+import "unsafe"
+
 // inst is one decoded instruction. The decoder resolves everything that
 // does not depend on register values: operand size, the register
 // operands, the memory operand's parts (a rip-relative displacement is
 // made absolute), immediates, prefixes, and the operation in op (with
 // sub selecting a variant within a group).
 type inst struct {
-	op  uint16
-	sub uint8
+	// The fields the fast forms read most come first, so that Run loads
+	// the register operands in one word (header) rather than one by one.
+	//
+	// fast is the instruction's fast form (fast.go), or fastNone; dst,
+	// src, base, index and scale its register operands, len its length
+	// in bytes. out is where fastOp and fastOpLoad write: dst, or the
+	// scratch register for cmp and test.
+	fast  uint8
+	len   uint8
+	out   uint8
+	src   uint8
+	base  uint8
+	index uint8
+	scale uint8
+	dst   uint8
+
+	// lop, logic and sel select fastOp's operation without branches: the
+	// lazy flag kind; the logic result instead of the sum; and the
+	// selector bits (selNeg: subtract; selAnd, selXor: keep a&b and a^b
+	// in the logic result, a|b being their xor).
+	lop uint8
 	// osz is the operand size in bytes: 1, 2, 4 or 8 (16 for whole XMM
 	// operands).
-	osz uint8
-	len uint8
+	osz   uint8
+	sel   uint8
+	logic bool
+	// cond is the condition code of jcc, setcc and cmovcc.
+	cond uint8
+	sub  uint8
+	// compare marks a fastCond whose condition compares two operands
+	// (setCompare), which reuses sel.
+	compare bool
+	// mem says the r/m operand is in memory at base+index<<scale+disp
+	// (plus the fs or gs base).
+	mem bool
+
+	op uint16
 	// reg is ModRM.reg extended by REX.R, or the register an opcode
 	// names in its low bits (extended by REX.B).
 	reg uint8
 	// rm is ModRM.rm extended by REX.B when the operand is a register.
-	rm uint8
-	// mem says the r/m operand is in memory at base+index<<scale+disp
-	// (plus the fs or gs base).
-	mem   bool
-	base  uint8
-	index uint8
-	scale uint8
-	seg   uint8
+	rm  uint8
+	seg uint8
 	// rex says a REX prefix was present: byte registers 4-7 are then
 	// spl, bpl, sil, dil instead of ah, ch, dh, bh.
 	rex bool
@@ -35,33 +62,38 @@ type inst struct {
 	// pfxF3, pfxF2).
 	pfx  uint8
 	lock bool
-	// cond is the condition code of jcc, setcc and cmovcc.
-	cond uint8
 	// level is enter's nesting level.
 	level uint8
-	// fast is the instruction's fast form (fast.go), or fastNone; dst,
-	// src and mask are its operands.
-	fast     uint8
-	dst, src uint8
-	// out is where fastOp and fastOpLoad write: dst, or the scratch
-	// register for cmp and test.
-	out uint8
-	// lop, logic and sel select fastOp's operation without branches: the
-	// lazy flag kind; the logic result instead of the sum; and the
-	// selector bits (selNeg: subtract; selAnd, selXor: keep a&b and a^b
-	// in the logic result, a|b being their xor).
-	lop   uint8
-	logic bool
-	sel   uint8
-	// compare marks a fastCond whose condition compares two operands
-	// (setCompare), which reuses sel.
-	compare bool
 	// disp and imm also keep an illegal instruction's bytes (with their
 	// count in sub) for the exit.
 	disp int64
 	imm  uint64
 	mask uint64
 }
+
+// header returns the first eight one-byte fields of in (fast to dst) as
+// one little-endian word: one memory access instead of one per field.
+// Field f is h >> hF & 0xff.
+func (in *inst) header() uint64 {
+	return *(*uint64)(unsafe.Pointer(in))
+}
+
+// The fields header reads must stay where they are.
+var (
+	_ [unsafe.Offsetof(inst{}.dst) - 7]struct{}
+	_ [7 - unsafe.Offsetof(inst{}.dst)]struct{}
+)
+
+// Bit offsets of the fields in header's word.
+const (
+	hLen   = 8
+	hOut   = 16
+	hSrc   = 24
+	hBase  = 32
+	hIndex = 40
+	hScale = 48
+	hDst   = 56
+)
 
 // Bits of inst.sel.
 const (

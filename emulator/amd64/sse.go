@@ -350,11 +350,7 @@ func (c *CPU) sse(in *inst) int {
 		imm := in.imm
 		switch in.pfx {
 		case pfx66:
-			var r [4]uint32
-			for i := range r {
-				r[i] = lane32(s, int(imm>>(2*i)&3))
-			}
-			*d = XMM{uint64(r[0]) | uint64(r[1])<<32, uint64(r[2]) | uint64(r[3])<<32}
+			*d = shuffleDwords(s, imm)
 		case pfxF2, pfxF3:
 			h := 0
 			if in.pfx == pfxF3 {
@@ -373,31 +369,12 @@ func (c *CPU) sse(in *inst) int {
 		if in.pfx != pfx66 || in.mem {
 			return c.illegalOp(in)
 		}
-		t := &c.XMM[in.rm]
-		size := 2 << (in.sub - 0x71)
-		switch in.reg & 7 {
-		case 2:
-			*t = shiftLanes(*t, size, in.imm, 0)
-		case 4:
-			if size == 8 {
-				return c.illegalOp(in)
-			}
-			*t = shiftLanes(*t, size, in.imm, 2)
-		case 6:
-			*t = shiftLanes(*t, size, in.imm, 1)
-		case 3, 7:
-			if size != 8 {
-				return c.illegalOp(in)
-			}
-			n := min(in.imm, 16)
-			if in.reg&7 == 3 {
-				*t = byteShiftRight(*t, n)
-			} else {
-				*t = byteShiftLeft(*t, n)
-			}
-		default:
+		size, kind, ok := shiftImmKind(in)
+		if !ok {
 			return c.illegalOp(in)
 		}
+		t := &c.XMM[in.rm]
+		*t = shiftXMM(*t, size, in.imm, kind)
 	case 0xd1, 0xd2, 0xd3, 0xe1, 0xe2, 0xf1, 0xf2, 0xf3: // shifts by xmm/m128
 		if in.pfx != pfx66 {
 			return c.illegalOp(in)
@@ -519,6 +496,49 @@ func byteMask(v uint64) uint64 {
 	return m
 }
 
+// shuffleDwords is pshufd: dword i of the result is dword imm>>2i&3 of s.
+func shuffleDwords(s XMM, imm uint64) XMM {
+	l := func(i int) uint64 { return uint64(lane32(s, int(imm>>(2*i)&3))) }
+	return XMM{l(0) | l(1)<<32, l(2) | l(3)<<32}
+}
+
+// Kinds of shiftXMM beyond shiftLanes's.
+const (
+	shiftBytesRight = 3
+	shiftBytesLeft  = 4
+)
+
+// shiftImmKind decodes the shifts by an immediate (66 0F 71/72/73 /r):
+// the lane size and shiftXMM's kind, or false for an undefined one.
+func shiftImmKind(in *inst) (int, int, bool) {
+	size := 2 << (in.sub - 0x71)
+	switch r := in.reg & 7; {
+	case r == 2:
+		return size, 0, true
+	case r == 6:
+		return size, 1, true
+	case r == 4 && size != 8:
+		return size, 2, true
+	case r == 3 && size == 8:
+		return size, shiftBytesRight, true
+	case r == 7 && size == 8:
+		return size, shiftBytesLeft, true
+	}
+	return 0, 0, false
+}
+
+// shiftXMM is shiftLanes, or with kind shiftBytesRight or shiftBytesLeft
+// psrldq and pslldq of the whole register by cnt bytes.
+func shiftXMM(v XMM, size int, cnt uint64, kind int) XMM {
+	switch kind {
+	case shiftBytesRight:
+		return byteShiftRight(v, min(cnt, 16))
+	case shiftBytesLeft:
+		return byteShiftLeft(v, min(cnt, 16))
+	}
+	return shiftLanes(v, size, cnt, kind)
+}
+
 // shiftLanes shifts each size-byte lane of v by cnt: kind 0 logical
 // right, 1 left, 2 arithmetic right. Counts past the lane clear it (or
 // fill it with the sign).
@@ -539,27 +559,17 @@ func shiftLanes(v XMM, size int, cnt uint64, kind int) XMM {
 		m := lane << cnt & lane * ones
 		return XMM{v[0] << cnt & m, v[1] << cnt & m}
 	}
+	// Arithmetic: the logical shift, then each negative lane's vacated
+	// top bits filled (a lane's sign times the fill pattern cannot carry
+	// into the next lane).
+	cnt = min(cnt, nb-1)
+	lane := sizeMask(uint8(size))
+	ones := ^uint64(0) / lane
+	m := lane >> cnt * ones
+	fill := lane &^ (lane >> cnt)
 	var r XMM
-	for h := 0; h < 2; h++ {
-		for i := 0; i < 8/size; i++ {
-			sh := uint(i * size * 8)
-			x := v[h] >> sh & sizeMask(uint8(size))
-			var y uint64
-			switch kind {
-			case 0:
-				if cnt < nb {
-					y = x >> cnt
-				}
-			case 1:
-				if cnt < nb {
-					y = x << cnt
-				}
-			case 2:
-				s := int64(signExtend(x, uint8(size)))
-				y = uint64(s >> min(cnt, nb-1))
-			}
-			r[h] |= (y & sizeMask(uint8(size))) << sh
-		}
+	for h, x := range v {
+		r[h] = x>>cnt&m | (x>>(nb-1)&ones)*fill
 	}
 	return r
 }
@@ -787,14 +797,26 @@ func packedInt(op byte, d, s XMM) (XMM, bool) {
 // interleave takes alternating size-byte lanes of the low (half 0) or
 // high (half 1) halves of d and s.
 func interleave(d, s XMM, size, half int) XMM {
-	a, b := lanes(d, size), lanes(s, size)
-	n := 16 / size
-	base := half * n / 2
-	var r [16]uint64
-	for i := 0; i < n/2; i++ {
-		r[2*i], r[2*i+1] = a[base+i], b[base+i]
+	a, b := d[half&1], s[half&1]
+	if size == 8 {
+		return XMM{a, b}
 	}
-	return join(r, size)
+	nb := uint(size) * 8
+	return XMM{spreadLanes(a, size) | spreadLanes(b, size)<<nb,
+		spreadLanes(a>>32, size) | spreadLanes(b>>32, size)<<nb}
+}
+
+// spreadLanes moves the size-byte lanes of v's low 32 bits apart, each
+// to twice its offset, leaving zeros in between.
+func spreadLanes(v uint64, size int) uint64 {
+	v &= 0xffffffff
+	if size <= 2 {
+		v = (v | v<<16) & 0x0000ffff0000ffff
+	}
+	if size == 1 {
+		v = (v | v<<8) & 0x00ff00ff00ff00ff
+	}
+	return v
 }
 
 // Default NaNs: the "indefinite" values x86 returns for invalid
