@@ -366,52 +366,38 @@ func (c *CPU) Run(budget uint64) Exit {
 					v = ld64(p, off)
 				}
 				sh := (64 - uint(in.sub)*8) & 63
-				if in.imm == 0 {
-					v = v << sh >> sh
-				} else {
-					v = uint64(int64(v<<sh) >> sh)
+				v <<= sh
+				r := v >> sh
+				if in.imm != 0 {
+					r = uint64(int64(v) >> sh)
 				}
-				regs[h>>hDst&31] = v & in.mask
+				regs[h>>hDst&31] = r & in.mask
 				rip = next
 				done++
 				continue
 			case fastShift:
+				// Every shift computed, the one sub names selected:
+				// the ifs below become selects, not branches.
 				a := regs[h>>hDst&31] & in.mask
 				n := in.imm & 63
 				top := (uint(in.osz)*8 - 1) & 63
 				back := (uint64(top) + 1 - n) & 63
-				var res, cf, of uint64
-				switch in.sub {
-				case 0: // rol
-					res = (a<<n | a>>back) & in.mask
-					cf = res & 1
-					of = res>>top&1 ^ cf
-				case 1: // ror
-					res = (a>>n | a<<back) & in.mask
-					cf = res >> top & 1
-					of = cf ^ res>>((top-1)&63)&1
-				case 5: // shr
-					res = a >> n
-					cf = a >> ((n - 1) & 63) & 1
-					of = a >> top & 1
-				case 7: // sar
-					s := int64(a<<(63-top)) >> (63 - top)
-					res = uint64(s>>n) & in.mask
-					cf = uint64(s>>((n-1)&63)) & 1
-				default: // shl, sal
-					res = a << n & in.mask
-					cf = a >> back & 1
-					of = res>>top&1 ^ cf
+				sub := in.sub
+				res := a << n & in.mask // shl, sal
+				cf := a >> back & 1
+				of := res>>top&1 ^ cf
+				shr, shrCF, shrOF := a>>n, a>>((n-1)&63)&1, a>>top&1
+				s := int64(a<<(63-top)) >> (63 - top)
+				sar, sarCF := uint64(s>>n)&in.mask, uint64(s>>((n-1)&63))&1
+				if sub == 5 {
+					res, cf, of = shr, shrCF, shrOF
+				}
+				if sub == 7 {
+					res, cf, of = sar, sarCF, 0
 				}
 				regs[h>>hDst&31] = res
-				if in.sub <= 1 {
-					// Rotates change only CF and OF.
-					c.materialize()
-					c.flags = c.flags&^(FlagCF|FlagOF) | cf | of<<11
-				} else {
-					c.lazy.set(lazyExplicit, in.osz, 0, 0, res)
-					c.lazy.cf = cf | of<<11
-				}
+				c.lazy.set(lazyExplicit, in.osz, 0, 0, res)
+				c.lazy.cf = cf | of<<11
 				rip = next
 				done++
 				continue
@@ -461,10 +447,6 @@ func (c *CPU) Run(budget uint64) Exit {
 					done++
 					break block
 				}
-			case fastNop:
-				rip = next
-				done++
-				continue
 			case fastInt:
 				c.intOp(in)
 				rip = next

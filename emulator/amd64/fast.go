@@ -14,7 +14,7 @@ import "unsafe"
 const (
 	fastNone uint8 = iota
 	// fastMove: R[out] = (R[src] + R[base] + R[index]<<scale + imm) &
-	// mask: mov r,r; mov r,imm; lea.
+	// mask: mov r,r; mov r,imm; lea; nop (out the scratch register).
 	fastMove
 	// fastOp: the ALU group and test on registers in one branch-free
 	// form: R[out] = R[dst] op ((R[src] + imm) & mask), op an add, a
@@ -41,8 +41,8 @@ const (
 	fastExtendLoad
 	// fastExtend: the same of R[src].
 	fastExtend
-	// fastShift: R[dst] shifted or rotated by imm (rol, ror, shl, shr,
-	// sar as sub), a count already masked and non-zero.
+	// fastShift: R[dst] shifted by imm (shl, shr, sar as sub), a count
+	// already masked and non-zero.
 	fastShift
 	// fastCall, fastRet, fastJmp: near call and jmp to imm, ret.
 	fastCall
@@ -50,8 +50,6 @@ const (
 	fastJmp
 	// fastJmpInd: jmp to R[src], or with mem to the 8 bytes at addr.
 	fastJmpInd
-	// fastNop: nothing (nop, hint nops, prefetch).
-	fastNop
 	// fastVec: the common SSE moves, shuffles and lane-wise integer
 	// operations (vecMove, vecStore, vecLogic, vecAdd, vecSub, vecEq, ...
 	// in lop):
@@ -61,8 +59,9 @@ const (
 	// (selNeg complements XMM[dst] first: andn). The fields step reads
 	// (sub, imm) keep their meaning for the slow cases.
 	fastVec
-	// fastInt: not and imul of registers, executed out of line by
-	// intOp: rarer than the forms above, but far cheaper than step.
+	// fastInt: not, imul and rotates by an immediate (fastShift's
+	// operands) of registers, executed out of line by intOp: rarer than
+	// the forms above, or in need of calls, but far cheaper than step.
 	fastInt
 )
 
@@ -140,7 +139,9 @@ func classify(in *inst) {
 	in.mask = sizeMask(min(in.osz, 8))
 	switch in.op {
 	case opNop, opFence:
-		in.fast = fastNop
+		// A move to the scratch register: nothing, without a case of
+		// its own in Run's dispatch.
+		setMove(in, scratchReg, zeroReg)
 	case opMovRmReg, opMovRegRm, opMovRegImm, opMovRmImm:
 		switch {
 		case (in.op == opMovRmReg || in.op == opMovRmImm) && simpleMem &&
@@ -240,7 +241,11 @@ func classify(in *inst) {
 		if in.osz == 8 {
 			cnt = in.imm & 63
 		}
-		if wide && !in.mem && cnt != 0 && in.sub != 2 && in.sub != 3 {
+		switch {
+		case !wide || in.mem || cnt == 0 || in.sub == 2 || in.sub == 3:
+		case in.sub <= 1:
+			in.fast, in.dst, in.imm = fastInt, in.rm, cnt
+		default:
 			in.fast, in.dst, in.imm = fastShift, in.rm, cnt
 		}
 	case opJcc:
@@ -520,18 +525,38 @@ func (c *CPU) vec(in *inst) bool {
 	return true
 }
 
-// intOp executes fastInt: not and imul with register operands.
+// intOp executes fastInt: not, imul and rotates with register operands.
 func (c *CPU) intOp(in *inst) {
 	regs := c.regs()
-	if in.op == opNotRm {
+	switch in.op {
+	case opNotRm:
 		regs[in.dst&31] = ^regs[in.dst&31] & in.mask
-		return
+	case opShiftImm:
+		// Rotates change only CF and OF.
+		a := regs[in.dst&31] & in.mask
+		n := in.imm
+		top := uint(in.osz)*8 - 1
+		back := (uint64(top) + 1 - n) & 63
+		var res, cf, of uint64
+		if in.sub == 0 { // rol
+			res = (a<<n | a>>back) & in.mask
+			cf = res & 1
+			of = res>>top&1 ^ cf
+		} else { // ror
+			res = (a>>n | a<<back) & in.mask
+			cf = res >> top & 1
+			of = cf ^ res>>(top-1)&1
+		}
+		regs[in.dst&31] = res
+		c.materialize()
+		c.flags = c.flags&^(FlagCF|FlagOF) | cf | of<<11
+	default:
+		a := regs[in.dst&31]
+		if in.op == opImulRegRmImm {
+			a = in.imm
+		}
+		res, over := imul(a&in.mask, regs[in.src&31]&in.mask, in.osz)
+		regs[in.dst&31] = res
+		c.setLazy(lazyExplicit, in.osz, 0, 0, res, over)
 	}
-	a := regs[in.dst&31]
-	if in.op == opImulRegRmImm {
-		a = in.imm
-	}
-	res, over := imul(a&in.mask, regs[in.src&31]&in.mask, in.osz)
-	regs[in.dst&31] = res
-	c.setLazy(lazyExplicit, in.osz, 0, 0, res, over)
 }
