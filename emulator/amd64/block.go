@@ -379,7 +379,10 @@ func (c *CPU) Run(budget uint64) Exit {
 				// Every shift computed, the one sub names selected:
 				// the ifs below become selects, not branches.
 				a := regs[h>>hDst&31] & in.mask
-				n := in.imm & 63
+				n := (regs[h>>hSrc&31] + in.imm) & (uint64(in.osz)*8 - 1 | 31)
+				if n == 0 {
+					break
+				}
 				top := (uint(in.osz)*8 - 1) & 63
 				back := (uint64(top) + 1 - n) & 63
 				sub := in.sub
@@ -446,6 +449,12 @@ func (c *CPU) Run(budget uint64) Exit {
 					rip = v
 					done++
 					break block
+				}
+			case fastRMW:
+				if c.rmw(in) {
+					rip = next
+					done++
+					continue
 				}
 			case fastInt:
 				c.intOp(in)

@@ -67,14 +67,15 @@ type CPU struct {
 	// zero is always 0: register noReg of regs(). scratch is register
 	// 17, the destination fast forms write results nobody reads to.
 	zero, scratch uint64
+	// FSBase and GSBase are the fs and gs segment bases (arch_prctl),
+	// registers fsReg and gsReg of regs().
+	FSBase, GSBase uint64
 	// RIP is the address of the next instruction.
 	RIP uint64
 	// XMM are the SSE registers.
 	XMM [16]XMM
 	// MXCSR is the SSE control and status register.
 	MXCSR uint32
-	// FSBase and GSBase are the fs and gs segment bases (arch_prctl).
-	FSBase, GSBase uint64
 	// X87 is the x87 FPU state (fxsave's view of it).
 	X87 X87
 	// Instret counts retired instructions.

@@ -41,9 +41,13 @@ const (
 	fastExtendLoad
 	// fastExtend: the same of R[src].
 	fastExtend
-	// fastShift: R[dst] shifted by imm (shl, shr, sar as sub), a count
-	// already masked and non-zero.
+	// fastShift: R[dst] shifted (shl, shr, sar as sub) by imm, a count
+	// already masked and non-zero, or by cl (src RCX); a count of zero,
+	// which changes no flags, goes to step.
 	fastShift
+	// fastRMW: mem[addr] = mem[addr] op (R[src] + imm), 4 or 8 bytes, as
+	// fastOp (rmw, out of line).
+	fastRMW
 	// fastCall, fastRet, fastJmp: near call and jmp to imm, ret.
 	fastCall
 	fastRet
@@ -108,6 +112,10 @@ var (
 	_ [128 - (unsafe.Offsetof(CPU{}.zero) - unsafe.Offsetof(CPU{}.R))]struct{}
 	_ [unsafe.Offsetof(CPU{}.scratch) - unsafe.Offsetof(CPU{}.R) - 136]struct{}
 	_ [136 - (unsafe.Offsetof(CPU{}.scratch) - unsafe.Offsetof(CPU{}.R))]struct{}
+	_ [unsafe.Offsetof(CPU{}.FSBase) - unsafe.Offsetof(CPU{}.R) - fsReg*8]struct{}
+	_ [fsReg*8 - (unsafe.Offsetof(CPU{}.FSBase) - unsafe.Offsetof(CPU{}.R))]struct{}
+	_ [unsafe.Offsetof(CPU{}.GSBase) - unsafe.Offsetof(CPU{}.R) - gsReg*8]struct{}
+	_ [gsReg*8 - (unsafe.Offsetof(CPU{}.GSBase) - unsafe.Offsetof(CPU{}.R))]struct{}
 	// regs() covers 32 words of the CPU, none of them pointers.
 	_ [unsafe.Offsetof(CPU{}.MXCSR) - unsafe.Offsetof(CPU{}.R) - 256]struct{}
 )
@@ -115,8 +123,16 @@ var (
 // scratchReg is the register fast forms write discarded results to.
 const scratchReg = 17
 
-// regs views R, the zero register and the scratch register as one array,
-// followed by RIP and the first XMM registers: Run indexes it with a
+// fsReg and gsReg are the segment bases as registers of regs(): a memory
+// operand relative to fs or gs with no index register gets its base as
+// the index (classify), so that the fast forms cover thread-local data.
+const (
+	fsReg = 18
+	gsReg = 19
+)
+
+// regs views R, the zero register, the scratch register and the segment
+// bases as one array, followed by RIP and the first XMM registers: Run indexes it with a
 // register number masked to 5 bits, which needs no bounds check, and
 // decoded register numbers never pass 17.
 func (c *CPU) regs() *[32]uint64 {
@@ -133,6 +149,11 @@ func classify(in *inst) {
 	// it is the mandatory prefix F2 or F3 (in pfx).
 	if in.lock || in.rep != repNone && in.op != opNop && in.op != opSSE {
 		return
+	}
+	if in.mem && in.seg != segNone && in.index == noReg && !in.addr32 && in.op != opLea {
+		// Every address computation (ea's too) then adds the base.
+		in.index, in.scale = fsReg+in.seg-segFS, 0
+		in.seg = segNone
 	}
 	wide := in.osz == 4 || in.osz == 8
 	simpleMem := in.mem && !in.addr32 && in.seg == segNone
@@ -198,6 +219,8 @@ func classify(in *inst) {
 			in.fast, in.dst, in.sub, in.out = fastOpLoad, dst, sub, dst
 		case in.op != opAluRegRm && simpleMem && compare:
 			in.fast, in.src, in.sub = fastCmpLoad, src, sub
+		case in.op != opAluRegRm && simpleMem && wide:
+			in.fast, in.src, in.sub = fastRMW, src, sub
 		default:
 			return
 		}
@@ -246,7 +269,11 @@ func classify(in *inst) {
 		case in.sub <= 1:
 			in.fast, in.dst, in.imm = fastInt, in.rm, cnt
 		default:
-			in.fast, in.dst, in.imm = fastShift, in.rm, cnt
+			in.fast, in.dst, in.src, in.imm = fastShift, in.rm, zeroReg, cnt
+		}
+	case opShiftCL:
+		if wide && !in.mem && in.sub >= 4 {
+			in.fast, in.dst, in.src, in.imm = fastShift, in.rm, RCX, 0
 		}
 	case opJcc:
 		in.fast, in.sub = fastCond, condJump
@@ -559,4 +586,26 @@ func (c *CPU) intOp(in *inst) {
 		regs[in.dst&31] = res
 		c.setLazy(lazyExplicit, in.osz, 0, 0, res, over)
 	}
+}
+
+// rmw executes fastRMW, or reports that step must.
+func (c *CPU) rmw(in *inst) bool {
+	regs := c.regs()
+	addr := uint64(in.disp) + regs[in.base&31] + regs[in.index&31]<<(in.scale&63)
+	off := addr & pageMask
+	if off > PageSize-8 {
+		return false
+	}
+	// Writable pages are readable on x86.
+	p := c.Mem.WriteHit(addr)
+	if p == nil {
+		return false
+	}
+	m := ld64(p, off)
+	a := m & in.mask
+	b := (regs[in.src&31] + in.imm) & in.mask
+	res := in.alu(a, b)
+	st64(p, off, m&^in.mask|res)
+	c.lazy.set(in.lop, in.osz, a, b, res)
+	return true
 }
