@@ -312,7 +312,7 @@ func (c *CPU) Run(budget uint64) Exit {
 				sp := regs[RSP] - 8
 				if off := sp & pageMask; off <= PageSize-8 {
 					if p := mem.WriteHit(sp); p != nil {
-						st64(p, off, regs[h>>hSrc&31])
+						st64(p, off, regs[h>>hSrc&31]+in.imm)
 						regs[RSP] = sp
 						rip = next
 						done++
@@ -450,17 +450,12 @@ func (c *CPU) Run(budget uint64) Exit {
 					done++
 					break block
 				}
-			case fastRMW:
-				if c.rmw(in) {
+			case fastAside:
+				if c.aside(in) {
 					rip = next
 					done++
 					continue
 				}
-			case fastInt:
-				c.intOp(in)
-				rip = next
-				done++
-				continue
 			case fastVec:
 				// Out of line: its XMM values live in memory, which
 				// would weigh on the rest of the loop.

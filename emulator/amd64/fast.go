@@ -29,7 +29,7 @@ const (
 	fastLoad
 	// fastStore: mem[addr] = R[src] + imm, osz bytes.
 	fastStore
-	// fastPush, fastPop: 8-byte push of R[src], pop into R[dst].
+	// fastPush, fastPop: 8-byte push of R[src] + imm, pop into R[dst].
 	fastPush
 	fastPop
 	// fastOpLoad: R[out] = R[dst] op mem[addr], as fastOp.
@@ -45,9 +45,6 @@ const (
 	// already masked and non-zero, or by cl (src RCX); a count of zero,
 	// which changes no flags, goes to step.
 	fastShift
-	// fastRMW: mem[addr] = mem[addr] op (R[src] + imm), 4 or 8 bytes, as
-	// fastOp (rmw, out of line).
-	fastRMW
 	// fastCall, fastRet, fastJmp: near call and jmp to imm, ret.
 	fastCall
 	fastRet
@@ -63,10 +60,13 @@ const (
 	// (selNeg complements XMM[dst] first: andn). The fields step reads
 	// (sub, imm) keep their meaning for the slow cases.
 	fastVec
-	// fastInt: not, imul and rotates by an immediate (fastShift's
-	// operands) of registers, executed out of line by intOp: rarer than
-	// the forms above, or in need of calls, but far cheaper than step.
-	fastInt
+	// fastAside: integer instructions rarer than the forms above, or in
+	// need of calls, executed out of line by aside, which is far cheaper
+	// than step: not, imul, rotates by an immediate (fastShift's
+	// operands), cbw/cwd and their wider forms of registers; add, or,
+	// and, sub and xor of 4 or 8 bytes of memory with a register or an
+	// immediate (as fastOp's); leave.
+	fastAside
 )
 
 // fastVec's operations (in lop).
@@ -89,6 +89,12 @@ const (
 	vecUnpack
 	// vecPacked: the other SSE2 packed-integer operations (packedInt).
 	vecPacked
+	// vecFromGPR: XMM[dst] = R[src] & mask, zero-extended (movd, movq);
+	// vecToGPR: R[dst] = XMM[src]'s low bytes & mask; vecMoveMask:
+	// R[dst] = the top bits of XMM[src]'s bytes (pmovmskb).
+	vecFromGPR
+	vecToGPR
+	vecMoveMask
 )
 
 // fastCond's variants (in sub).
@@ -220,7 +226,7 @@ func classify(in *inst) {
 		case in.op != opAluRegRm && simpleMem && compare:
 			in.fast, in.src, in.sub = fastCmpLoad, src, sub
 		case in.op != opAluRegRm && simpleMem && wide:
-			in.fast, in.src, in.sub = fastRMW, src, sub
+			in.fast, in.src, in.sub = fastAside, src, sub
 		default:
 			return
 		}
@@ -253,11 +259,11 @@ func classify(in *inst) {
 		}
 	case opNotRm:
 		if wide && !in.mem {
-			in.fast, in.dst = fastInt, in.rm
+			in.fast, in.dst = fastAside, in.rm
 		}
 	case opImulRegRm, opImulRegRmImm:
 		if wide && !in.mem {
-			in.fast, in.dst, in.src = fastInt, in.reg, in.rm
+			in.fast, in.dst, in.src = fastAside, in.reg, in.rm
 		}
 	case opShiftImm:
 		cnt := in.imm & 31
@@ -267,7 +273,7 @@ func classify(in *inst) {
 		switch {
 		case !wide || in.mem || cnt == 0 || in.sub == 2 || in.sub == 3:
 		case in.sub <= 1:
-			in.fast, in.dst, in.imm = fastInt, in.rm, cnt
+			in.fast, in.dst, in.imm = fastAside, in.rm, cnt
 		default:
 			in.fast, in.dst, in.src, in.imm = fastShift, in.rm, zeroReg, cnt
 		}
@@ -308,7 +314,19 @@ func classify(in *inst) {
 		}
 	case opPushReg:
 		if in.osz == 8 {
-			in.fast, in.src = fastPush, in.reg
+			in.fast, in.src, in.imm = fastPush, in.reg, 0
+		}
+	case opPushImm:
+		if in.osz == 8 {
+			in.fast, in.src = fastPush, zeroReg
+		}
+	case opCbw, opCwd:
+		if wide {
+			in.fast = fastAside
+		}
+	case opLeave:
+		if in.osz == 8 {
+			in.fast = fastAside
 		}
 	case opPopReg:
 		if in.osz == 8 {
@@ -395,6 +413,17 @@ func classifyVec(in *inst, simpleMem bool) {
 		}
 	case p66 && packedIntDefined(sub):
 		op = vecPacked
+	case (sub == 0x6e || sub == 0x7e) && p66 && !in.mem: // movd, movq
+		in.mask = sizeMask(4)
+		if in.osz == 8 {
+			in.mask = sizeMask(8)
+		}
+		op, src, dst = vecFromGPR, in.rm, in.reg
+		if sub == 0x7e {
+			op, src, dst = vecToGPR, in.reg, in.rm
+		}
+	case sub == 0xd7 && p66 && !in.mem: // pmovmskb
+		op = vecMoveMask
 	default:
 		return
 	}
@@ -493,6 +522,18 @@ func canonical(a uint64) bool {
 // misaligned).
 func (c *CPU) vec(in *inst) bool {
 	x := &c.XMM
+	switch in.lop {
+	case vecFromGPR:
+		x[in.dst&15] = XMM{c.regs()[in.src&31] & in.mask, 0}
+		return true
+	case vecToGPR:
+		c.regs()[in.dst&31] = x[in.src&15][0] & in.mask
+		return true
+	case vecMoveMask:
+		v := x[in.src&15]
+		c.regs()[in.dst&31] = byteMask(v[0]) | byteMask(v[1])<<8
+		return true
+	}
 	s := x[in.src&15]
 	if in.mem {
 		regs := c.regs()
@@ -552,10 +593,29 @@ func (c *CPU) vec(in *inst) bool {
 	return true
 }
 
-// intOp executes fastInt: not, imul and rotates with register operands.
-func (c *CPU) intOp(in *inst) {
+// aside executes fastAside, or reports that step must.
+func (c *CPU) aside(in *inst) bool {
 	regs := c.regs()
 	switch in.op {
+	case opAluRmReg, opAluRmImm:
+		return c.rmw(in)
+	case opLeave:
+		bp := regs[RBP]
+		off := bp & pageMask
+		if off > PageSize-8 {
+			return false
+		}
+		p := c.Mem.ReadHit(bp)
+		if p == nil {
+			return false
+		}
+		regs[RSP] = bp + 8
+		regs[RBP] = ld64(p, off)
+	case opCbw: // cwde, cdqe
+		half := in.osz / 2
+		regs[RAX] = signExtend(regs[RAX]&sizeMask(half), half) & in.mask
+	case opCwd: // cdq, cqo
+		regs[RDX] = -(regs[RAX] >> (in.osz*8 - 1) & 1) & in.mask
 	case opNotRm:
 		regs[in.dst&31] = ^regs[in.dst&31] & in.mask
 	case opShiftImm:
@@ -586,6 +646,7 @@ func (c *CPU) intOp(in *inst) {
 		regs[in.dst&31] = res
 		c.setLazy(lazyExplicit, in.osz, 0, 0, res, over)
 	}
+	return true
 }
 
 // rmw executes fastRMW, or reports that step must.

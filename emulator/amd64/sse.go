@@ -489,11 +489,9 @@ func lane32(v XMM, i int) uint32 { return uint32(v[i/2] >> (32 * (i % 2))) }
 
 // byteMask gathers the top bit of each byte of v.
 func byteMask(v uint64) uint64 {
-	var m uint64
-	for i := 0; i < 8; i++ {
-		m |= (v >> (8*i + 7) & 1) << i
-	}
-	return m
+	// The multiplication moves the top bit of byte i to bit 56+i, with
+	// no carries (each lands on a different bit).
+	return (v & 0x8080808080808080) * 0x0002040810204081 >> 56
 }
 
 // shuffleDwords is pshufd: dword i of the result is dword imm>>2i&3 of s.
