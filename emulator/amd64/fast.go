@@ -601,11 +601,7 @@ func (c *CPU) aside(in *inst) bool {
 		return c.rmw(in)
 	case opLeave:
 		bp := regs[RBP]
-		off := bp & pageMask
-		if off > PageSize-8 {
-			return false
-		}
-		p := c.Mem.ReadHit(bp)
+		p, off := c.hit8(bp, false)
 		if p == nil {
 			return false
 		}
@@ -649,16 +645,12 @@ func (c *CPU) aside(in *inst) bool {
 	return true
 }
 
-// rmw executes fastRMW, or reports that step must.
+// rmw executes aside's ALU operations on memory, or reports that step
+// must.
 func (c *CPU) rmw(in *inst) bool {
 	regs := c.regs()
-	addr := uint64(in.disp) + regs[in.base&31] + regs[in.index&31]<<(in.scale&63)
-	off := addr & pageMask
-	if off > PageSize-8 {
-		return false
-	}
 	// Writable pages are readable on x86.
-	p := c.Mem.WriteHit(addr)
+	p, off := c.hit8(uint64(in.disp)+regs[in.base&31]+regs[in.index&31]<<(in.scale&63), true)
 	if p == nil {
 		return false
 	}
@@ -669,4 +661,18 @@ func (c *CPU) rmw(in *inst) bool {
 	st64(p, off, m&^in.mask|res)
 	c.lazy.set(in.lop, in.osz, a, b, res)
 	return true
+}
+
+// hit8 returns the frame holding the 8 bytes at addr and their offset in
+// it when the TLB has the page for reading (or writing) and the bytes do
+// not cross into the next page; nil sends the instruction to step.
+func (c *CPU) hit8(addr uint64, write bool) (*[PageSize]byte, uint64) {
+	off := addr & pageMask
+	if off > PageSize-8 {
+		return nil, 0
+	}
+	if write {
+		return c.Mem.WriteHit(addr), off
+	}
+	return c.Mem.ReadHit(addr), off
 }
