@@ -7,8 +7,10 @@ import "time"
 // choosing code by CPUID (glibc's ifuncs, Go, V8, OpenSSL) only pick
 // implemented instructions.
 const (
-	// Leaf 1 EDX: fpu, tsc, cx8, cmov, mmx, fxsr, sse, sse2.
-	cpuid1EDX = 1<<0 | 1<<4 | 1<<8 | 1<<15 | 1<<23 | 1<<24 | 1<<25 | 1<<26
+	// Leaf 1 EDX: fpu, tsc, cx8, cmov, clflush (every x86-64 has it, and
+	// the JVM refuses to start without it; it executes as a nop), mmx,
+	// fxsr, sse, sse2.
+	cpuid1EDX = 1<<0 | 1<<4 | 1<<8 | 1<<15 | 1<<19 | 1<<23 | 1<<24 | 1<<25 | 1<<26
 	// Leaf 1 ECX: sse3, ssse3, cx16, sse4.1, sse4.2, popcnt. With
 	// lahf/sahf (leaf 0x80000001) that is x86-64-v2.
 	cpuid1ECX = 1<<0 | 1<<9 | 1<<13 | 1<<19 | 1<<20 | 1<<23
