@@ -169,7 +169,7 @@ recipe_hash() {
 		"$GO_CMD" version
 		cd "$ROOT"
 		find scripts/fixtures.sh internal/fixtures -type f \
-			\( -name '*.go' -o -name '*.sh' -o -name '*.c' \) ! -name '*_test.go' -print0 |
+			\( -name '*.go' -o -name '*.sh' -o -name '*.c' -o -name '*.java' \) ! -name '*_test.go' -print0 |
 			sort -z | xargs -0 sha256sum
 		cat "$STAGE"/*.list | tr '\n' '\0' | xargs -0 sha256sum
 	} | sha256sum | cut -d' ' -f1
@@ -177,7 +177,7 @@ recipe_hash() {
 
 outputs_present() {
 	local p
-	for p in oci/busybox oci/bash oci/python oci/python-tests oci/bash-amd64 oci/python-amd64 oci/node-amd64 \
+	for p in oci/busybox oci/bash oci/python oci/python-tests oci/bash-amd64 oci/python-amd64 oci/node-amd64 oci/java-amd64 \
 		oci/layers oci/layers.expected.json oci/gobin \
 		archives/busybox-oci.tar archives/busybox-docker.tar summary.txt; do
 		[[ -e $FIX/$p ]] || return 1
@@ -215,6 +215,7 @@ main() {
 	deb_set bash-amd64 bookworm amd64 bash coreutils
 	deb_set python-amd64 bookworm amd64 python3.11-minimal
 	deb_set node-amd64 bookworm amd64 nodejs
+	deb_set java-amd64 bookworm amd64 openjdk-17-jre-headless
 	log "packages ready (${SECONDS}s)"
 
 	local hash
@@ -240,7 +241,7 @@ main() {
 		-busybox "$STAGE/busybox.list" -busybox-amd64 "$STAGE/busybox-amd64.list" \
 		-bash "$STAGE/bash.list" -python "$STAGE/python.list" -python-tests "$STAGE/python-tests.list" \
 		-bash-amd64 "$STAGE/bash-amd64.list" -python-amd64 "$STAGE/python-amd64.list" \
-		-node-amd64 "$STAGE/node-amd64.list" >/dev/null
+		-node-amd64 "$STAGE/node-amd64.list" -java-amd64 "$STAGE/java-amd64.list" >/dev/null
 	mv "$out/images/oci" "$out/images/archives" "$out/images/summary.txt" "$out/"
 
 	# Replace the outputs one directory at a time; the recipe stamp goes

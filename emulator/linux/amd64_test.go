@@ -54,6 +54,15 @@ console.log(require("crypto").createHash("sha256").update("abc").digest("hex"), 
 	cmd(fixtures.ImageNodeAMD64, "node", "-e", `const cp = require("child_process"); console.log(cp.execFileSync("/usr/bin/node", ["-p", "6*7"]).toString().trim());
 const w = new (require("worker_threads").Worker)("require('worker_threads').parentPort.postMessage(42)", {eval: true}); w.on("message", m => console.log("worker", m));
 process.on("exit", c => console.log("exit", c)); process.exitCode = 3;`),
+	// HotSpot: its start-up checks CPUID, maps its class-data archive and
+	// starts its threads; the probe (compiled from source by the
+	// jdk.compiler module in the same run) adds code its JIT writes, null
+	// checks and divisions by zero turned into exceptions from SIGSEGV and
+	// SIGFPE, garbage collection and a thread pool. C1 only: C2 compiling
+	// javac's hot methods would double the run (2.4 G instructions) for
+	// nothing the C1 code does not already exercise.
+	cmd(fixtures.ImageJavaAMD64, "java", "--version"),
+	cmd(fixtures.ImageJavaAMD64, "java", "-XX:TieredStopAtLevel=1", fixtures.JavaProbePath),
 }
 
 func TestDifferentialAMD64(t *testing.T) {
