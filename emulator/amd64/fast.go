@@ -138,9 +138,9 @@ const (
 )
 
 // regs views R, the zero register, the scratch register and the segment
-// bases as one array, followed by RIP and the first XMM registers: Run indexes it with a
-// register number masked to 5 bits, which needs no bounds check, and
-// decoded register numbers never pass 17.
+// bases as one array, followed by RIP and the first XMM registers: Run
+// indexes it with a register number masked to 5 bits, which needs no
+// bounds check, and decoded register numbers never pass 19.
 func (c *CPU) regs() *[32]uint64 {
 	return (*[32]uint64)(unsafe.Pointer(&c.R))
 }
