@@ -6,8 +6,8 @@
 # the guest instructions) and as the converted module under wazero
 # (c2w run, warm compilation cache) and Node — against the program run
 # natively on this x86-64 machine. Guest MIPS = instructions / wall time.
-# Then the start-up of Debian's amd64 python3 and node (the fixtures, when
-# built) the same three ways.
+# Then the start-up of Debian's amd64 python3, node and java (the fixtures,
+# when built) the same three ways.
 # Usage: bench-cpu-x86.sh [SHA256_MIB] [MIXED_ROUNDS]
 set -eu
 MIB=${1:-4}
@@ -83,16 +83,18 @@ if [ -d "$fix/python-amd64" ] && [ -d "$fix/node-amd64" ]; then
 	echo
 	echo "| program | guest instructions | emulator native Go s | wazero (c2w run) s | Node s |"
 	echo "|---|---:|---:|---:|---:|"
-	for spec in "python-amd64|python3|-c|pass" "node-amd64|node|-e|console.log(1)"; do
-		IFS='|' read -r image prog flag arg <<<"$spec"
+	for spec in "python-amd64|python3|-c pass" "node-amd64|node|-e console.log(1)" "java-amd64|java|--version"; do
+		IFS='|' read -r image prog argv <<<"$spec"
+		read -ra args <<<"$argv"
+		[ -d "$fix/$image" ] || continue
 		"$c2w" -q "oci-layout:$fix/$image:latest" "$image.wasm"
 		"$c2w" rootfs -q "oci-layout:$fix/$image:latest" "$image.img"
-		want=$(./c2w-emulator -arch amd64 "$image.img" "/usr/bin/$prog" "$flag" "$arg")
-		insns=$(./c2w-emulator -arch amd64 -stats "$image.img" "/usr/bin/$prog" "$flag" "$arg" 2>&1 >/dev/null | grep -o '[0-9]* guest instructions' | cut -d' ' -f1)
-		printf '| %s %s %s | %s | %s | %s | %s |\n' "$prog" "$flag" "'$arg'" "$insns" \
-			"$(best ./c2w-emulator -arch amd64 "$image.img" "/usr/bin/$prog" "$flag" "$arg")" \
-			"$(best "$c2w" run "$image.wasm" -- "$prog" "$flag" "$arg")" \
-			"$(best node --no-turbo-fast-api-calls --no-warnings "$root/cmd/c2w/testdata/run-wasi.mjs" "$image.wasm" "$prog" "$flag" "$arg")"
+		want=$(./c2w-emulator -arch amd64 "$image.img" "/usr/bin/$prog" "${args[@]}")
+		insns=$(./c2w-emulator -arch amd64 -stats "$image.img" "/usr/bin/$prog" "${args[@]}" 2>&1 >/dev/null | grep -o '[0-9]* guest instructions' | cut -d' ' -f1)
+		printf '| %s %s | %s | %s | %s | %s |\n' "$prog" "${args[*]}" "$insns" \
+			"$(best ./c2w-emulator -arch amd64 "$image.img" "/usr/bin/$prog" "${args[@]}")" \
+			"$(best "$c2w" run "$image.wasm" -- "$prog" "${args[@]}")" \
+			"$(best node --no-turbo-fast-api-calls --no-warnings "$root/cmd/c2w/testdata/run-wasi.mjs" "$image.wasm" "$prog" "${args[@]}")"
 	done
 	echo
 fi
