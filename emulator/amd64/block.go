@@ -445,11 +445,26 @@ func (c *CPU) Run(budget uint64) Exit {
 					}
 					v = ld64(p, off)
 				}
-				if canonical(v) {
-					rip = v
-					done++
-					break block
+				if !canonical(v) {
+					break
 				}
+				if in.op == opCallRm {
+					// The target was read with the old rsp.
+					sp := regs[RSP] - 8
+					off := sp & pageMask
+					if off > PageSize-8 {
+						break
+					}
+					p := mem.WriteHit(sp)
+					if p == nil {
+						break
+					}
+					st64(p, off, next)
+					regs[RSP] = sp
+				}
+				rip = v
+				done++
+				break block
 			case fastAside:
 				if c.aside(in) {
 					rip = next

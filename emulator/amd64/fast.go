@@ -49,7 +49,8 @@ const (
 	fastCall
 	fastRet
 	fastJmp
-	// fastJmpInd: jmp to R[src], or with mem to the 8 bytes at addr.
+	// fastJmpInd: jmp or (op opCallRm) call to R[src], or with mem to
+	// the 8 bytes at addr.
 	fastJmpInd
 	// fastVec: the common SSE moves, shuffles and lane-wise integer
 	// operations (vecMove, vecStore, vecLogic, vecAdd, vecSub, vecEq, ...
@@ -62,7 +63,7 @@ const (
 	fastVec
 	// fastAside: integer instructions rarer than the forms above, or in
 	// need of calls, executed out of line by aside, which is far cheaper
-	// than step: not, imul, rotates by an immediate (fastShift's
+	// than step: inc, dec, not, imul, rotates by an immediate (fastShift's
 	// operands), cbw/cwd and their wider forms of registers; add, or,
 	// and, sub and xor of 4 or 8 bytes of memory with a register or an
 	// immediate (as fastOp's); leave.
@@ -257,7 +258,7 @@ func classify(in *inst) {
 			in.fast, in.dst, in.src, in.out, in.imm = fastOp, zeroReg, in.rm, in.rm, 0
 			in.lop, in.sel = lazySub, selNeg
 		}
-	case opNotRm:
+	case opNotRm, opIncRm, opDecRm:
 		if wide && !in.mem {
 			in.fast, in.dst = fastAside, in.rm
 		}
@@ -296,7 +297,7 @@ func classify(in *inst) {
 		}
 	case opJmp:
 		in.fast = fastJmp
-	case opJmpRm:
+	case opJmpRm, opCallRm:
 		if in.osz == 8 && (!in.mem || simpleMem) {
 			in.fast, in.src = fastJmpInd, in.rm
 		}
@@ -607,6 +608,15 @@ func (c *CPU) aside(in *inst) bool {
 		}
 		regs[RSP] = bp + 8
 		regs[RBP] = ld64(p, off)
+	case opIncRm, opDecRm:
+		// CF survives, as the lazy flags of inc and dec record.
+		a := regs[in.dst&31] & in.mask
+		res, lop := a+1, uint8(lazyInc)
+		if in.op == opDecRm {
+			res, lop = a-1, lazyDec
+		}
+		regs[in.dst&31] = res & in.mask
+		c.setLazy(lop, in.osz, a, 1, res, c.carry())
 	case opCbw: // cwde, cdqe
 		half := in.osz / 2
 		regs[RAX] = signExtend(regs[RAX]&sizeMask(half), half) & in.mask
