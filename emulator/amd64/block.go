@@ -158,9 +158,11 @@ func endsBlock(op uint16) bool {
 //
 // Its loop is shaped by measurement under wazero: the fast forms spell
 // out their address computations and memory probes instead of sharing
-// helpers, and fastVec's body is a call, because every value or helper
-// added to this function slows all of its forms (an inlined address
-// helper cost 20 ns per register add; XMM temporaries here, 15 %).
+// helpers, and the bodies of fastVec and fastAside are calls, because
+// every value or helper added to this function slows all of its forms
+// (an inlined address helper cost 20 ns per register add; XMM
+// temporaries here, 15 %). Each instruction's form, length and register
+// operands come from one load (header).
 func (c *CPU) Run(budget uint64) Exit {
 	limit := c.Instret + budget
 	regs := c.regs()
