@@ -87,10 +87,7 @@ func (c *CPU) step(in *inst) int {
 		if !ok {
 			return stepExit
 		}
-		res, lop := a+1, lazyInc
-		if in.op == opDecRm {
-			res, lop = a-1, lazyDec
-		}
+		res, lop := incDec(in.op, a)
 		if !c.writeRM(in, res) {
 			return stepExit
 		}
@@ -973,4 +970,13 @@ func (c *CPU) enter(in *inst) int {
 	c.R[RSP] = rsp - in.imm
 	c.setReg(RBP, in.osz, true, frame)
 	return stepNext
+}
+
+// incDec is inc (opIncRm) or dec of a: the result and the lazy flag kind
+// that keeps CF.
+func incDec(op uint16, a uint64) (uint64, uint8) {
+	if op == opDecRm {
+		return a - 1, lazyDec
+	}
+	return a + 1, lazyInc
 }

@@ -123,6 +123,9 @@ var (
 	_ [fsReg*8 - (unsafe.Offsetof(CPU{}.FSBase) - unsafe.Offsetof(CPU{}.R))]struct{}
 	_ [unsafe.Offsetof(CPU{}.GSBase) - unsafe.Offsetof(CPU{}.R) - gsReg*8]struct{}
 	_ [gsReg*8 - (unsafe.Offsetof(CPU{}.GSBase) - unsafe.Offsetof(CPU{}.R))]struct{}
+	// classify numbers a segment's register as fsReg + seg - segFS.
+	_ [gsReg - fsReg - (segGS - segFS)]struct{}
+	_ [segGS - segFS - (gsReg - fsReg)]struct{}
 	// regs() covers 32 words of the CPU, none of them pointers.
 	_ [unsafe.Offsetof(CPU{}.MXCSR) - unsafe.Offsetof(CPU{}.R) - 256]struct{}
 )
@@ -609,12 +612,8 @@ func (c *CPU) aside(in *inst) bool {
 		regs[RSP] = bp + 8
 		regs[RBP] = ld64(p, off)
 	case opIncRm, opDecRm:
-		// CF survives, as the lazy flags of inc and dec record.
 		a := regs[in.dst&31] & in.mask
-		res, lop := a+1, uint8(lazyInc)
-		if in.op == opDecRm {
-			res, lop = a-1, lazyDec
-		}
+		res, lop := incDec(in.op, a)
 		regs[in.dst&31] = res & in.mask
 		c.setLazy(lop, in.osz, a, 1, res, c.carry())
 	case opCbw: // cwde, cdqe

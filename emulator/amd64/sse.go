@@ -542,14 +542,14 @@ func shiftXMM(v XMM, size int, cnt uint64, kind int) XMM {
 // fill it with the sign).
 func shiftLanes(v XMM, size int, cnt uint64, kind int) XMM {
 	nb := uint64(size) * 8
+	lane := sizeMask(uint8(size))
+	ones := ^uint64(0) / lane
 	if kind != 2 {
 		// Logical shifts of every lane at once, dropping the bits that
 		// cross into a neighbour.
 		if cnt >= nb {
 			return XMM{}
 		}
-		lane := sizeMask(uint8(size))
-		ones := ^uint64(0) / lane
 		if kind == 0 {
 			m := lane >> cnt * ones
 			return XMM{v[0] >> cnt & m, v[1] >> cnt & m}
@@ -561,8 +561,6 @@ func shiftLanes(v XMM, size int, cnt uint64, kind int) XMM {
 	// top bits filled (a lane's sign times the fill pattern cannot carry
 	// into the next lane).
 	cnt = min(cnt, nb-1)
-	lane := sizeMask(uint8(size))
-	ones := ^uint64(0) / lane
 	m := lane >> cnt * ones
 	fill := lane &^ (lane >> cnt)
 	var r XMM
