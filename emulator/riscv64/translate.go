@@ -3,6 +3,7 @@ package riscv64
 import (
 	"encoding/binary"
 	"fmt"
+	wasm "github.com/wasmrt/wasmrt/emulator/internal/wasmgen"
 	"slices"
 	"unsafe"
 )
@@ -73,7 +74,7 @@ type pageTranslator struct {
 	code   *[PageSize]byte
 	blocks []*tblock
 	block  map[uint16]int // slot -> index in blocks, once sorted
-	w      wasmWriter
+	w      wasm.Writer
 }
 
 // decodeCode decodes the instruction at offset off of code (a page, or a
@@ -238,8 +239,8 @@ const (
 // parameters and gets the pc and the budget back in results, so that a
 // jump from unit to unit goes through no memory.
 var (
-	UnitParams  = []byte{valI32, valI32, valI32, valI32, valI64, valI64}
-	UnitResults = []byte{valI32, valI64, valI64}
+	UnitParams  = []byte{wasm.ValI32, wasm.ValI32, wasm.ValI32, wasm.ValI32, wasm.ValI64, wasm.ValI64}
+	UnitResults = []byte{wasm.ValI32, wasm.ValI64, wasm.ValI64}
 )
 
 func regLocal(r uint8) uint32 { return xLocal + uint32(r) }
@@ -248,59 +249,59 @@ func regLocal(r uint8) uint32 { return xLocal + uint32(r) }
 func (t *pageTranslator) emit() []byte {
 	w := &t.w
 	// Locals: 36 i64 (x1..x31, t0..t3, addr), then 3 i32.
-	w.u32(2)
-	w.u32(nI64)
-	w.byte(valI64)
-	w.u32(nI32)
-	w.byte(valI32)
+	w.U32(2)
+	w.U32(nI64)
+	w.Byte(wasm.ValI64)
+	w.U32(nI32)
+	w.Byte(wasm.ValI32)
 
 	n := len(t.blocks)
-	w.block() // $abs: leave with the pc in t3 and the code in lCode
-	absDepth := w.depth
-	w.block() // $rel: leave with a packed exit in lCode (exits.leave)
-	relDepth := w.depth
-	w.loop() // $dispatch
-	loopDepth := w.depth
-	w.switchOn(n, func() { w.get(lBlock) })
+	w.Block() // $abs: leave with the pc in t3 and the code in lCode
+	absDepth := w.Depth
+	w.Block() // $rel: leave with a packed exit in lCode (exits.leave)
+	relDepth := w.Depth
+	w.Loop() // $dispatch
+	loopDepth := w.Depth
+	w.SwitchOn(n, func() { w.Get(lBlock) })
 	e := &exits{w: w, absDepth: absDepth, relDepth: relDepth}
 	for i, b := range t.blocks {
-		w.end() // the block label whose target is block i
+		w.End() // the block label whose target is block i
 		t.emitBlock(i, b, e, loopDepth)
 	}
-	w.end() // loop
-	w.end() // $rel
+	w.End() // loop
+	w.End() // $rel
 	// Unpack: pc = base + offset, give back the unretired instructions.
-	w.get(lBase)
-	w.get(lCode)
-	w.i32Const(32 - packOffBits)
-	w.op(opI32Shl)
-	w.i32Const(32 - packOffBits)
-	w.op(opI32ShrS)
-	w.op(opI64ExtendI32S)
-	w.op(opI64Add)
-	w.set(lT3)
-	w.get(lLeft)
-	w.get(lCode)
-	w.i32Const(packUnretiredShift)
-	w.op(opI32ShrU)
-	w.op(opI64ExtendI32U)
-	w.op(opI64Add)
-	w.set(lLeft)
-	w.get(lCode)
-	w.i32Const(packCodeShift)
-	w.op(opI32ShrU)
-	w.i32Const(3)
-	w.op(opI32And)
-	w.set(lCode)
-	w.end() // $abs
+	w.Get(lBase)
+	w.Get(lCode)
+	w.I32Const(32 - packOffBits)
+	w.Op(wasm.OpI32Shl)
+	w.I32Const(32 - packOffBits)
+	w.Op(wasm.OpI32ShrS)
+	w.Op(wasm.OpI64ExtendI32S)
+	w.Op(wasm.OpI64Add)
+	w.Set(lT3)
+	w.Get(lLeft)
+	w.Get(lCode)
+	w.I32Const(packUnretiredShift)
+	w.Op(wasm.OpI32ShrU)
+	w.Op(wasm.OpI64ExtendI32U)
+	w.Op(wasm.OpI64Add)
+	w.Set(lLeft)
+	w.Get(lCode)
+	w.I32Const(packCodeShift)
+	w.Op(wasm.OpI32ShrU)
+	w.I32Const(3)
+	w.Op(wasm.OpI32And)
+	w.Set(lCode)
+	w.End() // $abs
 
 	// Epilogue: return the exit code, the pc and the budget (registers
 	// were written through).
-	w.get(lCode)
-	w.get(lT3)
-	w.get(lLeft)
-	w.end()
-	return w.b
+	w.Get(lCode)
+	w.Get(lT3)
+	w.Get(lLeft)
+	w.End()
+	return w.B
 }
 
 // A packed exit: the pc's offset from the page's base (signed, so that
@@ -323,9 +324,9 @@ func (t *pageTranslator) emitBlock(i int, b *tblock, e *exits, loopDepth int) {
 	// knows that every later access to CPU.X and CPU.F in the block is
 	// in bounds and drops their checks (wazero tracks the bounds known
 	// for an address value through a block's code).
-	w.get(lX)
-	w.mem(opI64Load, 3, fOffset+31*8)
-	w.op(opDrop)
+	w.Get(lX)
+	w.Mem(wasm.OpI64Load, 3, fOffset+31*8)
+	w.Op(wasm.OpDrop)
 	// Load what the block reads before it writes it: registers live in
 	// locals only within a block, so that entering and leaving a unit
 	// costs nothing per register.
@@ -334,9 +335,9 @@ func (t *pageTranslator) emitBlock(i int, b *tblock, e *exits, loopDepth int) {
 		for _, r := range [...]uint8{in.rs1, in.rs2} {
 			if r != 0 && !written[r] && !loaded[r] && readsReg(in, r) {
 				loaded[r] = true
-				w.get(lX)
-				w.mem(opI64Load, 3, uint32(r)*8)
-				w.set(regLocal(r))
+				w.Get(lX)
+				w.Mem(wasm.OpI64Load, 3, uint32(r)*8)
+				w.Set(regLocal(r))
 			}
 		}
 		if writesRd(in.op) {
@@ -349,13 +350,13 @@ func (t *pageTranslator) emitBlock(i int, b *tblock, e *exits, loopDepth int) {
 	selfDepth := -1
 	if last := b.insts[len(b.insts)-1]; b.end == endControl && last.imm == uint64(b.slot)<<1 &&
 		(last.op >= opBeq && last.op <= opBgeu || last.op == opJal || last.op == opJ) {
-		w.loop()
-		selfDepth = w.depth
+		w.Loop()
+		selfDepth = w.Depth
 	}
-	w.get(lLeft)
-	w.i64Const(count)
-	w.op(opI64Sub)
-	w.set(lLeft)
+	w.Get(lLeft)
+	w.I64Const(count)
+	w.Op(wasm.OpI64Sub)
+	w.Set(lLeft)
 
 	// jumpTo continues at guest offset target: a block of this unit, or
 	// out of the page. At the top level of the block's code, the next
@@ -372,22 +373,22 @@ func (t *pageTranslator) emitBlock(i int, b *tblock, e *exits, loopDepth int) {
 				// A later block: its label is still open (the
 				// label of block j, whose end precedes the code
 				// of block j, is at depth loopDepth+n-j).
-				w.br(w.depth - (loopDepth + len(t.blocks) - bi))
+				w.Br(w.Depth - (loopDepth + len(t.blocks) - bi))
 				return
 			}
-			w.get(lLeft)
-			w.i64Const(0)
-			w.op(opI64LeS)
-			w.ifThen()
+			w.Get(lLeft)
+			w.I64Const(0)
+			w.Op(wasm.OpI64LeS)
+			w.IfThen()
 			e.leave(TranslatedBudget, target, 0)
-			w.end()
+			w.End()
 			if bi == i && selfDepth >= 0 {
-				w.br(w.depth - selfDepth)
+				w.Br(w.Depth - selfDepth)
 				return
 			}
-			w.i32Const(int32(bi))
-			w.set(lBlock)
-			w.br(w.depth - loopDepth)
+			w.I32Const(int32(bi))
+			w.Set(lBlock)
+			w.Br(w.Depth - loopDepth)
 			return
 		}
 		e.leave(TranslatedNext, target, 0)
@@ -407,12 +408,12 @@ func (t *pageTranslator) emitBlock(i int, b *tblock, e *exits, loopDepth int) {
 		case op >= opFlw && op <= opFsd:
 			t.emitFPMove(in, e, unretired)
 		case op >= opBeq && op <= opBgeu:
-			w.getReg(in.rs1)
-			w.getReg(in.rs2)
-			w.op([...]byte{opI64Eq, opI64Ne, opI64LtS, opI64GeS, opI64LtU, opI64GeU}[op-opBeq])
-			w.ifThen()
+			t.getReg(in.rs1)
+			t.getReg(in.rs2)
+			w.Op([...]byte{wasm.OpI64Eq, wasm.OpI64Ne, wasm.OpI64LtS, wasm.OpI64GeS, wasm.OpI64LtU, wasm.OpI64GeU}[op-opBeq])
+			w.IfThen()
 			jumpTo(in.imm, false)
-			w.end()
+			w.End()
 			jumpTo(next, true)
 		case op == opJal || op == opJ:
 			if op == opJal {
@@ -420,16 +421,16 @@ func (t *pageTranslator) emitBlock(i int, b *tblock, e *exits, loopDepth int) {
 			}
 			jumpTo(in.imm, true)
 		case op == opJalr || op == opJr:
-			w.getReg(in.rs1)
-			w.i64Const(int64(in.imm))
-			w.op(opI64Add)
-			w.i64Const(-2)
-			w.op(opI64And)
-			w.set(lT0)
+			t.getReg(in.rs1)
+			w.I64Const(int64(in.imm))
+			w.Op(wasm.OpI64Add)
+			w.I64Const(-2)
+			w.Op(wasm.OpI64And)
+			w.Set(lT0)
 			if op == opJalr {
 				t.setLink(in.rd, next)
 			}
-			w.get(lT0)
+			w.Get(lT0)
 			e.leaveAbs(TranslatedNext)
 		default:
 			panic(fmt.Sprintf("riscv64: translator has no code for op %d", op))
@@ -442,7 +443,7 @@ func (t *pageTranslator) emitBlock(i int, b *tblock, e *exits, loopDepth int) {
 		e.leave(TranslatedInterpret, b.endOff, 0)
 	}
 	if selfDepth >= 0 {
-		w.end()
+		w.End()
 	}
 }
 
@@ -452,9 +453,9 @@ func (t *pageTranslator) setLink(rd uint8, next uint64) {
 		return
 	}
 	w := &t.w
-	w.get(lBase)
-	w.i64Const(int64(next))
-	w.op(opI64Add)
+	w.Get(lBase)
+	w.I64Const(int64(next))
+	w.Op(wasm.OpI64Add)
 	t.setReg(rd)
 }
 
@@ -462,15 +463,15 @@ func (t *pageTranslator) setLink(rd uint8, next uint64) {
 // through to CPU.X.
 func (t *pageTranslator) setReg(rd uint8) {
 	w := &t.w
-	w.set(regLocal(rd))
-	w.get(lX)
-	w.get(regLocal(rd))
-	w.mem(opI64Store, 3, uint32(rd)*8)
+	w.Set(regLocal(rd))
+	w.Get(lX)
+	w.Get(regLocal(rd))
+	w.Mem(wasm.OpI64Store, 3, uint32(rd)*8)
 }
 
 // exits writes the ways out of a unit.
 type exits struct {
-	w                  *wasmWriter
+	w                  *wasm.Writer
 	absDepth, relDepth int
 }
 
@@ -480,21 +481,21 @@ func (e *exits) leave(code int32, off uint64, unretired int64) {
 	w := e.w
 	if rel := int64(off); rel < -1<<(packOffBits-1) || rel >= 1<<(packOffBits-1) || unretired > packMaxUnretired {
 		// A target outside the page (a jump to another page).
-		w.get(lBase)
-		w.i64Const(int64(off))
-		w.op(opI64Add)
+		w.Get(lBase)
+		w.I64Const(int64(off))
+		w.Op(wasm.OpI64Add)
 		if unretired != 0 {
-			w.get(lLeft)
-			w.i64Const(unretired)
-			w.op(opI64Add)
-			w.set(lLeft)
+			w.Get(lLeft)
+			w.I64Const(unretired)
+			w.Op(wasm.OpI64Add)
+			w.Set(lLeft)
 		}
 		e.leaveAbs(code)
 		return
 	}
-	w.i32Const(e.pack(code, off, unretired))
-	w.set(lCode)
-	w.br(w.depth - e.relDepth)
+	w.I32Const(e.pack(code, off, unretired))
+	w.Set(lCode)
+	w.Br(w.Depth - e.relDepth)
 }
 
 // pack encodes an exit for lCode (see leave for the limits).
@@ -505,10 +506,10 @@ func (e *exits) pack(code int32, off uint64, unretired int64) int32 {
 // leaveAbs leaves the unit with code at the pc on the stack.
 func (e *exits) leaveAbs(code int32) {
 	w := e.w
-	w.set(lT3)
-	w.i32Const(code)
-	w.set(lCode)
-	w.br(w.depth - e.absDepth)
+	w.Set(lT3)
+	w.I32Const(code)
+	w.Set(lCode)
+	w.Br(w.Depth - e.absDepth)
 }
 
 // emitAddress leaves the host address of a size-byte access at
@@ -523,44 +524,44 @@ func (t *pageTranslator) emitAddress(in tinst, size uint64, tlb uint32, e *exits
 	if unretired > packMaxUnretired {
 		panic("riscv64: block too long for a packed exit") // findBlocks caps blocks
 	}
-	w.i32Const(e.pack(TranslatedInterpret, in.off, unretired))
-	w.set(lCode)
+	w.I32Const(e.pack(TranslatedInterpret, in.off, unretired))
+	w.Set(lCode)
 	// &tlb[(addr >> 12) & (TLBEntries-1)], an entry being 16 bytes.
-	w.getReg(in.rs1)
+	t.getReg(in.rs1)
 	if in.imm != 0 {
-		w.i64Const(int64(in.imm))
-		w.op(opI64Add)
+		w.I64Const(int64(in.imm))
+		w.Op(wasm.OpI64Add)
 	}
-	w.tee(lAddr)
-	w.i64Const(pageShift - 4)
-	w.op(opI64ShrU)
-	w.op(opI32WrapI64)
-	w.i32Const((TLBEntries - 1) << 4)
-	w.op(opI32And)
-	w.get(tlb)
-	w.op(opI32Add)
-	w.tee(lEntry)
+	w.Tee(lAddr)
+	w.I64Const(pageShift - 4)
+	w.Op(wasm.OpI64ShrU)
+	w.Op(wasm.OpI32WrapI64)
+	w.I32Const((TLBEntries - 1) << 4)
+	w.Op(wasm.OpI32And)
+	w.Get(tlb)
+	w.Op(wasm.OpI32Add)
+	w.Tee(lEntry)
 	// The frame word first: the host then knows that the tag word
 	// before it is in bounds too (see emitBlock).
-	w.mem(opI64Load, 3, 8)
-	w.op(opI32WrapI64)
-	w.set(lHost)
+	w.Mem(wasm.OpI64Load, 3, 8)
+	w.Op(wasm.OpI32WrapI64)
+	w.Set(lHost)
 	// The tag keeps the low bits of a misaligned address, which then
 	// misses.
-	w.get(lEntry)
-	w.mem(opI64Load, 3, 0)
-	w.get(lAddr)
-	w.i64Const(int64(^uint64(pageMask &^ (size - 1))))
-	w.op(opI64And)
-	w.op(opI64Ne)
-	w.brIf(w.depth - e.relDepth)
-	w.get(lHost)
-	w.get(lAddr)
-	w.op(opI32WrapI64)
-	w.i32Const(pageMask)
-	w.op(opI32And)
-	w.op(opI32Add)
-	w.set(lHost)
+	w.Get(lEntry)
+	w.Mem(wasm.OpI64Load, 3, 0)
+	w.Get(lAddr)
+	w.I64Const(int64(^uint64(pageMask &^ (size - 1))))
+	w.Op(wasm.OpI64And)
+	w.Op(wasm.OpI64Ne)
+	w.BrIf(w.Depth - e.relDepth)
+	w.Get(lHost)
+	w.Get(lAddr)
+	w.Op(wasm.OpI32WrapI64)
+	w.I32Const(pageMask)
+	w.Op(wasm.OpI32And)
+	w.Op(wasm.OpI32Add)
+	w.Set(lHost)
 }
 
 func (t *pageTranslator) emitLoad(in tinst, e *exits, unretired int64) {
@@ -568,11 +569,11 @@ func (t *pageTranslator) emitLoad(in tinst, e *exits, unretired int64) {
 	k := in.op - opLb
 	size := [...]uint64{1, 2, 4, 8, 1, 2, 4}[k]
 	t.emitAddress(in, size, lRTLB, e, unretired)
-	w.get(lHost)
-	op := [...]byte{opI64Load8S, opI64Load16S, opI64Load32S, opI64Load, opI64Load8U, opI64Load16U, opI64Load32U}[k]
-	w.mem(op, 0, 0)
+	w.Get(lHost)
+	op := [...]byte{wasm.OpI64Load8S, wasm.OpI64Load16S, wasm.OpI64Load32S, wasm.OpI64Load, wasm.OpI64Load8U, wasm.OpI64Load16U, wasm.OpI64Load32U}[k]
+	w.Mem(op, 0, 0)
 	if in.rd == 0 {
-		w.op(opDrop)
+		w.Op(wasm.OpDrop)
 		return
 	}
 	t.setReg(in.rd)
@@ -582,9 +583,9 @@ func (t *pageTranslator) emitStore(in tinst, e *exits, unretired int64) {
 	w := &t.w
 	k := in.op - opSb
 	t.emitAddress(in, 1<<k, lWTLB, e, unretired)
-	w.get(lHost)
-	w.getReg(in.rs2)
-	w.mem([...]byte{opI64Store8, opI64Store16, opI64Store32, opI64Store}[k], 0, 0)
+	w.Get(lHost)
+	t.getReg(in.rs2)
+	w.Mem([...]byte{wasm.OpI64Store8, wasm.OpI64Store16, wasm.OpI64Store32, wasm.OpI64Store}[k], 0, 0)
 }
 
 // emitFPMove translates a floating-point load or store: a move between
@@ -600,26 +601,26 @@ func (t *pageTranslator) emitFPMove(in tinst, e *exits, unretired int64) {
 	}
 	if in.op == opFlw || in.op == opFld {
 		t.emitAddress(in, size, lRTLB, e, unretired)
-		w.get(lX)
-		w.get(lHost)
+		w.Get(lX)
+		w.Get(lHost)
 		if single {
-			w.mem(opI64Load32U, 0, 0)
-			w.i64Const(-1 << 32)
-			w.op(opI64Or)
+			w.Mem(wasm.OpI64Load32U, 0, 0)
+			w.I64Const(-1 << 32)
+			w.Op(wasm.OpI64Or)
 		} else {
-			w.mem(opI64Load, 0, 0)
+			w.Mem(wasm.OpI64Load, 0, 0)
 		}
-		w.mem(opI64Store, 3, fOffset+uint32(in.rd&31)*8)
+		w.Mem(wasm.OpI64Store, 3, fOffset+uint32(in.rd&31)*8)
 		return
 	}
 	t.emitAddress(in, size, lWTLB, e, unretired)
-	w.get(lHost)
-	w.get(lX)
-	w.mem(opI64Load, 3, fOffset+uint32(in.rs2&31)*8)
+	w.Get(lHost)
+	w.Get(lX)
+	w.Mem(wasm.OpI64Load, 3, fOffset+uint32(in.rs2&31)*8)
 	if single {
-		w.mem(opI64Store32, 0, 0)
+		w.Mem(wasm.OpI64Store32, 0, 0)
 	} else {
-		w.mem(opI64Store, 0, 0)
+		w.Mem(wasm.OpI64Store, 0, 0)
 	}
 }
 
@@ -629,116 +630,116 @@ const fOffset = uint32(unsafe.Offsetof(CPU{}.F) - unsafe.Offsetof(CPU{}.X))
 // emitALU writes an integer computation into x[rd].
 func (t *pageTranslator) emitALU(in tinst) {
 	w := &t.w
-	a := func() { w.getReg(in.rs1) }
-	b := func() { w.getReg(in.rs2) }
-	imm := func() { w.i64Const(int64(in.imm)) }
-	shamt := func(mask uint64) { w.i64Const(int64(in.imm & mask)) }
-	sext32 := func() { w.op(opI64Extend32S) }
+	a := func() { t.getReg(in.rs1) }
+	b := func() { t.getReg(in.rs2) }
+	imm := func() { w.I64Const(int64(in.imm)) }
+	shamt := func(mask uint64) { w.I64Const(int64(in.imm & mask)) }
+	sext32 := func() { w.Op(wasm.OpI64Extend32S) }
 	bin := func(x, y func(), op byte) {
 		x()
 		y()
-		w.op(op)
+		w.Op(op)
 	}
 	switch in.op {
 	case opAddi:
-		bin(a, imm, opI64Add)
+		bin(a, imm, wasm.OpI64Add)
 	case opLui:
 		imm()
 	case opAuipc:
-		bin(func() { w.get(lBase) }, imm, opI64Add)
+		bin(func() { w.Get(lBase) }, imm, wasm.OpI64Add)
 	case opSlti:
-		bin(a, imm, opI64LtS)
-		w.op(opI64ExtendI32U)
+		bin(a, imm, wasm.OpI64LtS)
+		w.Op(wasm.OpI64ExtendI32U)
 	case opSltiu:
-		bin(a, imm, opI64LtU)
-		w.op(opI64ExtendI32U)
+		bin(a, imm, wasm.OpI64LtU)
+		w.Op(wasm.OpI64ExtendI32U)
 	case opXori:
-		bin(a, imm, opI64Xor)
+		bin(a, imm, wasm.OpI64Xor)
 	case opOri:
-		bin(a, imm, opI64Or)
+		bin(a, imm, wasm.OpI64Or)
 	case opAndi:
-		bin(a, imm, opI64And)
+		bin(a, imm, wasm.OpI64And)
 	case opSlli:
-		bin(a, func() { shamt(63) }, opI64Shl)
+		bin(a, func() { shamt(63) }, wasm.OpI64Shl)
 	case opSrli:
-		bin(a, func() { shamt(63) }, opI64ShrU)
+		bin(a, func() { shamt(63) }, wasm.OpI64ShrU)
 	case opSrai:
-		bin(a, func() { shamt(63) }, opI64ShrS)
+		bin(a, func() { shamt(63) }, wasm.OpI64ShrS)
 	case opAddiw:
-		bin(a, imm, opI64Add)
+		bin(a, imm, wasm.OpI64Add)
 		sext32()
 	case opSlliw:
-		bin(a, func() { shamt(31) }, opI64Shl)
+		bin(a, func() { shamt(31) }, wasm.OpI64Shl)
 		sext32()
 	case opSrliw:
 		a()
-		w.i64Const(0xffffffff)
-		w.op(opI64And)
+		w.I64Const(0xffffffff)
+		w.Op(wasm.OpI64And)
 		shamt(31)
-		w.op(opI64ShrU)
+		w.Op(wasm.OpI64ShrU)
 		sext32()
 	case opSraiw:
 		a()
 		sext32()
 		shamt(31)
-		w.op(opI64ShrS)
+		w.Op(wasm.OpI64ShrS)
 		sext32()
 	case opAdd:
-		bin(a, b, opI64Add)
+		bin(a, b, wasm.OpI64Add)
 	case opSub:
-		bin(a, b, opI64Sub)
+		bin(a, b, wasm.OpI64Sub)
 	case opSll:
-		bin(a, b, opI64Shl) // wasm takes the shift amount mod 64, as RISC-V
+		bin(a, b, wasm.OpI64Shl) // wasm takes the shift amount mod 64, as RISC-V
 	case opSlt:
-		bin(a, b, opI64LtS)
-		w.op(opI64ExtendI32U)
+		bin(a, b, wasm.OpI64LtS)
+		w.Op(wasm.OpI64ExtendI32U)
 	case opSltu:
-		bin(a, b, opI64LtU)
-		w.op(opI64ExtendI32U)
+		bin(a, b, wasm.OpI64LtU)
+		w.Op(wasm.OpI64ExtendI32U)
 	case opXor:
-		bin(a, b, opI64Xor)
+		bin(a, b, wasm.OpI64Xor)
 	case opSrl:
-		bin(a, b, opI64ShrU)
+		bin(a, b, wasm.OpI64ShrU)
 	case opSra:
-		bin(a, b, opI64ShrS)
+		bin(a, b, wasm.OpI64ShrS)
 	case opOr:
-		bin(a, b, opI64Or)
+		bin(a, b, wasm.OpI64Or)
 	case opAnd:
-		bin(a, b, opI64And)
+		bin(a, b, wasm.OpI64And)
 	case opAddw:
-		bin(a, b, opI64Add)
+		bin(a, b, wasm.OpI64Add)
 		sext32()
 	case opSubw:
-		bin(a, b, opI64Sub)
+		bin(a, b, wasm.OpI64Sub)
 		sext32()
 	case opSllw:
 		a()
 		b()
-		w.i64Const(31)
-		w.op(opI64And)
-		w.op(opI64Shl)
+		w.I64Const(31)
+		w.Op(wasm.OpI64And)
+		w.Op(wasm.OpI64Shl)
 		sext32()
 	case opSrlw:
 		a()
-		w.i64Const(0xffffffff)
-		w.op(opI64And)
+		w.I64Const(0xffffffff)
+		w.Op(wasm.OpI64And)
 		b()
-		w.i64Const(31)
-		w.op(opI64And)
-		w.op(opI64ShrU)
+		w.I64Const(31)
+		w.Op(wasm.OpI64And)
+		w.Op(wasm.OpI64ShrU)
 		sext32()
 	case opSraw:
 		a()
 		sext32()
 		b()
-		w.i64Const(31)
-		w.op(opI64And)
-		w.op(opI64ShrS)
+		w.I64Const(31)
+		w.Op(wasm.OpI64And)
+		w.Op(wasm.OpI64ShrS)
 		sext32()
 	case opMul:
-		bin(a, b, opI64Mul)
+		bin(a, b, wasm.OpI64Mul)
 	case opMulw:
-		bin(a, b, opI64Mul)
+		bin(a, b, wasm.OpI64Mul)
 		sext32()
 	case opMulhu, opMulh, opMulhsu:
 		t.emitMulh(in)
@@ -757,55 +758,55 @@ func (t *pageTranslator) emitALU(in tinst) {
 // (as the interpreter does with bits.Mul64).
 func (t *pageTranslator) emitMulh(in tinst) {
 	w := &t.w
-	w.getReg(in.rs1)
-	w.set(lT0)
-	w.getReg(in.rs2)
-	w.set(lT1)
-	lo := func(l uint32) { w.get(l); w.i64Const(0xffffffff); w.op(opI64And) }
-	hi := func(l uint32) { w.get(l); w.i64Const(32); w.op(opI64ShrU) }
+	t.getReg(in.rs1)
+	w.Set(lT0)
+	t.getReg(in.rs2)
+	w.Set(lT1)
+	lo := func(l uint32) { w.Get(l); w.I64Const(0xffffffff); w.Op(wasm.OpI64And) }
+	hi := func(l uint32) { w.Get(l); w.I64Const(32); w.Op(wasm.OpI64ShrU) }
 	// t2 = (aHi*bLo) + (aLo*bLo >> 32)
 	hi(lT0)
 	lo(lT1)
-	w.op(opI64Mul)
+	w.Op(wasm.OpI64Mul)
 	lo(lT0)
 	lo(lT1)
-	w.op(opI64Mul)
-	w.i64Const(32)
-	w.op(opI64ShrU)
-	w.op(opI64Add)
-	w.set(lT2)
+	w.Op(wasm.OpI64Mul)
+	w.I64Const(32)
+	w.Op(wasm.OpI64ShrU)
+	w.Op(wasm.OpI64Add)
+	w.Set(lT2)
 	// t3 = aLo*bHi + (t2 & 0xffffffff)
 	lo(lT0)
 	hi(lT1)
-	w.op(opI64Mul)
+	w.Op(wasm.OpI64Mul)
 	lo(lT2)
-	w.op(opI64Add)
-	w.set(lT3)
+	w.Op(wasm.OpI64Add)
+	w.Set(lT3)
 	// aHi*bHi + (t2 >> 32) + (t3 >> 32)
 	hi(lT0)
 	hi(lT1)
-	w.op(opI64Mul)
+	w.Op(wasm.OpI64Mul)
 	hi(lT2)
-	w.op(opI64Add)
+	w.Op(wasm.OpI64Add)
 	hi(lT3)
-	w.op(opI64Add)
+	w.Op(wasm.OpI64Add)
 	// Signed corrections: subtract b if a < 0 (mulh, mulhsu), a if b < 0
 	// (mulh).
 	if in.op == opMulh || in.op == opMulhsu {
-		w.get(lT1)
-		w.get(lT0)
-		w.i64Const(63)
-		w.op(opI64ShrS)
-		w.op(opI64And)
-		w.op(opI64Sub)
+		w.Get(lT1)
+		w.Get(lT0)
+		w.I64Const(63)
+		w.Op(wasm.OpI64ShrS)
+		w.Op(wasm.OpI64And)
+		w.Op(wasm.OpI64Sub)
 	}
 	if in.op == opMulh {
-		w.get(lT0)
-		w.get(lT1)
-		w.i64Const(63)
-		w.op(opI64ShrS)
-		w.op(opI64And)
-		w.op(opI64Sub)
+		w.Get(lT0)
+		w.Get(lT1)
+		w.I64Const(63)
+		w.Op(wasm.OpI64ShrS)
+		w.Op(wasm.OpI64And)
+		w.Op(wasm.OpI64Sub)
 	}
 }
 
@@ -819,64 +820,64 @@ func (t *pageTranslator) emitDiv(in tinst, word bool) {
 	// Operands in t0, t1: the W forms work on sign- or zero-extended low
 	// words, so that the 64-bit operation gives the 32-bit result.
 	for i, r := range [...]uint8{in.rs1, in.rs2} {
-		w.getReg(r)
+		t.getReg(r)
 		if word {
 			if signed {
-				w.op(opI64Extend32S)
+				w.Op(wasm.OpI64Extend32S)
 			} else {
-				w.i64Const(0xffffffff)
-				w.op(opI64And)
+				w.I64Const(0xffffffff)
+				w.Op(wasm.OpI64And)
 			}
 		}
-		w.set(uint32(lT0 + i))
+		w.Set(uint32(lT0 + i))
 	}
-	w.get(lT1)
-	w.op(opI64Eqz)
-	w.ifResult(valI64)
+	w.Get(lT1)
+	w.Op(wasm.OpI64Eqz)
+	w.IfResult(wasm.ValI64)
 	// Division by zero: the quotient is all ones, the remainder the
 	// dividend.
 	if rem {
-		w.get(lT0)
+		w.Get(lT0)
 	} else {
-		w.i64Const(-1)
+		w.I64Const(-1)
 	}
-	w.op(opElse)
+	w.Op(wasm.OpElse)
 	if signed && !word {
 		// Overflow: MinInt64 / -1 is MinInt64, remainder 0.
-		w.get(lT1)
-		w.i64Const(-1)
-		w.op(opI64Eq)
-		w.get(lT0)
-		w.i64Const(-1 << 63)
-		w.op(opI64Eq)
-		w.op(opI32And)
-		w.ifResult(valI64)
+		w.Get(lT1)
+		w.I64Const(-1)
+		w.Op(wasm.OpI64Eq)
+		w.Get(lT0)
+		w.I64Const(-1 << 63)
+		w.Op(wasm.OpI64Eq)
+		w.Op(wasm.OpI32And)
+		w.IfResult(wasm.ValI64)
 		if rem {
-			w.i64Const(0)
+			w.I64Const(0)
 		} else {
-			w.get(lT0)
+			w.Get(lT0)
 		}
-		w.op(opElse)
+		w.Op(wasm.OpElse)
 	}
 	// (For the W forms the 64-bit operation cannot overflow.)
-	w.get(lT0)
-	w.get(lT1)
+	w.Get(lT0)
+	w.Get(lT1)
 	switch {
 	case signed && rem:
-		w.op(opI64RemS)
+		w.Op(wasm.OpI64RemS)
 	case signed:
-		w.op(opI64DivS)
+		w.Op(wasm.OpI64DivS)
 	case rem:
-		w.op(opI64RemU)
+		w.Op(wasm.OpI64RemU)
 	default:
-		w.op(opI64DivU)
+		w.Op(wasm.OpI64DivU)
 	}
 	if signed && !word {
-		w.end()
+		w.End()
 	}
-	w.end()
+	w.End()
 	if word {
-		w.op(opI64Extend32S)
+		w.Op(wasm.OpI64Extend32S)
 	}
 }
 
@@ -901,12 +902,12 @@ func DispatcherBody(firstUnit uint32, n int) []byte {
 		lBase  = 9  // i64
 		lLeft  = 10 // i64
 	)
-	w := &wasmWriter{}
-	w.u32(2)
-	w.u32(6)
-	w.byte(valI32)
-	w.u32(3)
-	w.byte(valI64)
+	w := &wasm.Writer{}
+	w.U32(2)
+	w.U32(6)
+	w.Byte(wasm.ValI32)
+	w.U32(3)
+	w.Byte(wasm.ValI64)
 	// The frame word at the largest offset first: the host then checks
 	// the bounds of that access only.
 	for _, f := range [...]struct {
@@ -915,94 +916,103 @@ func DispatcherBody(firstUnit uint32, n int) []byte {
 		wrap  bool
 	}{{FrameJumps, lJumps, true}, {FrameX, lX, true}, {FrameRTLB, lRTLB, true}, {FrameWTLB, lWTLB, true},
 		{FrameBase, lBase, false}, {FrameLeft, lLeft, false}} {
-		w.get(pFrame)
-		w.mem(opI64Load, 3, f.off)
+		w.Get(pFrame)
+		w.Mem(wasm.OpI64Load, 3, f.off)
 		if f.wrap {
-			w.op(opI32WrapI64)
+			w.Op(wasm.OpI32WrapI64)
 		}
-		w.set(f.local)
+		w.Set(f.local)
 	}
-	w.loop() // $chain
-	chain := w.depth
-	w.block() // $out: back to Go
-	out := w.depth
-	w.block() // $called
-	called := w.depth
-	w.switchOn(n, func() {
-		w.get(pEntry)
-		w.i32Const(16)
-		w.op(opI32ShrU)
+	w.Loop() // $chain
+	chain := w.Depth
+	w.Block() // $out: back to Go
+	out := w.Depth
+	w.Block() // $called
+	called := w.Depth
+	w.SwitchOn(n, func() {
+		w.Get(pEntry)
+		w.I32Const(16)
+		w.Op(wasm.OpI32ShrU)
 	})
 	for i := range n {
-		w.end()
-		w.get(pEntry)
-		w.i32Const(0xffff)
-		w.op(opI32And)
-		w.get(lX)
-		w.get(lRTLB)
-		w.get(lWTLB)
-		w.get(lBase)
-		w.get(lLeft)
-		w.op(opCall)
-		w.u32(firstUnit + uint32(i))
-		w.set(lLeft)
-		w.set(lPC)
-		w.set(lCode)
-		w.br(w.depth - called)
+		w.End()
+		w.Get(pEntry)
+		w.I32Const(0xffff)
+		w.Op(wasm.OpI32And)
+		w.Get(lX)
+		w.Get(lRTLB)
+		w.Get(lWTLB)
+		w.Get(lBase)
+		w.Get(lLeft)
+		w.Op(wasm.OpCall)
+		w.U32(firstUnit + uint32(i))
+		w.Set(lLeft)
+		w.Set(lPC)
+		w.Set(lCode)
+		w.Br(w.Depth - called)
 	}
-	w.end() // $called
+	w.End() // $called
 	// Anything but a plain jump goes back to Go, and so does a jump when
 	// the budget is spent.
-	w.get(lCode)
-	w.brIf(w.depth - out)
-	w.get(lLeft)
-	w.i64Const(0)
-	w.op(opI64LeS)
-	w.brIf(w.depth - out)
+	w.Get(lCode)
+	w.BrIf(w.Depth - out)
+	w.Get(lLeft)
+	w.I64Const(0)
+	w.Op(wasm.OpI64LeS)
+	w.BrIf(w.Depth - out)
 	// e = &jumps[(pc >> 1) & (size-1)]
-	w.get(lPC)
-	w.i64Const(1)
-	w.op(opI64ShrU)
-	w.op(opI32WrapI64)
-	w.i32Const(JumpCacheSize - 1)
-	w.op(opI32And)
-	w.i32Const(JumpEntryShift)
-	w.op(opI32Shl)
-	w.get(lJumps)
-	w.op(opI32Add)
-	w.tee(lJump)
-	w.mem(opI64Load, 3, JumpEntryPC)
-	w.get(lPC)
-	w.op(opI64Ne)
-	w.brIf(w.depth - out)
+	w.Get(lPC)
+	w.I64Const(1)
+	w.Op(wasm.OpI64ShrU)
+	w.Op(wasm.OpI32WrapI64)
+	w.I32Const(JumpCacheSize - 1)
+	w.Op(wasm.OpI32And)
+	w.I32Const(JumpEntryShift)
+	w.Op(wasm.OpI32Shl)
+	w.Get(lJumps)
+	w.Op(wasm.OpI32Add)
+	w.Tee(lJump)
+	w.Mem(wasm.OpI64Load, 3, JumpEntryPC)
+	w.Get(lPC)
+	w.Op(wasm.OpI64Ne)
+	w.BrIf(w.Depth - out)
 	// The code page must still be valid (its frame unwritten, mapped
 	// and executable as when the entry was made).
-	w.get(lJump)
-	w.mem(opI64Load, 3, JumpEntryCode)
-	w.op(opI32WrapI64)
-	w.mem(opI32Load8U, 0, uint32(LivenessValid))
-	w.op(opI32Eqz)
-	w.brIf(w.depth - out)
-	w.get(lPC)
-	w.i64Const(^int64(pageMask))
-	w.op(opI64And)
-	w.set(lBase)
-	w.get(lJump)
-	w.mem(opI64Load, 3, JumpEntryEntry)
-	w.op(opI32WrapI64)
-	w.set(pEntry)
-	w.br(w.depth - chain)
-	w.end() // $out
-	w.get(pFrame)
-	w.get(lPC)
-	w.mem(opI64Store, 3, FramePC)
-	w.get(pFrame)
-	w.get(lLeft)
-	w.mem(opI64Store, 3, FrameLeft)
-	w.get(lCode)
-	w.op(opReturn)
-	w.end() // $chain
-	w.op(opUnreachable)
-	w.end()
-	return w.b
+	w.Get(lJump)
+	w.Mem(wasm.OpI64Load, 3, JumpEntryCode)
+	w.Op(wasm.OpI32WrapI64)
+	w.Mem(wasm.OpI32Load8U, 0, uint32(LivenessValid))
+	w.Op(wasm.OpI32Eqz)
+	w.BrIf(w.Depth - out)
+	w.Get(lPC)
+	w.I64Const(^int64(pageMask))
+	w.Op(wasm.OpI64And)
+	w.Set(lBase)
+	w.Get(lJump)
+	w.Mem(wasm.OpI64Load, 3, JumpEntryEntry)
+	w.Op(wasm.OpI32WrapI64)
+	w.Set(pEntry)
+	w.Br(w.Depth - chain)
+	w.End() // $out
+	w.Get(pFrame)
+	w.Get(lPC)
+	w.Mem(wasm.OpI64Store, 3, FramePC)
+	w.Get(pFrame)
+	w.Get(lLeft)
+	w.Mem(wasm.OpI64Store, 3, FrameLeft)
+	w.Get(lCode)
+	w.Op(wasm.OpReturn)
+	w.End() // $chain
+	w.Op(wasm.OpUnreachable)
+	w.End()
+	return w.B
+}
+
+// getReg pushes guest register r (x0 reads as zero).
+func (t *pageTranslator) getReg(r uint8) {
+	if r == 0 {
+		t.w.I64Const(0)
+		return
+	}
+	t.w.Get(regLocal(r))
 }

@@ -1,0 +1,4 @@
+// Package wasmgen writes WebAssembly function bodies: the instruction
+// encoding and structured control the guest-code translators
+// (docs/translation.md) emit with.
+package wasmgen
