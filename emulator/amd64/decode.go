@@ -171,7 +171,7 @@ func decode(b []byte, pc uint64) (in inst, ok bool) {
 	in.len = uint8(d.i)
 	next := pc + uint64(d.i)
 	if in.mem && in.base == ripBase {
-		in.base = noReg
+		in.base, in.ripRel = noReg, true
 		in.disp += int64(next)
 	}
 	switch in.op {

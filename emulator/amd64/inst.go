@@ -64,6 +64,10 @@ type inst struct {
 	lock bool
 	// level is enter's nesting level.
 	level uint8
+	// ripRel says the memory operand was rip-relative: disp includes
+	// the address of the next instruction (the translator, which decodes
+	// at page offsets, adds the page's address at run time).
+	ripRel bool
 	// disp and imm also keep an illegal instruction's bytes (with their
 	// count in sub) for the exit.
 	disp int64
@@ -225,3 +229,6 @@ const (
 	opSSE38
 	opSSE3A
 )
+
+// The decoded instruction stays 56 bytes (ripRel took padding).
+var _ [56 - unsafe.Sizeof(inst{})]struct{}

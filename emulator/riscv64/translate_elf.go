@@ -19,14 +19,71 @@ type TranslatedUnit struct {
 // (executable or shared object) for which want(offset) is true (nil: all
 // of them), in file-offset order.
 func TranslateELF(image []byte, want func(offset uint64) bool) ([]TranslatedUnit, error) {
+	return ELFCode{Machine: elf.EM_RISCV, SlotShift: 1, Step: codeStep, TranslatePage: TranslatePage}.Translate(image, want)
+}
+
+// ELFCode is what translating one architecture's ELF files takes: its
+// machine, the log2 of its instruction alignment (slots are in that
+// unit), how the leader sweep sees one instruction, and the page
+// translator.
+type ELFCode struct {
+	Machine   elf.Machine
+	SlotShift uint
+	// Step decodes the instruction at off of code (decoded as if at
+	// address off, so that direct targets are offsets too), reporting
+	// false when code ends first.
+	Step          func(code []byte, off uint64) (CodeStep, bool)
+	TranslatePage func(page []byte, leaders []uint16) (body []byte, slots []uint16)
+}
+
+// CodeStep is what the leader sweep needs of one instruction.
+type CodeStep struct {
+	// Len is its length in bytes.
+	Len uint64
+	// Target is a direct branch, jump or call target, if HasTarget.
+	Target    uint64
+	HasTarget bool
+	// Ends says straight-line code ends after it (an unconditional
+	// jump, a return; for riscv64 every branch and jump).
+	Ends bool
+	// Resume says execution also continues at the next instruction
+	// from elsewhere: after a call returns, after the interpreter ran
+	// an instruction the translator leaves to it, after a block that
+	// ends at a conditional branch.
+	Resume bool
+}
+
+// codeStep is riscv64's CodeStep.
+func codeStep(code []byte, off uint64) (CodeStep, bool) {
+	in, ok := decodeCode(code, off)
+	if !ok {
+		return CodeStep{}, false
+	}
+	st := CodeStep{Len: uint64(in.halfword) << 1, Ends: isControl(in.op)}
+	switch {
+	case in.op >= opBeq && in.op <= opBgeu:
+		st.Target, st.HasTarget, st.Resume = in.imm, true, true
+	case in.op == opJal || in.op == opJ:
+		st.Target, st.HasTarget = in.imm, true
+	}
+	if in.op == opJal || in.op == opJalr || !translatable(in.op) {
+		st.Resume = true
+	}
+	return st, true
+}
+
+// Translate translates the executable pages of an ELF file of a's
+// machine for which want(offset) is true (nil: all of them), in
+// file-offset order.
+func (a ELFCode) Translate(image []byte, want func(offset uint64) bool) ([]TranslatedUnit, error) {
 	f, err := elf.NewFile(bytes.NewReader(image))
 	if err != nil {
 		return nil, err
 	}
-	if f.Machine != elf.EM_RISCV || f.Class != elf.ELFCLASS64 {
-		return nil, fmt.Errorf("ELF is %v %v, not 64-bit RISC-V", f.Class, f.Machine)
+	if f.Machine != a.Machine || f.Class != elf.ELFCLASS64 {
+		return nil, fmt.Errorf("ELF is %v %v, not 64-bit %v", f.Class, f.Machine, a.Machine)
 	}
-	leaders := codeLeaders(f, image)
+	leaders := a.codeLeaders(f, image)
 	// A page is translated when all of it is file bytes of an
 	// executable segment's range: the loaders mark only such pages (a
 	// page partly filled from the file reads differently depending on
@@ -49,7 +106,7 @@ func TranslateELF(image []byte, want func(offset uint64) bool) ([]TranslatedUnit
 	slices.Sort(pages)
 	var units []TranslatedUnit
 	for _, off := range pages {
-		body, slots := TranslatePage(image[off:pageEnd[off]], leaders[off])
+		body, slots := a.TranslatePage(image[off:pageEnd[off]], leaders[off])
 		if body != nil {
 			units = append(units, TranslatedUnit{Offset: off, Slots: slots, Body: body})
 		}
@@ -62,7 +119,7 @@ func TranslateELF(image []byte, want func(offset uint64) bool) ([]TranslatedUnit
 // file page, the slots where a basic block is known to start: the start
 // of the code, the entry point and function symbols, every instruction
 // after a branch or jump, and every direct branch or jump target.
-func codeLeaders(f *elf.File, image []byte) map[uint64][]uint16 {
+func (a ELFCode) codeLeaders(f *elf.File, image []byte) map[uint64][]uint16 {
 	type span struct{ off, addr, size uint64 }
 	var code []span
 	for _, s := range f.Sections {
@@ -80,15 +137,16 @@ func codeLeaders(f *elf.File, image []byte) map[uint64][]uint16 {
 	set := make(map[uint64]map[uint16]bool)
 	// addFile marks file offset off; addAddr a virtual address inside
 	// one of the spans.
+	align := uint64(1)<<a.SlotShift - 1
 	addFile := func(off uint64) {
-		if off&1 != 0 || off >= uint64(len(image)) {
+		if off&align != 0 || off >= uint64(len(image)) {
 			return
 		}
 		page := off &^ pageMask
 		if set[page] == nil {
 			set[page] = make(map[uint16]bool)
 		}
-		set[page][uint16((off&pageMask)>>1)] = true
+		set[page][uint16((off&pageMask)>>a.SlotShift)] = true
 	}
 	spanEnd := func(off uint64) uint64 {
 		for _, s := range code {
@@ -124,33 +182,30 @@ func codeLeaders(f *elf.File, image []byte) map[uint64][]uint16 {
 	for len(roots) > 0 {
 		off := roots[len(roots)-1]
 		roots = roots[:len(roots)-1]
-		if off&1 != 0 || visited[off] {
+		if off&align != 0 || visited[off] {
 			continue
 		}
 		addFile(off)
 		end := spanEnd(off)
 		for !visited[off] {
-			in, ok := decodeCode(image[:end], off)
+			st, ok := a.Step(image[:end], off)
 			if !ok {
 				break
 			}
 			visited[off] = true
-			next := off + uint64(in.halfword)<<1
+			next := off + st.Len
 			if next&^pageMask != off&^pageMask {
 				// Straight-line code continues on the next page: where
 				// the previous page's unit leaves it.
 				roots = append(roots, next)
 			}
-			switch {
-			case in.op >= opBeq && in.op <= opBgeu:
-				roots = append(roots, in.imm, next)
-			case in.op == opJal || in.op == opJ:
-				roots = append(roots, in.imm)
+			if st.HasTarget {
+				roots = append(roots, st.Target)
 			}
-			if in.op == opJal || in.op == opJalr || !translatable(in.op) {
-				roots = append(roots, next) // where a call or the interpreter returns
+			if st.Resume {
+				roots = append(roots, next)
 			}
-			if isControl(in.op) {
+			if st.Ends {
 				break
 			}
 			off = next
@@ -160,21 +215,19 @@ func codeLeaders(f *elf.File, image []byte) map[uint64][]uint16 {
 	// (functions only called indirectly, without a symbol).
 	for _, s := range code {
 		end := min(s.off+s.size, uint64(len(image)))
-		for off := s.off; off+2 <= end; {
-			in, ok := decodeCode(image[:end], off)
+		for off := s.off; off < end; {
+			st, ok := a.Step(image[:end], off)
 			if !ok {
 				break
 			}
-			next := off + uint64(in.halfword)<<1
-			if isControl(in.op) || !translatable(in.op) || next&^pageMask != off&^pageMask {
+			next := off + st.Len
+			if st.Ends || st.Resume || next&^pageMask != off&^pageMask {
 				addFile(next)
 			}
-			if in.op >= opBeq && in.op <= opBgeu || in.op == opJal || in.op == opJ {
-				// Decoded at the file offset: in.imm is the target's
-				// file offset when it stays in this span.
-				if in.imm >= s.off && in.imm < end {
-					addFile(in.imm)
-				}
+			// Decoded at the file offset: the target is the target's
+			// file offset when it stays in this span.
+			if st.HasTarget && st.Target >= s.off && st.Target < end {
+				addFile(st.Target)
 			}
 			off = next
 		}

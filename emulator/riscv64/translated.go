@@ -58,7 +58,7 @@ const (
 	// LivenessValid is the offset of the byte, in the object a jump
 	// cache entry points at, that translated code checks before following
 	// the entry: non-zero while the entry's decoded page is valid.
-	LivenessValid = unsafe.Offsetof(liveness{}.valid)
+	LivenessValid = 0
 )
 
 // jumpCacheSize is the number of entries of an address space's jump cache
@@ -74,7 +74,9 @@ const jumpCacheSize = 512
 type jumpEntry struct {
 	pc    uint64
 	entry uint64
-	code  *liveness
+	// valid is the liveness flag of the decoded code of pc's frame:
+	// riscv64's liveness cell, or x86-64's decoded page's valid flag.
+	valid *bool
 	_     uint64
 }
 
@@ -85,7 +87,8 @@ type liveness struct {
 	valid bool
 }
 
-// noJump is a pc no instruction has (odd), for empty jump cache entries.
+// noJump is a pc no instruction has (odd, and in the first page, which
+// is never mapped), for empty jump cache entries.
 const noJump = 1
 
 // Exit codes of translated code.
@@ -102,9 +105,11 @@ const (
 
 // TranslatedPage describes the unit translated from one page of an image
 // file: the page at Offset in file File (an identity the loader and the
-// converter agree on: the rootfs inode number), the unit's number, and the
-// 2-byte slots of the page where its blocks start; block i starts at
-// Slots[i].
+// converter agree on: the rootfs inode number), the unit's number, and
+// where in the page its blocks start; block i starts at Slots[i]. A slot
+// is in the unit of the architecture's instruction alignment: 2 bytes for
+// riscv64, 1 for x86-64 (whose index the same code reads and checks
+// against the page size; each CPU ignores slots it cannot have).
 type TranslatedPage struct {
 	File, Offset uint64
 	Unit         uint32
@@ -180,7 +185,7 @@ func ParseTranslationIndex(b []byte) (*TranslationIndex, error) {
 		p.Slots = make([]uint16, k)
 		for j := range p.Slots {
 			p.Slots[j] = binary.LittleEndian.Uint16(b[2*j:])
-			if p.Slots[j] >= slots {
+			if p.Slots[j] >= PageSize {
 				return nil, bad("page %d: slot %d out of range", i, p.Slots[j])
 			}
 		}
@@ -239,7 +244,9 @@ func (m *Memory) SetTranslated(addr uint64, tp *TranslatedPage) {
 func (cp *codePage) markEntries(tp *TranslatedPage) {
 	cp.alive = &liveness{valid: cp.valid}
 	for i, s := range tp.Slots {
-		cp.insts[s] = inst{op: opTranslated, imm: uint64(tp.Unit)<<16 | uint64(i)}
+		if s < slots {
+			cp.insts[s] = inst{op: opTranslated, imm: uint64(tp.Unit)<<16 | uint64(i)}
+		}
 	}
 }
 
@@ -249,27 +256,50 @@ func (cp *codePage) markEntries(tp *TranslatedPage) {
 // first, so that translated code that jumps to pc later goes there
 // directly.
 func (c *CPU) runTranslated(entry uint32, cp *codePage, pc uint64, left int64) (uint64, int64) {
-	m := c.Mem
-	if m.jumps == nil {
-		m.jumps = new([jumpCacheSize]jumpEntry)
-		for i := range m.jumps {
-			m.jumps[i].pc = noJump
-		}
-	}
-	m.jumps[(pc>>1)&(jumpCacheSize-1)] = jumpEntry{pc: pc, entry: uint64(entry), code: cp.alive}
-	va := cp.va
 	f := &c.frame
-	f.Jumps = uint64(uintptr(unsafe.Pointer(m.jumps)))
+	c.Mem.PrepareFrame(f, pc, entry, &cp.alive.valid)
 	f.X = uint64(uintptr(unsafe.Pointer(&c.X)))
-	f.RTLB = uint64(uintptr(unsafe.Pointer(&c.Mem.rtlb)))
-	f.WTLB = uint64(uintptr(unsafe.Pointer(&c.Mem.wtlb)))
-	f.Base = va
+	f.Base = cp.va
 	f.Left = left
 	c.TranslatedCalls++
 	if translatedRun(unsafe.Pointer(f), entry) == TranslatedInterpret {
 		c.interpretAt = f.PC + 1
 	}
 	return f.PC, f.Left
+}
+
+// PrepareFrame records in the address space's jump cache that translated
+// code starts at pc with entry for as long as *valid holds, and sets the
+// frame's TLB and jump cache addresses: what every CPU does before it
+// calls translated code from pc (CallTranslated).
+func (m *Memory) PrepareFrame(f *Frame, pc uint64, entry uint32, valid *bool) {
+	if m.jumps == nil {
+		m.jumps = new([jumpCacheSize]jumpEntry)
+		for i := range m.jumps {
+			m.jumps[i].pc = noJump
+		}
+	}
+	m.jumps[(pc>>1)&(jumpCacheSize-1)] = jumpEntry{pc: pc, entry: uint64(entry), valid: valid}
+	f.Jumps = uint64(uintptr(unsafe.Pointer(m.jumps)))
+	f.RTLB = uint64(uintptr(unsafe.Pointer(&m.rtlb)))
+	f.WTLB = uint64(uintptr(unsafe.Pointer(&m.wtlb)))
+}
+
+// CallTranslated runs translated code from entry with the frame f, which
+// PrepareFrame and the caller filled, and returns the exit code
+// (Translated*); f.PC and f.Left say where and with what budget to go on.
+// Only WebAssembly builds hold translated code.
+func CallTranslated(f *Frame, entry uint32) uint32 {
+	return translatedRun(unsafe.Pointer(f), entry)
+}
+
+// TranslatedAt returns the translated unit of the bytes of the frame
+// mapped at addr, or nil (SetTranslated).
+func (m *Memory) TranslatedAt(addr uint64) *TranslatedPage {
+	if e := m.lookup(addr); e != nil {
+		return e.pg.translated
+	}
+	return nil
 }
 
 // interpretMarked executes, in the interpreter, the instruction in a marked

@@ -45,7 +45,7 @@ func TestTranslationIndexRejectsMalformed(t *testing.T) {
 		"trailing bytes":  append(append([]byte(nil), good...), 0),
 		"unaligned page":  edit(func(b []byte) []byte { b[12+8] = 1; return b }),
 		"unit too large":  edit(func(b []byte) []byte { b[12+16+2] = 1; return b }),
-		"slot past page":  edit(func(b []byte) []byte { b[12+22] = 0xff; b[12+23] = 0x0f; return b }),
+		"slot past page":  edit(func(b []byte) []byte { b[12+22] = 0x00; b[12+23] = 0x10; return b }),
 		"count too large": edit(func(b []byte) []byte { b[8] = 2; return b }),
 		"duplicate page": EncodeTranslationIndex([]TranslatedPage{
 			{File: 1, Offset: 0, Unit: 0}, {File: 1, Offset: 0, Unit: 1}}),
@@ -81,7 +81,7 @@ func TestFrameLayout(t *testing.T) {
 	if s := reflect.TypeOf(j).Size(); s != JumpEntrySize {
 		t.Errorf("jumpEntry is %d bytes, want %d", s, JumpEntrySize)
 	}
-	got = []uintptr{unsafeOffsetof(&j, &j.pc), unsafeOffsetof(&j, &j.entry), unsafeOffsetof(&j, &j.code)}
+	got = []uintptr{unsafeOffsetof(&j, &j.pc), unsafeOffsetof(&j, &j.entry), unsafeOffsetof(&j, &j.valid)}
 	want = []uintptr{JumpEntryPC, JumpEntryEntry, JumpEntryCode}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("jumpEntry offsets %v, want %v", got, want)

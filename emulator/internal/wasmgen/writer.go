@@ -78,6 +78,20 @@ const (
 	OpCall          = 0x10
 	OpReturn        = 0x0f
 	BlockEmpty      = 0x40
+	OpSelect        = 0x1b
+	OpI32Load       = 0x28
+	OpI32Store      = 0x36
+	OpI32Store16    = 0x3b
+	OpI32Eq         = 0x46
+	OpI32Ne         = 0x47
+	OpI64GtS        = 0x55
+	OpI64GtU        = 0x56
+	OpI64LeU        = 0x58
+	OpI32Or         = 0x72
+	OpI32Xor        = 0x73
+	OpI64Popcnt     = 0x7b
+	OpI64Extend8S   = 0xc2
+	OpI64Extend16S  = 0xc3
 )
 
 func (w *Writer) Byte(b byte) { w.B = append(w.B, b) }
