@@ -393,15 +393,26 @@ sys.exit(7)
 // runs other scripts in it and in the untranslated module: stdout, stderr
 // and exit status must match.
 func TestTranslatedBashAndCoreutils(t *testing.T) {
+	testTranslatedBash(t, fixtures.ImageBash)
+}
+
+// TestTranslatedBashAMD64 is TestTranslatedBashAndCoreutils on the x86-64
+// image: Debian's amd64 bash, coreutils and glibc, their trained pages
+// translated by the x86-64 translator.
+func TestTranslatedBashAMD64(t *testing.T) {
+	testTranslatedBash(t, fixtures.ImageBashAMD64)
+}
+
+func testTranslatedBash(t *testing.T, fixture string) {
 	if testing.Short() {
 		t.Skip("converts the bash image twice and compiles its translated code")
 	}
-	module := convertFixture(t, fixtures.ImageBash)
-	translated := filepath.Join(sharedDir(t), "bash-translated.wasm")
+	module := convertFixture(t, fixture)
+	translated := filepath.Join(sharedDir(t), fixture+"-translated.wasm")
 	mustRun(t, "--quiet", "--precompile=false",
 		"--train", `bash -c 'for i in $(seq 1 300); do echo $((i * i % 97)) line-$i; done | sort -n | uniq -c | sha256sum; ls -l /usr/bin | wc -l'`,
 		"--train", `bash -c 'x=; for i in {1..200}; do x+=$i; done; echo ${#x} ${x:5:10}; printf "%s\n" a b c | tr a-z A-Z | cut -c1 | head -2'`,
-		layoutRef(t, fixtures.ImageBash), translated)
+		layoutRef(t, fixture), translated)
 	wasmValidate(t, translated)
 	for _, script := range []string{
 		`fib() { if (($1 < 2)); then echo $1; else echo $(($(fib $(($1 - 1))) + $(fib $(($1 - 2))))); fi; }; fib 12`,

@@ -23,7 +23,7 @@ type translateFlags struct {
 }
 
 func (f *translateFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.mode, "translate", "", `guest code to translate to WebAssembly at conversion: "none", "all" (every executable page of every riscv64 program and library: fastest, largest module, longest first compile) or "trained" (what the --train commands executed); default "trained" with --train, else "none"`)
+	cmd.Flags().StringVar(&f.mode, "translate", "", `guest code to translate to WebAssembly at conversion: "none", "all" (every executable page of every program and library: fastest, largest module, longest first compile) or "trained" (what the --train commands executed); default "trained" with --train, else "none"`)
 	cmd.Flags().StringArrayVar(&f.train, "train", nil, `a command to run in the image at conversion (quoted like a shell command line; it replaces the image's CMD as arguments to "c2w run" do); the code it executes is translated. Repeatable`)
 	cmd.Flags().Float64Var(&f.hot, "train-hot", 0.0001, "translate only pages where training spent at least this fraction of its instructions (0: every page it executed)")
 	cmd.Flags().Uint64Var(&f.trainLimit, "train-limit", 20_000_000_000, "stop each training command after this many guest instructions (its code so far still counts)")
@@ -71,8 +71,8 @@ func (f *translateFlags) translate(cmd *cobra.Command, mode translate.Mode, runs
 	if mode == translate.ModeNone {
 		return nil, nil
 	}
-	if cfg.Platform != "linux/riscv64" {
-		return nil, usageError{fmt.Errorf("--translate and --train translate riscv64 code only; image %s is %s (convert it without them)", cfg.Image, cfg.Platform)}
+	if cfg.Platform != "linux/riscv64" && cfg.Platform != "linux/amd64" {
+		return nil, usageError{fmt.Errorf("--translate and --train translate riscv64 and x86-64 code only; image %s is %s (convert it without them)", cfg.Image, cfg.Platform)}
 	}
 	img, err := emrootfs.Open(fsImage)
 	if err != nil {

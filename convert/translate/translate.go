@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wasmrt/wasmrt/convert/pack"
+	"github.com/wasmrt/wasmrt/emulator/amd64"
 	"github.com/wasmrt/wasmrt/emulator/container"
 	"github.com/wasmrt/wasmrt/emulator/linux"
 	"github.com/wasmrt/wasmrt/emulator/riscv64"
@@ -22,8 +23,8 @@ type Mode string
 const (
 	// ModeNone translates nothing: every instruction is interpreted.
 	ModeNone Mode = "none"
-	// ModeAll translates every executable page of every riscv64 ELF
-	// file: the fastest code everywhere, the largest module and the
+	// ModeAll translates every executable page of every riscv64 and
+	// x86-64 ELF file: the fastest code everywhere, the largest module and the
 	// longest compile on the host.
 	ModeAll Mode = "all"
 	// ModeTrained translates the pages that training runs executed.
@@ -69,8 +70,8 @@ func (r *Result) Link(module []byte, blobs ...pack.Blob) ([]byte, error) {
 	return pack.Embed(linked, append(blobs, pack.Blob{Name: riscv64.TranslationIndexBlob, Data: r.Index})...)
 }
 
-// Image translates the code of img's riscv64 ELF files: the pages for
-// which want returns true (nil: all of them).
+// Image translates the code of img's riscv64 and x86-64 ELF files: the
+// pages for which want returns true (nil: all of them).
 func Image(img *rootfs.Image, want func(Page) bool) (*Result, error) {
 	res := &Result{}
 	var pages []riscv64.TranslatedPage
@@ -84,8 +85,16 @@ func Image(img *rootfs.Image, want func(Page) bool) (*Result, error) {
 		if _, err := img.ReadAt(ino, head[:], 0); err != nil {
 			return nil, fmt.Errorf("rootfs inode %d: %w", ino, err)
 		}
-		// 64-bit ELF for machine 243 (RISC-V).
-		if !bytes.Equal(head[:4], []byte(elf.ELFMAG)) || head[4] != byte(elf.ELFCLASS64) || head[18] != byte(elf.EM_RISCV) || head[19] != 0 {
+		// 64-bit ELF for RISC-V or x86-64.
+		if !bytes.Equal(head[:4], []byte(elf.ELFMAG)) || head[4] != byte(elf.ELFCLASS64) || head[19] != 0 {
+			continue
+		}
+		translateELF := riscv64.TranslateELF
+		switch elf.Machine(head[18]) {
+		case elf.EM_RISCV:
+		case elf.EM_X86_64:
+			translateELF = amd64.TranslateELF
+		default:
 			continue
 		}
 		content := make([]byte, st.Size)
@@ -96,7 +105,7 @@ func Image(img *rootfs.Image, want func(Page) bool) (*Result, error) {
 		if want != nil {
 			filter = func(off uint64) bool { return want(Page{uint64(ino), off}) }
 		}
-		units, err := riscv64.TranslateELF(content, filter)
+		units, err := translateELF(content, filter)
 		if err != nil {
 			// Not a file the emulator could load either: leave it to
 			// the interpreter, which reports what is wrong if it runs.
@@ -141,6 +150,10 @@ type Profile map[Page]uint64
 // it executes. limit bounds each run's guest instructions (0: none).
 func Train(img *rootfs.Image, cfg *container.Config, runs []*TrainingRun, limit uint64) (Profile, error) {
 	prof := make(Profile)
+	abi, err := linux.PlatformABI(cfg.Platform)
+	if err != nil {
+		return nil, err
+	}
 	for _, r := range runs {
 		proc, err := cfg.Process(container.Overrides{Args: r.Args})
 		if err != nil {
@@ -148,7 +161,7 @@ func Train(img *rootfs.Image, cfg *container.Config, runs []*TrainingRun, limit 
 		}
 		kcfg := linux.Config{
 			Image: img, Args: proc.Args, Env: proc.Env, Dir: proc.Dir,
-			Stdout: io.Discard, Stderr: io.Discard, InstructionLimit: limit,
+			Stdout: io.Discard, Stderr: io.Discard, InstructionLimit: limit, Arch: abi,
 			Profile: func(ino, off, weight uint64) { prof[Page{ino, off}] += weight },
 		}
 		if proc.User != "" {

@@ -22,6 +22,9 @@ type block struct {
 	// pages are the code pages the block's bytes come from (a second one
 	// when the last instruction crosses into the next page).
 	page, next *codePage
+	// entry is 1 + the entry (unit << 16 | block) of translated code
+	// that starts at va, or 0.
+	entry uint32
 }
 
 func (b *block) valid() bool {
@@ -34,6 +37,9 @@ type codePage struct {
 	va     uint64
 	valid  bool
 	blocks map[uint64]*block
+	// entries are where translated code of the frame starts, by offset
+	// (translated.go); nil without translated code.
+	entries map[uint16]uint32
 }
 
 // Invalidate drops the page's blocks.
@@ -58,7 +64,7 @@ func (c *CPU) codePageAt(va uint64) (*codePage, *[PageSize]byte, bool) {
 	if *slot != nil {
 		(*slot).Invalidate()
 	}
-	cp := &codePage{va: va, valid: true, blocks: make(map[uint64]*block)}
+	cp := &codePage{va: va, valid: true, blocks: make(map[uint64]*block), entries: c.pageEntries(va)}
 	*slot = cp
 	return cp, data, true
 }
@@ -92,6 +98,9 @@ func (c *CPU) lookup(rip uint64) *block {
 // decodeBlock decodes the block at rip in the page cp (frame data).
 func (c *CPU) decodeBlock(cp *codePage, data *[PageSize]byte, rip uint64) *block {
 	b := &block{va: rip, page: cp}
+	if e, ok := cp.entries[uint16(rip&pageMask)]; ok {
+		b.entry = e + 1
+	}
 	pc := rip
 	var buf [maxInstLen]byte
 	// The instructions are collected here and copied once, at their
@@ -164,6 +173,17 @@ func endsBlock(op uint16) bool {
 // temporaries here, 15 %). Each instruction's form, length and register
 // operands come from one load (header).
 func (c *CPU) Run(budget uint64) Exit {
+	if c.Mem.OnExecuted == nil {
+		return c.run(budget, false)
+	}
+	c.profVA = noProfile
+	exit := c.run(budget, true)
+	c.profile(noProfile, c.Instret)
+	return exit
+}
+
+// run is Run, profiling (Memory.OnExecuted) when asked to.
+func (c *CPU) run(budget uint64, profiling bool) Exit {
 	limit := c.Instret + budget
 	regs := c.regs()
 	mem := c.Mem
@@ -172,6 +192,9 @@ func (c *CPU) Run(budget uint64) Exit {
 	// updated.
 	var done uint64
 	for c.Instret+done < limit {
+		if profiling {
+			c.profile(rip, c.Instret+done)
+		}
 		b := *c.blockSlot(rip)
 		if b == nil || b.va != rip || !b.valid() {
 			if b = c.lookup(rip); b == nil {
@@ -179,6 +202,19 @@ func (c *CPU) Run(budget uint64) Exit {
 				c.RIP = rip
 				return c.exit
 			}
+		}
+		if b.entry != 0 {
+			// Translated code starts here (translated.go).
+			c.Instret += done
+			done = 0
+			var code uint32
+			if rip, code = c.runTranslated(b, rip, limit); code == rv.TranslatedInterpret {
+				var ok bool
+				if rip, ok = c.interpretOne(rip); !ok {
+					return c.exit
+				}
+			}
+			continue
 		}
 		insts := b.insts
 	block:

@@ -92,6 +92,13 @@ type CPU struct {
 	lazy  lazyFlags
 
 	exit Exit
+	// TranslatedCalls counts the calls into translated code.
+	TranslatedCalls uint64
+	// frame is shared with translated code during a call into it.
+	frame rv.Frame
+	// profVA and profCount are the page Run is executing in and Instret
+	// when it entered it, for Memory.OnExecuted (profile).
+	profVA, profCount uint64
 	// blocks caches decoded blocks by address (see block.go).
 	blocks [blockCacheSize]*block
 }

@@ -213,12 +213,12 @@ func writesRd(op uint8) bool {
 
 // Locals of a unit function: its parameters (UnitParams) first.
 const (
-	lBlock = 0 // i32: the block to start at
-	lX     = 1 // i32: address of CPU.X
-	lRTLB  = 2 // i32
-	lWTLB  = 3 // i32
-	lBase  = 4 // i64: guest address of the page
-	lLeft  = 5 // i64: budget left
+	lBlock = UnitBlock
+	lX     = UnitX // the address of CPU.X
+	lRTLB  = UnitRTLB
+	lWTLB  = UnitWTLB
+	lBase  = UnitBase
+	lLeft  = UnitLeft
 	// x1..x31 are locals xLocal+r.
 	lT0    = 37
 	lT1    = 38
@@ -255,69 +255,16 @@ func (t *pageTranslator) emit() []byte {
 	w.U32(nI32)
 	w.Byte(wasm.ValI32)
 
-	n := len(t.blocks)
-	w.Block() // $abs: leave with the pc in t3 and the code in lCode
-	absDepth := w.Depth
-	w.Block() // $rel: leave with a packed exit in lCode (exits.leave)
-	relDepth := w.Depth
-	w.Loop() // $dispatch
-	loopDepth := w.Depth
-	w.SwitchOn(n, func() { w.Get(lBlock) })
-	e := &exits{w: w, absDepth: absDepth, relDepth: relDepth}
-	for i, b := range t.blocks {
-		w.End() // the block label whose target is block i
-		t.emitBlock(i, b, e, loopDepth)
-	}
-	w.End() // loop
-	w.End() // $rel
-	// Unpack: pc = base + offset, give back the unretired instructions.
-	w.Get(lBase)
-	w.Get(lCode)
-	w.I32Const(32 - packOffBits)
-	w.Op(wasm.OpI32Shl)
-	w.I32Const(32 - packOffBits)
-	w.Op(wasm.OpI32ShrS)
-	w.Op(wasm.OpI64ExtendI32S)
-	w.Op(wasm.OpI64Add)
-	w.Set(lT3)
-	w.Get(lLeft)
-	w.Get(lCode)
-	w.I32Const(packUnretiredShift)
-	w.Op(wasm.OpI32ShrU)
-	w.Op(wasm.OpI64ExtendI32U)
-	w.Op(wasm.OpI64Add)
-	w.Set(lLeft)
-	w.Get(lCode)
-	w.I32Const(packCodeShift)
-	w.Op(wasm.OpI32ShrU)
-	w.I32Const(3)
-	w.Op(wasm.OpI32And)
-	w.Set(lCode)
-	w.End() // $abs
-
-	// Epilogue: return the exit code, the pc and the budget (registers
-	// were written through).
-	w.Get(lCode)
-	w.Get(lT3)
-	w.Get(lLeft)
-	w.End()
+	EmitUnit(w, len(t.blocks), lCode, lT3, func(i int, e *Exits, loopDepth int) {
+		t.emitBlock(i, t.blocks[i], e, loopDepth)
+	}, nil)
 	return w.B
 }
-
-// A packed exit: the pc's offset from the page's base (signed, so that
-// calls to nearby pages fit), the exit code and the instructions of the
-// block to give back.
-const (
-	packOffBits        = 20
-	packCodeShift      = packOffBits
-	packUnretiredShift = packOffBits + 2
-	packMaxUnretired   = 1<<(31-packUnretiredShift) - 1
-)
 
 // emitBlock writes block i. On entry the writer's depth is that of the
 // block's code: inside the labels of the blocks after it, the loop and
 // $exit.
-func (t *pageTranslator) emitBlock(i int, b *tblock, e *exits, loopDepth int) {
+func (t *pageTranslator) emitBlock(i int, b *tblock, e *Exits, loopDepth int) {
 	w := &t.w
 	count := int64(len(b.insts))
 	// One access to the end of CPU.F first: the host's compiler then
@@ -380,7 +327,7 @@ func (t *pageTranslator) emitBlock(i int, b *tblock, e *exits, loopDepth int) {
 			w.I64Const(0)
 			w.Op(wasm.OpI64LeS)
 			w.IfThen()
-			e.leave(TranslatedBudget, target, 0)
+			e.Leave(TranslatedBudget, target, 0)
 			w.End()
 			if bi == i && selfDepth >= 0 {
 				w.Br(w.Depth - selfDepth)
@@ -391,7 +338,7 @@ func (t *pageTranslator) emitBlock(i int, b *tblock, e *exits, loopDepth int) {
 			w.Br(w.Depth - loopDepth)
 			return
 		}
-		e.leave(TranslatedNext, target, 0)
+		e.Leave(TranslatedNext, target, 0)
 	}
 
 	for k, in := range b.insts {
@@ -431,7 +378,7 @@ func (t *pageTranslator) emitBlock(i int, b *tblock, e *exits, loopDepth int) {
 				t.setLink(in.rd, next)
 			}
 			w.Get(lT0)
-			e.leaveAbs(TranslatedNext)
+			e.LeaveAbs(TranslatedNext)
 		default:
 			panic(fmt.Sprintf("riscv64: translator has no code for op %d", op))
 		}
@@ -440,7 +387,7 @@ func (t *pageTranslator) emitBlock(i int, b *tblock, e *exits, loopDepth int) {
 	case endFall, endNext:
 		jumpTo(b.endOff, true)
 	case endInterpret:
-		e.leave(TranslatedInterpret, b.endOff, 0)
+		e.Leave(TranslatedInterpret, b.endOff, 0)
 	}
 	if selfDepth >= 0 {
 		w.End()
@@ -469,49 +416,6 @@ func (t *pageTranslator) setReg(rd uint8) {
 	w.Mem(wasm.OpI64Store, 3, uint32(rd)*8)
 }
 
-// exits writes the ways out of a unit.
-type exits struct {
-	w                  *wasm.Writer
-	absDepth, relDepth int
-}
-
-// leave leaves the unit with code at pc base+off, giving back unretired
-// instructions of the block's budget.
-func (e *exits) leave(code int32, off uint64, unretired int64) {
-	w := e.w
-	if rel := int64(off); rel < -1<<(packOffBits-1) || rel >= 1<<(packOffBits-1) || unretired > packMaxUnretired {
-		// A target outside the page (a jump to another page).
-		w.Get(lBase)
-		w.I64Const(int64(off))
-		w.Op(wasm.OpI64Add)
-		if unretired != 0 {
-			w.Get(lLeft)
-			w.I64Const(unretired)
-			w.Op(wasm.OpI64Add)
-			w.Set(lLeft)
-		}
-		e.leaveAbs(code)
-		return
-	}
-	w.I32Const(e.pack(code, off, unretired))
-	w.Set(lCode)
-	w.Br(w.Depth - e.relDepth)
-}
-
-// pack encodes an exit for lCode (see leave for the limits).
-func (e *exits) pack(code int32, off uint64, unretired int64) int32 {
-	return int32(off)&(1<<packOffBits-1) | code<<packCodeShift | int32(unretired)<<packUnretiredShift
-}
-
-// leaveAbs leaves the unit with code at the pc on the stack.
-func (e *exits) leaveAbs(code int32) {
-	w := e.w
-	w.Set(lT3)
-	w.I32Const(code)
-	w.Set(lCode)
-	w.Br(w.Depth - e.absDepth)
-}
-
 // emitAddress leaves the host address of a size-byte access at
 // x[rs1]+imm in lHost, or leaves the unit for the interpreter when the
 // TLB misses (or the access is misaligned, which the interpreter
@@ -519,12 +423,12 @@ func (e *exits) leaveAbs(code int32) {
 // a call sequence and the caller's live values spilled around it, more
 // than the probe itself (python's loop spent 30 % of its translated time
 // in the helper).
-func (t *pageTranslator) emitAddress(in tinst, size uint64, tlb uint32, e *exits, unretired int64) {
+func (t *pageTranslator) emitAddress(in tinst, size uint64, tlb uint32, e *Exits, unretired int64) {
 	w := &t.w
 	if unretired > packMaxUnretired {
 		panic("riscv64: block too long for a packed exit") // findBlocks caps blocks
 	}
-	w.I32Const(e.pack(TranslatedInterpret, in.off, unretired))
+	w.I32Const(e.Pack(TranslatedInterpret, in.off, unretired))
 	w.Set(lCode)
 	// &tlb[(addr >> 12) & (TLBEntries-1)], an entry being 16 bytes.
 	t.getReg(in.rs1)
@@ -554,7 +458,7 @@ func (t *pageTranslator) emitAddress(in tinst, size uint64, tlb uint32, e *exits
 	w.I64Const(int64(^uint64(pageMask &^ (size - 1))))
 	w.Op(wasm.OpI64And)
 	w.Op(wasm.OpI64Ne)
-	w.BrIf(w.Depth - e.relDepth)
+	e.LeaveIf()
 	w.Get(lHost)
 	w.Get(lAddr)
 	w.Op(wasm.OpI32WrapI64)
@@ -564,7 +468,7 @@ func (t *pageTranslator) emitAddress(in tinst, size uint64, tlb uint32, e *exits
 	w.Set(lHost)
 }
 
-func (t *pageTranslator) emitLoad(in tinst, e *exits, unretired int64) {
+func (t *pageTranslator) emitLoad(in tinst, e *Exits, unretired int64) {
 	w := &t.w
 	k := in.op - opLb
 	size := [...]uint64{1, 2, 4, 8, 1, 2, 4}[k]
@@ -579,7 +483,7 @@ func (t *pageTranslator) emitLoad(in tinst, e *exits, unretired int64) {
 	t.setReg(in.rd)
 }
 
-func (t *pageTranslator) emitStore(in tinst, e *exits, unretired int64) {
+func (t *pageTranslator) emitStore(in tinst, e *Exits, unretired int64) {
 	w := &t.w
 	k := in.op - opSb
 	t.emitAddress(in, 1<<k, lWTLB, e, unretired)
@@ -592,7 +496,7 @@ func (t *pageTranslator) emitStore(in tinst, e *exits, unretired int64) {
 // memory and CPU.F (which follows CPU.X), with single-precision values
 // NaN-boxed as the interpreter keeps them. The f registers stay in memory:
 // only the interpreter computes with them.
-func (t *pageTranslator) emitFPMove(in tinst, e *exits, unretired int64) {
+func (t *pageTranslator) emitFPMove(in tinst, e *Exits, unretired int64) {
 	w := &t.w
 	single := in.op == opFlw || in.op == opFsw
 	size := uint64(8)
@@ -762,52 +666,7 @@ func (t *pageTranslator) emitMulh(in tinst) {
 	w.Set(lT0)
 	t.getReg(in.rs2)
 	w.Set(lT1)
-	lo := func(l uint32) { w.Get(l); w.I64Const(0xffffffff); w.Op(wasm.OpI64And) }
-	hi := func(l uint32) { w.Get(l); w.I64Const(32); w.Op(wasm.OpI64ShrU) }
-	// t2 = (aHi*bLo) + (aLo*bLo >> 32)
-	hi(lT0)
-	lo(lT1)
-	w.Op(wasm.OpI64Mul)
-	lo(lT0)
-	lo(lT1)
-	w.Op(wasm.OpI64Mul)
-	w.I64Const(32)
-	w.Op(wasm.OpI64ShrU)
-	w.Op(wasm.OpI64Add)
-	w.Set(lT2)
-	// t3 = aLo*bHi + (t2 & 0xffffffff)
-	lo(lT0)
-	hi(lT1)
-	w.Op(wasm.OpI64Mul)
-	lo(lT2)
-	w.Op(wasm.OpI64Add)
-	w.Set(lT3)
-	// aHi*bHi + (t2 >> 32) + (t3 >> 32)
-	hi(lT0)
-	hi(lT1)
-	w.Op(wasm.OpI64Mul)
-	hi(lT2)
-	w.Op(wasm.OpI64Add)
-	hi(lT3)
-	w.Op(wasm.OpI64Add)
-	// Signed corrections: subtract b if a < 0 (mulh, mulhsu), a if b < 0
-	// (mulh).
-	if in.op == opMulh || in.op == opMulhsu {
-		w.Get(lT1)
-		w.Get(lT0)
-		w.I64Const(63)
-		w.Op(wasm.OpI64ShrS)
-		w.Op(wasm.OpI64And)
-		w.Op(wasm.OpI64Sub)
-	}
-	if in.op == opMulh {
-		w.Get(lT0)
-		w.Get(lT1)
-		w.I64Const(63)
-		w.Op(wasm.OpI64ShrS)
-		w.Op(wasm.OpI64And)
-		w.Op(wasm.OpI64Sub)
-	}
+	EmitMulHigh(w, lT0, lT1, lT2, lT3, in.op == opMulh || in.op == opMulhsu, in.op == opMulh)
 }
 
 // emitDiv leaves a RISC-V division or remainder on the stack. WebAssembly

@@ -237,6 +237,10 @@ func (m *Memory) SetTranslated(addr uint64, tp *TranslatedPage) {
 		e.pg.code.invalidate()
 		e.pg.code = nil
 	}
+	if e.pg.foreign != nil {
+		e.pg.foreign.Invalidate()
+		e.pg.foreign = nil
+	}
 }
 
 // markEntries writes the entries of tp into the decoded-instruction cache

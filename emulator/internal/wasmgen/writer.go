@@ -89,9 +89,15 @@ const (
 	OpI64LeU        = 0x58
 	OpI32Or         = 0x72
 	OpI32Xor        = 0x73
+	OpI64Clz        = 0x79
+	OpI64Ctz        = 0x7a
 	OpI64Popcnt     = 0x7b
 	OpI64Extend8S   = 0xc2
 	OpI64Extend16S  = 0xc3
+	OpI32Rotl       = 0x77
+	OpI32Rotr       = 0x78
+	OpI64Rotl       = 0x89
+	OpI64Rotr       = 0x8a
 )
 
 func (w *Writer) Byte(b byte) { w.B = append(w.B, b) }
@@ -161,3 +167,96 @@ func (w *Writer) BrIf(n int) { w.Op(OpBrIf); w.U32(uint32(n)) }
 
 // br branches to the label n levels out (0 is the innermost).
 func (w *Writer) Br(n int) { w.Op(OpBr); w.U32(uint32(n)) }
+
+// ValV128 is the 128-bit vector type (the SIMD instructions).
+const ValV128 = 0x7b
+
+// SIMD instructions: the 0xfd prefix, then these opcodes.
+const (
+	SimdLoad           = 0x00
+	SimdStore          = 0x0b
+	SimdConst          = 0x0c
+	SimdShuffle        = 0x0d
+	SimdI64x2Splat     = 0x12
+	SimdI64x2Extract   = 0x1d
+	SimdI64x2Replace   = 0x1e
+	SimdI8x16Eq        = 0x23
+	SimdI8x16GtS       = 0x27
+	SimdI16x8Eq        = 0x2d
+	SimdI16x8GtS       = 0x31
+	SimdI32x4Eq        = 0x37
+	SimdI32x4GtS       = 0x3b
+	SimdAnd            = 0x4e
+	SimdAndNot         = 0x4f
+	SimdOr             = 0x50
+	SimdXor            = 0x51
+	SimdLoad64Zero     = 0x5d
+	SimdI8x16Bitmask   = 0x64
+	SimdI8x16NarrowS   = 0x65
+	SimdI8x16NarrowU   = 0x66
+	SimdI8x16Add       = 0x6e
+	SimdI8x16AddSatS   = 0x6f
+	SimdI8x16AddSatU   = 0x70
+	SimdI8x16Sub       = 0x71
+	SimdI8x16SubSatS   = 0x72
+	SimdI8x16SubSatU   = 0x73
+	SimdI8x16MinU      = 0x77
+	SimdI8x16MaxU      = 0x79
+	SimdI8x16AvgrU     = 0x7b
+	SimdI16x8NarrowS   = 0x85
+	SimdI16x8Shl       = 0x8b
+	SimdI16x8ShrS      = 0x8c
+	SimdI16x8ShrU      = 0x8d
+	SimdI16x8Add       = 0x8e
+	SimdI16x8AddSatS   = 0x8f
+	SimdI16x8AddSatU   = 0x90
+	SimdI16x8Sub       = 0x91
+	SimdI16x8SubSatS   = 0x92
+	SimdI16x8SubSatU   = 0x93
+	SimdI16x8Mul       = 0x95
+	SimdI16x8MinS      = 0x96
+	SimdI16x8MaxS      = 0x98
+	SimdI16x8AvgrU     = 0x9b
+	SimdI32x4Shl       = 0xab
+	SimdI32x4ShrS      = 0xac
+	SimdI32x4ShrU      = 0xad
+	SimdI32x4Add       = 0xae
+	SimdI32x4Sub       = 0xb1
+	SimdI32x4DotI16x8S = 0xba
+	SimdI64x2Shl       = 0xcb
+	SimdI64x2ShrS      = 0xcc
+	SimdI64x2ShrU      = 0xcd
+	SimdI64x2Add       = 0xce
+	SimdI64x2Sub       = 0xd1
+	SimdI64x2Eq        = 0xd6
+)
+
+// Simd writes a SIMD instruction without immediates.
+func (w *Writer) Simd(op uint32) { w.Op(0xfd); w.U32(op) }
+
+// SimdMem writes a SIMD load or store with alignment hint 2^align and a
+// constant offset.
+func (w *Writer) SimdMem(op, align, offset uint32) {
+	w.Simd(op)
+	w.U32(align)
+	w.U32(offset)
+}
+
+// SimdLane writes a lane instruction (extract, replace) of lane i.
+func (w *Writer) SimdLane(op uint32, i byte) {
+	w.Simd(op)
+	w.Byte(i)
+}
+
+// V128Const pushes the 16 bytes v.
+func (w *Writer) V128Const(v [16]byte) {
+	w.Simd(SimdConst)
+	w.B = append(w.B, v[:]...)
+}
+
+// Shuffle writes i8x16.shuffle of the two vectors on the stack: result
+// byte i is byte lanes[i] of their 32 bytes.
+func (w *Writer) Shuffle(lanes [16]byte) {
+	w.Simd(SimdShuffle)
+	w.B = append(w.B, lanes[:]...)
+}
