@@ -1,6 +1,7 @@
 package amd64
 
 import (
+	"math"
 	"math/bits"
 
 	rv "github.com/wasmrt/wasmrt/emulator/riscv64"
@@ -98,9 +99,6 @@ func (c *CPU) lookup(rip uint64) *block {
 // decodeBlock decodes the block at rip in the page cp (frame data).
 func (c *CPU) decodeBlock(cp *codePage, data *[PageSize]byte, rip uint64) *block {
 	b := &block{va: rip, page: cp}
-	if e, ok := cp.entries[uint16(rip&pageMask)]; ok {
-		b.entry = e + 1
-	}
 	pc := rip
 	var buf [maxInstLen]byte
 	// The instructions are collected here and copied once, at their
@@ -147,6 +145,13 @@ func (c *CPU) decodeBlock(cp *codePage, data *[PageSize]byte, rip uint64) *block
 			break
 		}
 	}
+	if e, ok := cp.entries[uint16(rip&pageMask)]; ok {
+		// Translated code starts here: a mark first, which Run meets
+		// on its slow path (the interpreter pays nothing per block).
+		b.entry = e + 1
+		b.insts = append([]inst{{op: opTranslated}}, insts[:n]...)
+		return b
+	}
 	b.insts = append([]inst(nil), insts[:n]...)
 	return b
 }
@@ -164,26 +169,34 @@ func endsBlock(op uint16) bool {
 
 // Run executes instructions until an exit or until about budget
 // instructions have retired.
-//
-// Its loop is shaped by measurement under wazero: the fast forms spell
-// out their address computations and memory probes instead of sharing
-// helpers, and the bodies of fastVec and fastAside are calls, because
-// every value or helper added to this function slows all of its forms
-// (an inlined address helper cost 20 ns per register add; XMM
-// temporaries here, 15 %). Each instruction's form, length and register
-// operands come from one load (header).
 func (c *CPU) Run(budget uint64) Exit {
 	if c.Mem.OnExecuted == nil {
-		return c.run(budget, false)
+		return c.run(budget)
 	}
-	c.profVA = noProfile
-	exit := c.run(budget, true)
-	c.profile(noProfile, c.Instret)
-	return exit
+	// Profiling (conversion-time training: which pages to translate) runs
+	// one block at a time and reports its instructions for the page it
+	// starts in, which keeps the check out of run's loop.
+	limit := c.Instret + min(budget, math.MaxUint64-c.Instret)
+	for {
+		pc, n := c.RIP, c.Instret
+		exit := c.run(1)
+		if c.Instret > n {
+			c.Mem.OnExecuted(pc&^pageMask, c.Instret-n)
+		}
+		if exit.Reason != ExitBudget || c.Instret >= limit {
+			return exit
+		}
+	}
 }
 
-// run is Run, profiling (Memory.OnExecuted) when asked to.
-func (c *CPU) run(budget uint64, profiling bool) Exit {
+// run is Run without profiling. Its loop is shaped by measurement under
+// wazero: the fast forms spell out their address computations and memory
+// probes instead of sharing helpers, and the bodies of fastVec and
+// fastAside are calls, because every value or helper added to this
+// function slows all of its forms (an inlined address helper cost 20 ns
+// per register add; XMM temporaries here, 15 %). Each instruction's form,
+// length and register operands come from one load (header).
+func (c *CPU) run(budget uint64) Exit {
 	limit := c.Instret + budget
 	regs := c.regs()
 	mem := c.Mem
@@ -192,9 +205,6 @@ func (c *CPU) run(budget uint64, profiling bool) Exit {
 	// updated.
 	var done uint64
 	for c.Instret+done < limit {
-		if profiling {
-			c.profile(rip, c.Instret+done)
-		}
 		b := *c.blockSlot(rip)
 		if b == nil || b.va != rip || !b.valid() {
 			if b = c.lookup(rip); b == nil {
@@ -202,19 +212,6 @@ func (c *CPU) run(budget uint64, profiling bool) Exit {
 				c.RIP = rip
 				return c.exit
 			}
-		}
-		if b.entry != 0 {
-			// Translated code starts here (translated.go).
-			c.Instret += done
-			done = 0
-			var code uint32
-			if rip, code = c.runTranslated(b, rip, limit); code == rv.TranslatedInterpret {
-				var ok bool
-				if rip, ok = c.interpretOne(rip); !ok {
-					return c.exit
-				}
-			}
-			continue
 		}
 		insts := b.insts
 	block:
@@ -532,6 +529,17 @@ func (c *CPU) run(budget uint64, profiling bool) Exit {
 			case stepJump, stepAgain:
 				done++
 				rip = c.RIP
+				break block
+			case stepTranslated:
+				c.Instret += done
+				done = 0
+				var code uint32
+				if rip, code = c.runTranslated(b, rip, limit); code == rv.TranslatedInterpret {
+					var ok bool
+					if rip, ok = c.interpretOne(rip); !ok {
+						return c.exit
+					}
+				}
 				break block
 			case stepExit:
 				if c.exit.Reason == ExitBreakpoint {

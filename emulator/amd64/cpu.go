@@ -96,9 +96,6 @@ type CPU struct {
 	TranslatedCalls uint64
 	// frame is shared with translated code during a call into it.
 	frame rv.Frame
-	// profVA and profCount are the page Run is executing in and Instret
-	// when it entered it, for Memory.OnExecuted (profile).
-	profVA, profCount uint64
 	// blocks caches decoded blocks by address (see block.go).
 	blocks [blockCacheSize]*block
 }

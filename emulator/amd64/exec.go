@@ -16,6 +16,8 @@ const (
 	// stepAgain: a repeated string instruction did part of its work and
 	// must run again (RIP is left at it), so Run can check its budget.
 	stepAgain
+	// stepTranslated: translated code starts here (opTranslated).
+	stepTranslated
 )
 
 // step executes in. c.RIP already holds the address of the next
@@ -24,6 +26,9 @@ func (c *CPU) step(in *inst) int {
 	switch in.op {
 	case opNop, opFence:
 		return stepNext
+
+	case opTranslated:
+		return stepTranslated
 
 	case opAluRmReg, opAluRegRm, opAluRmImm:
 		var a, b uint64

@@ -228,6 +228,9 @@ const (
 	// The 0F 38 and 0F 3A maps (SSSE3, SSE4): sub is the third opcode byte.
 	opSSE38
 	opSSE3A
+	// opTranslated is no instruction: it starts a decoded block where
+	// translated code starts (translated.go), with no length.
+	opTranslated
 )
 
 // The decoded instruction stays 56 bytes (ripRel took padding).

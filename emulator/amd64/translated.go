@@ -13,23 +13,6 @@ import (
 // This file is the CPU's side: marking the blocks where translated code
 // starts and calling into it.
 
-// noProfile is a profVA no page has.
-const noProfile = 1
-
-// profile reports the instructions retired since the last call
-// (instret is the count now) to Memory.OnExecuted, for the page that
-// executed them, and notes pc's page as the current one. Conversion-time
-// training (--train) profiles this way which pages to translate.
-func (c *CPU) profile(pc, instret uint64) {
-	if c.profVA != noProfile && instret > c.profCount {
-		c.Mem.OnExecuted(c.profVA, instret-c.profCount)
-	}
-	c.profVA, c.profCount = pc&^pageMask, instret
-	if pc == noProfile {
-		c.profVA = noProfile // Run is returning
-	}
-}
-
 // pageEntries returns the entries (unit << 16 | block) of the translated
 // unit of the frame mapped at va, by offset in the page, or nil.
 func (c *CPU) pageEntries(va uint64) map[uint16]uint32 {
@@ -58,6 +41,9 @@ func (c *CPU) interpretOne(rip uint64) (uint64, bool) {
 		}
 	}
 	in := &b.insts[0]
+	if in.op == opTranslated {
+		in = &b.insts[1] // the real instruction after the mark
+	}
 	c.RIP = rip + uint64(in.len)
 	if c.step(in) != stepExit {
 		c.Instret++
