@@ -4,8 +4,10 @@
 # architecture, packed into an image each, converted with c2w and run by
 # the whole emulator — natively compiled (c2w-emulator, which also counts
 # the guest instructions) and as the converted module under wazero
-# (c2w run, warm compilation cache) and Node — against the program run
-# natively on this x86-64 machine. Guest MIPS = instructions / wall time.
+# (c2w run, warm compilation cache) and Node, interpreted and with every
+# page translated to WebAssembly (--translate=all) — against the program
+# run natively on this x86-64 machine. Guest MIPS = instructions / wall
+# time.
 # Then the start-up of Debian's amd64 python3, node and java (the fixtures,
 # when built) the same three ways.
 # Usage: bench-cpu-x86.sh [SHA256_MIB] [MIXED_ROUNDS]
@@ -34,6 +36,7 @@ cd "$work"
 for arch in amd64 riscv64; do
 	./mkimage "layout-$arch" "$arch" "$arch/sha256" "$arch/mixed"
 	"$c2w" -q "oci-layout:layout-$arch:latest" "$arch.wasm"
+	"$c2w" -q --translate=all "oci-layout:layout-$arch:latest" "$arch-translated.wasm"
 	"$c2w" rootfs -q "oci-layout:layout-$arch:latest" "$arch.img"
 done
 
@@ -72,6 +75,8 @@ for w in sha256 mixed; do
 		row "$arch guest, emulator native Go ($insns instructions)" "$(best ./c2w-emulator -arch "$arch" "$arch.img" "/bin/$w" "$arg")" "$insns" "$native"
 		row "$arch guest, converted module under wazero (c2w run)" "$(best "$c2w" run "$arch.wasm" "/bin/$w" "$arg")" "$insns" "$native"
 		row "$arch guest, converted module under Node" "$(best node --no-turbo-fast-api-calls --no-warnings "$root/cmd/c2w/testdata/run-wasi.mjs" "$arch.wasm" "/bin/$w" "$arg")" "$insns" "$native"
+		row "$arch guest, translated (--translate=all) under wazero" "$(best "$c2w" run "$arch-translated.wasm" "/bin/$w" "$arg")" "$insns" "$native"
+		row "$arch guest, translated (--translate=all) under Node" "$(best node --no-turbo-fast-api-calls --no-warnings "$root/cmd/c2w/testdata/run-wasi.mjs" "$arch-translated.wasm" "/bin/$w" "$arg")" "$insns" "$native"
 	done
 	echo
 done
