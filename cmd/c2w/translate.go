@@ -80,8 +80,9 @@ func (f *translateFlags) translate(cmd *cobra.Command, mode translate.Mode, runs
 	}
 	start := time.Now()
 	var want func(translate.Page) bool
+	var starts translate.Starts
 	if mode == translate.ModeTrained {
-		prof, err := translate.Train(img, cfg, runs, f.trainLimit)
+		prof, trainStarts, err := translate.Train(img, cfg, runs, f.trainLimit)
 		if err != nil {
 			return nil, err
 		}
@@ -96,9 +97,9 @@ func (f *translateFlags) translate(cmd *cobra.Command, mode translate.Mode, runs
 				fmt.Fprintf(cmd.ErrOrStderr(), "c2w: training %q: %d instructions in %.1fs\n", r.Args, r.Instructions, r.Elapsed.Seconds())
 			}
 		}
-		want = prof.Hot(f.hot)
+		want, starts = prof.Hot(f.hot), trainStarts
 	}
-	res, err := translate.Image(img, want)
+	res, err := translate.Image(img, want, starts)
 	if err != nil {
 		return nil, err
 	}

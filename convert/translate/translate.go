@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/wasmrt/wasmrt/convert/pack"
@@ -71,8 +72,9 @@ func (r *Result) Link(module []byte, blobs ...pack.Blob) ([]byte, error) {
 }
 
 // Image translates the code of img's riscv64 and x86-64 ELF files: the
-// pages for which want returns true (nil: all of them).
-func Image(img *rootfs.Image, want func(Page) bool) (*Result, error) {
+// pages for which want returns true (nil: all of them); starts (nil: none)
+// are where training saw x86-64 blocks start, made block entries.
+func Image(img *rootfs.Image, want func(Page) bool, starts Starts) (*Result, error) {
 	res := &Result{}
 	var pages []riscv64.TranslatedPage
 	for i := 1; i <= img.NumInodes(); i++ {
@@ -93,7 +95,10 @@ func Image(img *rootfs.Image, want func(Page) bool) (*Result, error) {
 		switch elf.Machine(head[18]) {
 		case elf.EM_RISCV:
 		case elf.EM_X86_64:
-			translateELF = amd64.TranslateELF
+			fileStarts := starts.ofFile(uint64(ino))
+			translateELF = func(image []byte, want func(uint64) bool) ([]riscv64.TranslatedUnit, error) {
+				return amd64.TranslateELF(image, want, fileStarts)
+			}
 		default:
 			continue
 		}
@@ -144,30 +149,58 @@ type TrainingRun struct {
 // each page of an image file.
 type Profile map[Page]uint64
 
+// Starts are where training saw blocks start, by page of an image file
+// (offsets in the page): reported by the x86-64 CPU, whose translator
+// makes them entries.
+type Starts map[Page]map[uint16]bool
+
+// ofFile returns the starts in file ino by page offset.
+func (s Starts) ofFile(ino uint64) map[uint64][]uint16 {
+	out := make(map[uint64][]uint16)
+	for pg, offs := range s {
+		if pg.Ino != ino {
+			continue
+		}
+		for o := range offs {
+			out[pg.Offset] = append(out[pg.Offset], o)
+		}
+		slices.Sort(out[pg.Offset])
+	}
+	return out
+}
+
 // Train runs each command of runs in the image as `c2w run` would (the
 // image config's entrypoint, environment, working directory and user),
 // natively, with output discarded and empty stdin, and profiles the code
 // it executes. limit bounds each run's guest instructions (0: none).
-func Train(img *rootfs.Image, cfg *container.Config, runs []*TrainingRun, limit uint64) (Profile, error) {
-	prof := make(Profile)
+func Train(img *rootfs.Image, cfg *container.Config, runs []*TrainingRun, limit uint64) (Profile, Starts, error) {
+	prof, starts := make(Profile), make(Starts)
+	record := func(ino, off, weight uint64) {
+		pg := Page{ino, off &^ (riscv64.PageSize - 1)}
+		prof[pg] += weight
+		if starts[pg] == nil {
+			starts[pg] = make(map[uint16]bool)
+		}
+		starts[pg][uint16(off&(riscv64.PageSize-1))] = true
+	}
 	abi, err := linux.PlatformABI(cfg.Platform)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, r := range runs {
 		proc, err := cfg.Process(container.Overrides{Args: r.Args})
 		if err != nil {
-			return nil, fmt.Errorf("training command %q: %w", r.Args, err)
+			return nil, nil, fmt.Errorf("training command %q: %w", r.Args, err)
 		}
 		kcfg := linux.Config{
 			Image: img, Args: proc.Args, Env: proc.Env, Dir: proc.Dir,
 			Stdout: io.Discard, Stderr: io.Discard, InstructionLimit: limit, Arch: abi,
-			Profile: func(ino, off, weight uint64) { prof[Page{ino, off}] += weight },
+			Profile: record,
 		}
 		if proc.User != "" {
 			u, err := linux.LookupUser(img, proc.User)
 			if err != nil {
-				return nil, fmt.Errorf("training command %q: %w", r.Args, err)
+				return nil, nil, fmt.Errorf("training command %q: %w", r.Args, err)
 			}
 			u.Apply(&kcfg)
 		}
@@ -181,7 +214,7 @@ func Train(img *rootfs.Image, cfg *container.Config, runs []*TrainingRun, limit 
 		r.Elapsed = time.Since(start)
 		r.Instructions = k.Instructions()
 	}
-	return prof, nil
+	return prof, starts, nil
 }
 
 // Hot returns the pages of p that weigh at least fraction of the total:

@@ -173,15 +173,15 @@ func (c *CPU) Run(budget uint64) Exit {
 	if c.Mem.OnExecuted == nil {
 		return c.run(budget)
 	}
-	// Profiling (conversion-time training: which pages to translate) runs
-	// one block at a time and reports its instructions for the page it
-	// starts in, which keeps the check out of run's loop.
+	// Profiling (conversion-time training: which pages to translate and
+	// where their blocks start) runs one block at a time and reports its
+	// start and instructions, which keeps the check out of run's loop.
 	limit := c.Instret + min(budget, math.MaxUint64-c.Instret)
 	for {
 		pc, n := c.RIP, c.Instret
 		exit := c.run(1)
 		if c.Instret > n {
-			c.Mem.OnExecuted(pc&^pageMask, c.Instret-n)
+			c.Mem.OnExecuted(pc, c.Instret-n)
 		}
 		if exit.Reason != ExitBudget || c.Instret >= limit {
 			return exit

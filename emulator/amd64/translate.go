@@ -29,9 +29,11 @@ import (
 
 // TranslateELF translates the executable pages of an x86-64 ELF file
 // (executable or shared object) for which want(offset) is true (nil: all
-// of them), in file-offset order.
-func TranslateELF(image []byte, want func(offset uint64) bool) ([]rv.TranslatedUnit, error) {
-	return rv.ELFCode{Machine: elf.EM_X86_64, Step: codeStep, TranslatePage: TranslatePage}.Translate(image, want)
+// of them), in file-offset order. starts are offsets in file pages where
+// training saw blocks start (nil: none): they become block entries too,
+// which the sweep cannot find for the targets of indirect jumps.
+func TranslateELF(image []byte, want func(offset uint64) bool, starts map[uint64][]uint16) ([]rv.TranslatedUnit, error) {
+	return rv.ELFCode{Machine: elf.EM_X86_64, Step: codeStep, TranslatePage: TranslatePage, Starts: starts}.Translate(image, want)
 }
 
 // codeStep is x86-64's rv.CodeStep. A conditional branch does not end

@@ -76,10 +76,13 @@ type Config struct {
 	// none were.
 	Translations *arch.TranslationIndex
 	// Profile, when set, receives where the guest executes code of image
-	// files: the file's rootfs inode number, the page's offset in it and
-	// the number of instructions retired there, reported each time the
-	// CPU leaves the page. It is the profile that chooses which pages to
-	// translate (docs/translation.md); it slows the interpreter down.
+	// files: the file's rootfs inode number, an offset in it and the
+	// number of instructions retired from there: the offset of the page
+	// (riscv64, reported each time the CPU leaves the page) or of the
+	// block that started there (x86-64, reported per block, so that the
+	// translator knows where execution enters code). It is the profile
+	// that chooses which pages to translate (docs/translation.md); it
+	// slows the interpreter down.
 	Profile func(ino, offset, weight uint64)
 	// UID, GID and Groups are the credentials of the first process
 	// (default root, no supplementary groups). LookupUser resolves an

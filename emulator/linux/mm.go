@@ -90,15 +90,16 @@ func (m *MM) setMem(mem *arch.Memory) {
 	}
 }
 
-// reportExecuted reports weight instructions retired in the page at va to
-// Config.Profile when that page holds an image file's bytes.
+// reportExecuted reports weight instructions retired from va (a page or
+// a block start in it) to Config.Profile when that page holds an image
+// file's bytes.
 func (m *MM) reportExecuted(va, weight uint64) {
 	i := m.find(va)
 	if i < 0 {
 		return
 	}
-	if ino, off, ok := m.vmas[i].imagePage(va); ok {
-		m.k.cfg.Profile(ino, off, weight)
+	if ino, off, ok := m.vmas[i].imagePage(va &^ (pageSize - 1)); ok {
+		m.k.cfg.Profile(ino, off+va&(pageSize-1), weight)
 	}
 }
 

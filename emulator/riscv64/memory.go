@@ -112,9 +112,10 @@ type Memory struct {
 
 	brkBase, brk uint64
 
-	// OnExecuted, when set, receives how many instructions CPUs retired
-	// in the page at va each time they leave it (a profile; it costs a
-	// call per page transition).
+	// OnExecuted, when set, receives how many instructions CPUs retired:
+	// the riscv64 CPU in the page at va each time it leaves it, the
+	// x86-64 CPU from va, the start of each block (a profile; it costs a
+	// call per page transition or block).
 	OnExecuted func(va, instructions uint64)
 
 	// jumps caches where translated code of this address space starts,

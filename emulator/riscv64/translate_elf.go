@@ -34,6 +34,9 @@ type ELFCode struct {
 	// false when code ends first.
 	Step          func(code []byte, off uint64) (CodeStep, bool)
 	TranslatePage func(page []byte, leaders []uint16) (body []byte, slots []uint16)
+	// Starts are more leaders, by file page: where training saw blocks
+	// start (targets of indirect jumps the sweep cannot know).
+	Starts map[uint64][]uint16
 }
 
 // CodeStep is what the leader sweep needs of one instruction.
@@ -84,6 +87,11 @@ func (a ELFCode) Translate(image []byte, want func(offset uint64) bool) ([]Trans
 		return nil, fmt.Errorf("ELF is %v %v, not 64-bit %v", f.Class, f.Machine, a.Machine)
 	}
 	leaders := a.codeLeaders(f, image)
+	for page, starts := range a.Starts {
+		l := append(leaders[page], starts...)
+		slices.Sort(l)
+		leaders[page] = slices.Compact(l)
+	}
 	// A page is translated when all of it is file bytes of an
 	// executable segment's range: the loaders mark only such pages (a
 	// page partly filled from the file reads differently depending on
