@@ -827,14 +827,8 @@ func (t *pageTranslator) emitBlock(i int, b *tblock, e *rv.Exits, loopDepth int)
 			w.Get(lAddr)
 			t.setReg(RSP)
 		case fastPop:
-			t.emitStackAccess(0, lRTLB, e, in.off, unretired)
-			w.Get(lHost)
-			w.Mem(wasm.OpI64Load, 0, 0)
-			w.Set(lT0)
-			w.Get(lAddr)
-			w.I64Const(8)
-			w.Op(wasm.OpI64Add)
-			t.setReg(RSP)
+			t.emitPopLoad(e, in.off, unretired)
+			t.emitPopDone()
 			w.Get(lT0)
 			t.setReg(in.dst)
 		case fastCall:
@@ -843,15 +837,9 @@ func (t *pageTranslator) emitBlock(i int, b *tblock, e *rv.Exits, loopDepth int)
 		case fastJmp:
 			jumpTo(in.imm, true, 0)
 		case fastRet:
-			t.emitStackAccess(0, lRTLB, e, in.off, unretired)
-			w.Get(lHost)
-			w.Mem(wasm.OpI64Load, 0, 0)
-			w.Set(lT0)
+			t.emitPopLoad(e, in.off, unretired)
 			t.checkCanonical(lT0, e, in.off, unretired)
-			w.Get(lAddr)
-			w.I64Const(8)
-			w.Op(wasm.OpI64Add)
-			t.setReg(RSP)
+			t.emitPopDone()
 			w.Get(lT0)
 			e.LeaveAbs(rv.TranslatedNext)
 		case fastAside:
@@ -1315,6 +1303,24 @@ func (t *pageTranslator) emitStackAccess(delta int64, tlb uint32, e *rv.Exits, o
 	t.probe(8, tlb, e, off, unretired)
 }
 
+// emitPopLoad loads the 8 bytes at rsp into lT0 (rsp itself in lAddr);
+// emitPopDone then moves rsp past them.
+func (t *pageTranslator) emitPopLoad(e *rv.Exits, off uint64, unretired int64) {
+	w := &t.w
+	t.emitStackAccess(0, lRTLB, e, off, unretired)
+	w.Get(lHost)
+	w.Mem(wasm.OpI64Load, 0, 0)
+	w.Set(lT0)
+}
+
+func (t *pageTranslator) emitPopDone() {
+	w := &t.w
+	w.Get(lAddr)
+	w.I64Const(8)
+	w.Op(wasm.OpI64Add)
+	t.setReg(RSP)
+}
+
 // emitPushReturn pushes the return address base+next (call).
 func (t *pageTranslator) emitPushReturn(next uint64, e *rv.Exits, off uint64, unretired int64) {
 	w := &t.w
@@ -1686,7 +1692,14 @@ func (t *pageTranslator) emitVec(in *tinst, e *rv.Exits, unretired int64) {
 		default:
 			t.loadXMM(in.dst)
 			source()
-			w.Simd(map[uint8]uint32{selAnd: wasm.SimdAnd, selAnd | selXor: wasm.SimdOr, selXor: wasm.SimdXor}[in.sel])
+			op := uint32(wasm.SimdXor)
+			switch in.sel {
+			case selAnd:
+				op = wasm.SimdAnd
+			case selAnd | selXor:
+				op = wasm.SimdOr
+			}
+			w.Simd(op)
 		}
 	case vecAdd, vecSub, vecEq, vecPacked:
 		t.loadXMM(in.dst)
