@@ -104,7 +104,32 @@ func Serve(ctx context.Context, link io.ReadWriter, opts Options) error {
 		l.OnControl = h.control
 		defer h.closeListeners()
 	}
-	return l.Run(ctx)
+	err = l.Run(ctx)
+	h.drain(drainLimit)
+	return err
+}
+
+// drainLimit bounds how long the host side, once the link ended, goes on
+// delivering what the guest sent before it: a host peer that stopped
+// reading must not keep it.
+const drainLimit = 10 * time.Second
+
+// drain waits, at most limit or until ctx is done, until every connection
+// has written to the host what this side received from the guest. A guest
+// program that writes its answer and exits ends the machine, and so the
+// link, once this side has acknowledged the data (inet.Stack.Drain): the
+// data is then still here, as in a closed socket's buffer on Linux.
+func (h *host) drain(limit time.Duration) {
+	for deadline := time.Now().Add(limit); h.toHost.Load() > 0 && time.Now().Before(deadline) && h.ctx.Err() == nil; {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// relay splices the guest's connection g with the host's c, counting it
+// in toHost until what the guest sent has been written to c.
+func (h *host) relay(c, g net.Conn) {
+	h.toHost.Add(1)
+	inet.Splice(c, g, func() { h.toHost.Add(-1) })
 }
 
 // ConnectWait is how long Connect tries to reach a module that does not
@@ -116,6 +141,11 @@ const ConnectWait = 30 * time.Second
 // socket), for at most ConnectWait; opens the link giving token, and
 // serves it until the module ends it or ctx is done.
 func Connect(ctx context.Context, addr, token string, opts Options) error {
+	return connect(ctx, addr, token, opts, nil)
+}
+
+// connect is Connect that also stops trying when moduleEnded is closed.
+func connect(ctx context.Context, addr, token string, opts Options, moduleEnded <-chan struct{}) error {
 	var c net.Conn
 	giveUp := time.After(ConnectWait)
 	for {
@@ -127,6 +157,8 @@ func Connect(ctx context.Context, addr, token string, opts Options) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("network: connecting to the module at %s: %w", addr, err)
+		case <-moduleEnded:
+			return nil
 		case <-giveUp:
 			return fmt.Errorf("network: no module listens at %s after %s: %w", addr, ConnectWait, err)
 		case <-time.After(20 * time.Millisecond):
@@ -151,6 +183,10 @@ type host struct {
 
 	mu        sync.Mutex
 	listeners map[uint16]net.Listener // exposed guest ports
+
+	// toHost counts the TCP connections still copying what the guest
+	// sent to the host (drain).
+	toHost atomic.Int32
 }
 
 // control follows the guest's listening sockets (Options.Expose).
@@ -194,7 +230,7 @@ func (h *host) serveExposed(l net.Listener, port uint16) {
 				c.Close()
 				return
 			}
-			inet.Splice(c, g, nil)
+			h.relay(c, g)
 		}()
 	}
 }
@@ -256,7 +292,7 @@ func (h *host) tcp(r *tcp.ForwarderRequest) {
 		hc.Close()
 		return
 	}
-	inet.Splice(gonet.NewTCPConn(&wq, ep), hc, nil)
+	h.relay(hc, gonet.NewTCPConn(&wq, ep))
 }
 
 // udp starts a flow for a guest's datagram to a new destination; the
@@ -363,6 +399,10 @@ type Prepared struct {
 	Addr string
 	// Token is random: no other local process can pose as the helper.
 	Token string
+
+	ended     chan struct{}
+	endedOnce sync.Once
+	served    chan error
 }
 
 // Prepare picks the loopback port and the token.
@@ -377,14 +417,31 @@ func Prepare() (*Prepared, error) {
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, err
 	}
-	return &Prepared{Addr: addr, Token: hex.EncodeToString(b[:])}, nil
+	return &Prepared{Addr: addr, Token: hex.EncodeToString(b[:]), ended: make(chan struct{}), served: make(chan error, 1)}, nil
 }
 
 // Env is the module's environment entry with the token.
 func (p *Prepared) Env() string { return inet.LinkTokenEnv + "=" + p.Token }
 
-// Serve connects to the module and serves its network until the module
-// ends the link or ctx is done.
-func (p *Prepared) Serve(ctx context.Context, opts Options) error {
-	return Connect(ctx, p.Addr, p.Token, opts)
+// Start connects to the module and serves its network, in the
+// background, until the module ends the link or ctx is done; Wait tells
+// how it ended.
+func (p *Prepared) Start(ctx context.Context, opts Options) {
+	go func() { p.served <- connect(ctx, p.Addr, p.Token, opts, p.ended) }()
+}
+
+// Wait is called once the module has ended: it returns when the host side
+// has delivered what the guest sent before its end (for at most
+// drainLimit, and at once when the module never opened its link), with
+// the error that ended the network, if any.
+func (p *Prepared) Wait() error {
+	p.endedOnce.Do(func() { close(p.ended) })
+	select {
+	case err := <-p.served:
+		return err
+	case <-time.After(drainLimit + time.Second):
+		// A link the module's end did not close: nothing more can
+		// come over it.
+		return nil
+	}
 }

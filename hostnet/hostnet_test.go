@@ -90,6 +90,69 @@ func TestGuestReachesHostLoopback(t *testing.T) {
 	}
 }
 
+// TestGuestDataOutlivesLink: what a guest program sent just before the
+// machine ended (its connections drained, then its link closed, as the
+// emulator stops) still reaches a host server that reads it slowly: the
+// host side holds it as a closed socket's buffer would.
+func TestGuestDataOutlivesLink(t *testing.T) {
+	link := linktest.Link(t, hostnet.Options{})
+	s, err := inet.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := s.AttachLink(context.Background(), link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go run()
+	defer s.S.Close()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	received := make(chan int, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			received <- -1
+			return
+		}
+		defer c.Close()
+		time.Sleep(200 * time.Millisecond)
+		n := 0
+		buf := make([]byte, 64<<10)
+		for {
+			k, err := c.Read(buf)
+			n += k
+			if err != nil {
+				break
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		received <- n
+	}()
+	c, err := dialGuest(s, inet.GatewayAddr, uint16(l.Addr().(*net.TCPAddr).Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 16 << 20
+	if _, err := c.Write(make([]byte, size)); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	s.Drain(time.Minute)
+	link.Close()
+	select {
+	case n := <-received:
+		if n != size {
+			t.Errorf("the host server read %d bytes, want %d", n, size)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the host server is still reading a minute after the link closed")
+	}
+}
+
 // TestRefusals: a closed host port and an address of the guest network
 // that is nobody refuse the guest's connection at once, as a host's reset
 // would.

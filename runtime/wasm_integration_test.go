@@ -532,12 +532,15 @@ func TestConvertedNetwork(t *testing.T) {
 	e.spec.Process.Args = []string{"/busybox.wasm", "sh", "-c", "echo served-by-the-guest | nc -l -p 8089"}
 	e.writeSpec()
 	e.mustRun("run", "-d", "--bundle", e.bundle, id)
-	var got string
+	var got, errs2 string
+	tries := 0
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline) && got == ""; time.Sleep(200 * time.Millisecond) {
-		got, _, _ = native.run("exec", nid, "busybox", "nc", "127.0.0.1", "8089")
+		got, errs2, _ = native.run("exec", nid, "busybox", "nc", "127.0.0.1", "8089")
+		tries++
 	}
 	if got != "served-by-the-guest\n" {
-		t.Errorf("native container read %q from the guest's server", got)
+		t.Errorf("native container read %q from the guest's server (%d tries, last stderr %q; the guest's server is %s)",
+			got, tries, errs2, e.state(id).Status)
 	}
 	waitFor(t, "the converted server to stop", func() bool { return e.state(id).Status == specs.StateStopped })
 	e.mustRun("delete", id)

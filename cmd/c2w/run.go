@@ -108,17 +108,20 @@ first.`,
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
 			if link != nil {
-				go func() {
-					if err := link.Serve(ctx, hostnet.Options{DNS: dns}); err != nil && ctx.Err() == nil {
-						fmt.Fprintf(cmd.ErrOrStderr(), "c2w: --net: %v\n", err)
-					}
-				}()
+				link.Start(ctx, hostnet.Options{DNS: dns})
 			}
 			code, err := runModule(ctx, moduleRun{
 				wasm: wasm, name: name, args: append(moduleArgs, args[1:]...), mounts: mounts, listen: listen,
 				cacheDir: cacheDir, env: env,
 				stdin: cmd.InOrStdin(), stdout: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr(),
 			})
+			if link != nil {
+				// What the guest sent just before its end still
+				// reaches the host's peers.
+				if err := link.Wait(); err != nil && ctx.Err() == nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "c2w: --net: %v\n", err)
+				}
+			}
 			if err != nil {
 				return err
 			}

@@ -219,6 +219,7 @@ func (w *Wasm) Execute(p Program) error {
 	args := append([]string{argv0}, p.Args[1:]...)
 	env := p.Env
 	var listen []string
+	var link *hostnet.Prepared
 	if w.converted != nil {
 		c := *w.converted
 		c.Command = p.Args[1:]
@@ -226,15 +227,14 @@ func (w *Wasm) Execute(p Program) error {
 		// The guest's connections are made by this process, so from the
 		// container's network namespace, as a native program's are; and
 		// the ports its servers listen on are the namespace's.
-		if link, err := hostnet.Prepare(); err != nil {
+		var err error
+		if link, err = hostnet.Prepare(); err != nil {
 			fmt.Fprintf(os.Stderr, "wasmrt: the guest has no network but its loopback: %v\n", err)
 		} else {
 			c.Network = true
 			listen = []string{link.Addr}
 			env = append(env, link.Env())
-			ctx, cancel := context.WithCancel(ctx)
-			defer cancel()
-			go link.Serve(ctx, hostnet.Options{Expose: true})
+			link.Start(ctx, hostnet.Options{Expose: true})
 		}
 		args = c.Args(argv0)
 	}
@@ -242,6 +242,13 @@ func (w *Wasm) Execute(p Program) error {
 		Args: args, Env: env, Dir: p.Cwd, Entry: w.entry, Preopens: w.preopens, Listen: listen,
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 	})
+	if link != nil {
+		// What the guest's servers answered just before the end still
+		// reaches their clients.
+		if lerr := link.Wait(); lerr != nil {
+			fmt.Fprintf(os.Stderr, "wasmrt: the guest's network: %v\n", lerr)
+		}
+	}
 	if err != nil {
 		return err
 	}
