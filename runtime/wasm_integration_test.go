@@ -471,7 +471,7 @@ func TestConvertedBusybox(t *testing.T) {
 			`awk '/MemTotal/ {print ($2 > 100000 && $2 < 300000) ? "memory ok" : "memory " $2}' /proc/meminfo; id -u; exit 5`}
 	e.writeSpec()
 	out, errs, code := e.run("run", "--bundle", e.bundle, id)
-	if want := "riscv64 converted yes\nhost data\nmemory ok\n0\n"; code != 5 || out != want {
+	if want := "x86_64 converted yes\nhost data\nmemory ok\n0\n"; code != 5 || out != want {
 		t.Errorf("exit %d, stdout %q, stderr %q; want 5 and %q", code, out, errs, want)
 	}
 	if got := readFile(t, filepath.Join(data, "out.txt")); string(got) != "from the guest\n" {

@@ -28,7 +28,7 @@ ms() { # ms CMD...: wall milliseconds of one run, output discarded
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 compressed() { # compressed layer bytes of an OCI layout's riscv64 image
-	"$c2w" inspect --json "oci-layout:.fixtures/oci/$1:latest" |
+	"$c2w" inspect --json --platform linux/riscv64 "oci-layout:.fixtures/oci/$1:latest" |
 		python3 -c 'import json,sys; print(sum(l["size"] for l in json.load(sys.stdin)["layers"]))'
 }
 
@@ -36,8 +36,8 @@ echo "== conversion: c2w IMAGE OUT.wasm =="
 printf '%-8s %12s %12s %12s %10s\n' fixture image-MiB out.wasm-MiB overhead-MiB convert-ms
 for f in busybox bash python; do
 	img=$(compressed "$f")
-	t=$(for _ in $(seq "$runs"); do ms "$c2w" -q --precompile=false "oci-layout:.fixtures/oci/$f:latest" "$work/$f.wasm"; done | median)
-	"$c2w" -q --precompile=false "oci-layout:.fixtures/oci/$f:latest" "$work/$f.wasm"
+	t=$(for _ in $(seq "$runs"); do ms "$c2w" -q --precompile=false --platform linux/riscv64 "oci-layout:.fixtures/oci/$f:latest" "$work/$f.wasm"; done | median)
+	"$c2w" -q --precompile=false --platform linux/riscv64 "oci-layout:.fixtures/oci/$f:latest" "$work/$f.wasm"
 	out=$(stat -c %s "$work/$f.wasm")
 	printf '%-8s %12s %12s %12s %10s\n' "$f" "$(mib "$img")" "$(mib "$out")" "$(mib $((out - img)))" "$t"
 done
@@ -49,7 +49,7 @@ root=$work/root
 mkdir -p "$root"
 for f in busybox python; do
 	dir=.fixtures/oci/$f/blobs/sha256
-	manifest=$("$c2w" inspect --json "oci-layout:.fixtures/oci/$f:latest" |
+	manifest=$("$c2w" inspect --json --platform linux/riscv64 "oci-layout:.fixtures/oci/$f:latest" |
 		python3 -c 'import json,sys; print(" ".join(l["digest"][7:] for l in json.load(sys.stdin)["layers"]))')
 	mkdir -p "$root/$f"
 	for l in $manifest; do tar -xzf "$dir/$l" -C "$root/$f" 2>/dev/null || true; done

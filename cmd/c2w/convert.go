@@ -43,7 +43,7 @@ func (f *convertFlags) register(cmd *cobra.Command) {
 }
 
 // emulatedPlatforms are the platforms the embedded emulator runs.
-var emulatedPlatforms = []string{"linux/riscv64", "linux/amd64"}
+var emulatedPlatforms = []string{"linux/amd64", "linux/riscv64"}
 
 // convertedModule is a packed module and what it was built from.
 type convertedModule struct {

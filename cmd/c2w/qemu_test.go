@@ -31,7 +31,7 @@ func TestConvertedMatchesQemu(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("chroot for the qemu oracle needs root")
 	}
-	module := convertFixture(t, fixtures.ImageBusybox)
+	module := convertFixtureFor(t, fixtures.ImageBusybox, "linux/riscv64")
 	// The same image with every page of busybox translated to
 	// WebAssembly (docs/translation.md): it must not change what a guest
 	// sees.
@@ -40,7 +40,7 @@ func TestConvertedMatchesQemu(t *testing.T) {
 	// The image's files, extracted from its single layer, plus qemu itself
 	// (a static binary) so it can run inside the chroot.
 	var info image.Info
-	if err := json.Unmarshal([]byte(mustRun(t, "inspect", "--json", layoutRef(t, fixtures.ImageBusybox))), &info); err != nil {
+	if err := json.Unmarshal([]byte(mustRun(t, "inspect", "--json", "--platform", "linux/riscv64", layoutRef(t, fixtures.ImageBusybox))), &info); err != nil {
 		t.Fatal(err)
 	}
 	if len(info.Layers) != 1 {
@@ -112,15 +112,15 @@ func TestConvertedMatchesQemu(t *testing.T) {
 	}
 }
 
-// translatedBusybox converts the busybox fixture with all of its code
-// translated (once per test binary).
+// translatedBusybox converts the busybox fixture's riscv64 image with all
+// of its code translated (once per test binary).
 func translatedBusybox(t *testing.T) string {
 	t.Helper()
 	if p, ok := converted.Load("busybox-translated"); ok {
 		return p.(string)
 	}
 	out := filepath.Join(sharedDir(t), "busybox-translated.wasm")
-	mustRun(t, "--quiet", "--precompile=false", "--translate=all", layoutRef(t, fixtures.ImageBusybox), out)
+	mustRun(t, "--quiet", "--precompile=false", "--translate=all", "--platform", "linux/riscv64", layoutRef(t, fixtures.ImageBusybox), out)
 	wasmValidate(t, out)
 	converted.Store("busybox-translated", out)
 	return out
@@ -136,7 +136,7 @@ func TestTranslatedBusyLoopIsPreempted(t *testing.T) {
 		t.Skip("converts busybox with all of its code translated")
 	}
 	script := `while :; do :; done & p=$!; sleep 0.2; kill $p; wait $p; echo "status $?"`
-	for _, module := range []string{convertFixture(t, fixtures.ImageBusybox), translatedBusybox(t)} {
+	for _, module := range []string{convertFixtureFor(t, fixtures.ImageBusybox, "linux/riscv64"), translatedBusybox(t)} {
 		got := wazeroRun(t, module, "", nil, nil, "sh", "-c", script)
 		if got.stdout != "status 143\n" || got.code != 0 {
 			t.Errorf("%s: %v, want status 143 (SIGTERM) and exit 0", filepath.Base(module), got)

@@ -10,10 +10,12 @@ import (
 
 // DefaultPlatforms are what c2w converts for when no platform is asked
 // for, in order of preference: a multi-platform index gives the first of
-// them it has; an image named directly may be any of them.
+// them it has; an image named directly may be any of them. linux/amd64
+// comes first, as docker on the usual host picks it: the image a user
+// tested is the one converted.
 var DefaultPlatforms = []v1.Platform{
-	{OS: "linux", Architecture: "riscv64"},
 	{OS: "linux", Architecture: "amd64"},
+	{OS: "linux", Architecture: "riscv64"},
 }
 
 // formatPlatforms prints platforms as "a or b".
