@@ -82,6 +82,12 @@ func decodeCode(code []byte, off uint64) (inst, bool) {
 		// passes over (rep bsf, which is bsf here); the translator's
 		// own forms use it.
 		in.mask = sizeMask(min(max(in.osz, 1), 8))
+		if isPartialShift(&in) {
+			in.src, in.imm = zeroReg, in.imm&31 // the count, as fastShift's
+		}
+		if isImulMem(&in) {
+			in.dst = in.reg // as fastAside's imul
+		}
 		if isPartialALU(&in) {
 			// fastOp's selectors, for emitALU.
 			switch sub := in.sub; {
@@ -123,10 +129,12 @@ func translatable(in *inst) bool {
 		wide := in.osz == 4 || in.osz == 8
 		operand := !in.mem || !in.addr32 && in.seg == segNone
 		switch {
+		case isPartialShift(in):
+			return true
 		case in.lock || !wide || !operand:
 		case in.op == opMulRm:
 			return in.sub == 4 || in.sub == 5
-		case in.op == opBsf || in.op == opBsr:
+		case in.op == opBsf || in.op == opBsr, isImulMem(in):
 			return true
 		}
 		return isPartialALU(in)
@@ -143,6 +151,27 @@ func isPartialALU(in *inst) bool {
 		return (in.osz == 1 || in.osz == 2) && !in.mem && !in.lock && in.rep == repNone && in.sub != 2 && in.sub != 3
 	}
 	return false
+}
+
+// isPartialShift reports shl, shr and sar of a byte or word register by
+// an immediate count below its width (classify gives them no fast form;
+// a larger count leaves CF as the interpreter computes it, not as here).
+func isPartialShift(in *inst) bool {
+	if in.op != opShiftImm || in.osz != 1 && in.osz != 2 || in.mem || in.lock || in.sub < 4 {
+		return false
+	}
+	cnt := in.imm & 31
+	return cnt != 0 && cnt < uint64(in.osz)*8
+}
+
+// isPartialOp reports the byte and word operations the translator merges
+// into the wider registers.
+func isPartialOp(in *inst) bool { return isPartialALU(in) || isPartialShift(in) }
+
+// isImulMem reports imul r, m and imul r, m, imm (of 4 or 8 bytes, where
+// translatable says so), which classify leaves without a fast form.
+func isImulMem(in *inst) bool {
+	return in.fast == fastNone && (in.op == opImulRegRm || in.op == opImulRegRmImm) && in.mem
 }
 
 // isBitScan reports bsf and bsr, which change only ZF.
@@ -185,7 +214,10 @@ func flagRoleOf(in *inst) flagRole {
 	case fastCond:
 		return flagsRead
 	case fastNone:
-		if in.op == opMulRm || isPartialALU(in) {
+		switch {
+		case isImulMem(in) && in.osz == 8:
+			return flagsWriteUnknown
+		case in.op == opMulRm || isPartialOp(in) || isImulMem(in):
 			return flagsWrite
 		}
 		return flagsZF
@@ -599,8 +631,8 @@ func regsRead(in *tinst) []uint8 {
 		if in.lop == vecFromGPR {
 			r = append(r, in.src)
 		}
-	case fastNone: // mul, bsf, bsr; getReg loads the byte and word ALU's
-		if isPartialALU(&in.inst) {
+	case fastNone: // mul, bsf, bsr; getReg loads the byte and word operations'
+		if isPartialOp(&in.inst) {
 			break
 		}
 		addr()
@@ -653,7 +685,7 @@ func regsWritten(in *tinst) []uint8 {
 		switch {
 		case in.op == opMulRm:
 			r = append(r, RAX, RDX)
-		case isPartialALU(&in.inst):
+		case isPartialOp(&in.inst):
 		default:
 			r = append(r, in.reg)
 		}
@@ -852,6 +884,11 @@ func (t *pageTranslator) emitBlock(i int, b *tblock, e *rv.Exits, loopDepth int)
 				t.emitMul(in, e, unretired)
 			case isPartialALU(&in.inst):
 				t.emitPartialALU(in)
+			case isPartialShift(&in.inst):
+				t.emitPartialShift(in, e, unretired)
+			case isImulMem(&in.inst):
+				t.rmOperand(in, e, unretired)
+				t.emitImul(in)
 			default:
 				t.emitBitScan(in, e, unretired)
 			}
@@ -1061,6 +1098,21 @@ func (t *pageTranslator) emitALU(in *tinst, a, b func(), out uint8) {
 // or by cl; a count of zero changes nothing, not even the flags, and is
 // left to the interpreter.
 func (t *pageTranslator) emitShift(in *tinst, e *rv.Exits, unretired int64) {
+	t.shift(in, e, unretired, func() { t.operand(in.dst, 0, in.mask) })
+	t.w.Get(lFR)
+	t.setReg(in.dst)
+}
+
+// emitPartialShift translates isPartialShift's instructions: the shift
+// of a byte or word register, merged into the wider one.
+func (t *pageTranslator) emitPartialShift(in *tinst, e *rv.Exits, unretired int64) {
+	t.shift(in, e, unretired, func() { t.getPart(in, in.rm) })
+	t.setPart(in, in.rm)
+}
+
+// shift computes the shift in of the operand that operand pushes: the
+// result in lFR and the flag record in the locals.
+func (t *pageTranslator) shift(in *tinst, e *rv.Exits, unretired int64, operand func()) {
 	w := &t.w
 	top := int64(in.osz)*8 - 1
 	// The count, in lT1, first: leaving for the interpreter must find
@@ -1079,7 +1131,7 @@ func (t *pageTranslator) emitShift(in *tinst, e *rv.Exits, unretired int64) {
 		e.Leave(rv.TranslatedInterpret, in.off, unretired)
 		w.End()
 	}
-	t.operand(in.dst, 0, in.mask)
+	operand()
 	w.Set(lFA)                            // the operand; the record's a and b are zero
 	bit := func(v func(), shift func()) { // (v >> shift) & 1
 		v()
@@ -1127,13 +1179,20 @@ func (t *pageTranslator) emitShift(in *tinst, e *rv.Exits, unretired int64) {
 		w.Op(wasm.OpI64Shl)
 		w.Op(wasm.OpI64Or)
 	}
-	t.recordExplicit(in, in.dst)
+	t.recordFlags(in)
 }
 
 // recordExplicit finishes a shift or a multiplication: the locals take
 // the lazy record lazyExplicit of in's size with res in lFR and CF and OF
 // from the stack, and R[dst] the result.
 func (t *pageTranslator) recordExplicit(in *tinst, dst uint8) {
+	t.recordFlags(in)
+	t.w.Get(lFR)
+	t.setReg(dst)
+}
+
+// recordFlags is recordExplicit without the register.
+func (t *pageTranslator) recordFlags(in *tinst) {
 	w := &t.w
 	w.Set(lFC)
 	w.I64Const(0)
@@ -1142,8 +1201,6 @@ func (t *pageTranslator) recordExplicit(in *tinst, dst uint8) {
 	w.Set(lFB)
 	w.I32Const(int32(lazyExplicit) | int32(in.osz)<<8)
 	w.Set(lFOp)
-	w.Get(lFR)
-	t.setReg(dst)
 }
 
 // emitCond pushes in's condition (an i32) computed from the lazy flag
@@ -1483,39 +1540,46 @@ func (t *pageTranslator) emitAside(in *tinst, e *rv.Exits, unretired int64) {
 		}
 		t.setReg(in.dst)
 	case opImulRegRm, opImulRegRmImm:
-		// imul r, r/m multiplies R[dst] by R[src]; the three-operand
-		// form the immediate by R[src].
-		a := func() { t.getReg(in.dst) }
-		if in.op == opImulRegRmImm {
-			a = func() { w.I64Const(int64(in.imm & in.mask)) }
-		}
-		a()
-		t.extend(in.osz, true)
 		t.getReg(in.src)
-		t.extend(in.osz, true)
-		w.Op(wasm.OpI64Mul)
-		w.Set(lT0)
-		w.Get(lT0)
-		t.mask(in.mask)
-		w.Set(lFR)
-		if in.osz == 8 {
-			// Overflow is not computed: findBlocks made sure nothing
-			// reads it.
-			w.I64Const(0)
-		} else {
-			// CF and OF: the product does not fit its size.
-			w.I64Const(FlagCF | FlagOF)
-			w.I64Const(0)
-			w.Get(lFR)
-			t.extend(in.osz, true)
-			w.Get(lT0)
-			w.Op(wasm.OpI64Ne)
-			w.Op(wasm.OpSelect)
-		}
-		t.recordExplicit(in, in.dst)
+		t.emitImul(in)
 	default:
 		panic(fmt.Sprintf("amd64: translator has no code for op %d", in.op))
 	}
+}
+
+// emitImul finishes imul r, r/m (R[dst] times the operand on the stack)
+// and the three-operand form (the immediate times it).
+func (t *pageTranslator) emitImul(in *tinst) {
+	w := &t.w
+	t.extend(in.osz, true)
+	w.Set(lT1)
+	if in.op == opImulRegRmImm {
+		w.I64Const(int64(in.imm & in.mask))
+	} else {
+		t.getReg(in.dst)
+	}
+	t.extend(in.osz, true)
+	w.Get(lT1)
+	w.Op(wasm.OpI64Mul)
+	w.Set(lT0)
+	w.Get(lT0)
+	t.mask(in.mask)
+	w.Set(lFR)
+	if in.osz == 8 {
+		// Overflow is not computed: findBlocks made sure nothing
+		// reads it.
+		w.I64Const(0)
+	} else {
+		// CF and OF: the product does not fit its size.
+		w.I64Const(FlagCF | FlagOF)
+		w.I64Const(0)
+		w.Get(lFR)
+		t.extend(in.osz, true)
+		w.Get(lT0)
+		w.Op(wasm.OpI64Ne)
+		w.Op(wasm.OpSelect)
+	}
+	t.recordExplicit(in, in.dst)
 }
 
 // xmmOff is where CPU.XMM is from CPU.R.

@@ -1,8 +1,9 @@
 // translated.c exercises what the x86-64 translator emits code for
 // (docs/translation.md): integer operations and their flags read by
 // jcc, setcc and cmov at every operand size, the one-operand mul and
-// imul, imul's overflow, bsf and bsr, rotates, shifts by cl (zero
-// included), calls through pointers, a jump table, recursion, and the
+// imul, imul's overflow and memory operands, bsf and bsr, rotates, shifts
+// by cl (zero included), byte and word shifts (ah to bh included), calls
+// through pointers, a jump table, recursion, and the
 // SSE2 operations on pseudo-random data. Each section prints a hash of
 // its results, so that the program's output run natively is the oracle
 // for the emulator, interpreted and translated.
@@ -44,6 +45,28 @@ static uint64_t operand(int i) {
 }
 
 static uint64_t partial(uint64_t a, uint64_t b);
+
+// imul with a memory operand, two and three operands, and the overflow
+// of the 32-bit forms.
+static __attribute__((noinline)) uint64_t imul_memory(uint64_t a, uint64_t b) {
+	static volatile uint64_t m64;
+	static volatile uint32_t m32;
+	m64 = b;
+	m32 = (uint32_t)(b >> 7);
+	uint64_t x = a, y = a;
+	uint32_t z = (uint32_t)a, v;
+	uint8_t of, of3;
+	__asm__("imulq %3, %0\n\t"
+		"imulq $-77, %3, %1\n\t"
+		"imull %4, %2\n\t"
+		"seto %5\n\t"
+		"imull $100003, %4, %6\n\t"
+		"seto %7\n\t"
+		: "+r"(x), "+r"(y), "+r"(z), "+m"(m64), "+m"(m32), "=&q"(of), "=&r"(v), "=&q"(of3)
+		:
+		: "cc");
+	return x ^ y << 1 ^ (uint64_t)z << 2 ^ (uint64_t)v << 3 ^ (uint64_t)of << 62 ^ (uint64_t)of3 << 63;
+}
 
 #define COMPARE(T)                                                                 \
 	static void compare_##T(T a, T b) {                                         \
@@ -98,6 +121,7 @@ static __attribute__((noinline)) void integers(uint64_t a, uint64_t b, unsigned 
 	mix(a / (b | 1) + a % 10 + (int64_t)a / 7 + (uint32_t)a / 1000);
 	mix(a * 3 + b * 5 - (a << 2) + ~b + -a);
 	mix(partial(a, b));
+	mix(imul_memory(a, b));
 	uint8_t c = (uint8_t)a;
 	c += (uint8_t)b;
 	c ^= 0x5a;
@@ -127,7 +151,29 @@ static __attribute__((noinline)) uint64_t partial(uint64_t a, uint64_t b) {
 		: "=&q"(cf), "=&q"(zf), "=&q"(sf), "=&q"(of), "+Q"(r)
 		: "Q"(b)
 		: "cc");
-	return r ^ (uint64_t)cf << 1 ^ (uint64_t)zf << 2 ^ (uint64_t)sf << 3 ^ (uint64_t)of << 4;
+	uint64_t f = (uint64_t)cf << 1 ^ (uint64_t)zf << 2 ^ (uint64_t)sf << 3 ^ (uint64_t)of << 4;
+	// Byte and word shifts by an immediate (ah to bh included), each
+	// followed by what reads its flags: CF, OF after a 1-bit shift, ZF,
+	// SF.
+	__asm__("shlb $3, %b5\n\t"
+		"setc %0\n\t"
+		"shrb $1, %h5\n\t"
+		"seto %3\n\t"
+		"sarw $5, %w5\n\t"
+		"setz %1\n\t"
+		"shlw $1, %w5\n\t"
+		"sets %2\n\t"
+		"adcb $0, %b0\n\t"
+		"sarb $7, %h5\n\t"
+		"setc %b4\n\t"
+		"shrw $15, %w5\n\t"
+		"adcb %b4, %b3\n\t"
+		"shlb $1, %h5\n\t"
+		"seto %b4\n\t"
+		: "=&q"(cf), "=&q"(zf), "=&q"(sf), "=&q"(of), "=&q"(b), "+Q"(r)
+		:
+		: "cc");
+	return r ^ f ^ (uint64_t)cf << 5 ^ (uint64_t)zf << 6 ^ (uint64_t)sf << 7 ^ (uint64_t)of << 8 ^ b << 9;
 }
 
 typedef uint64_t (*op)(uint64_t, uint64_t);
