@@ -108,6 +108,11 @@ func (c *CPU) decodeBlock(cp *codePage, data *[PageSize]byte, rip uint64) *block
 	n := 0
 	for n < maxBlock && pc&^pageMask == cp.va {
 		off := pc & pageMask
+		if _, entry := cp.entries[uint16(off)]; entry && n > 0 {
+			// Translated code starts here: the interpreter, which ran
+			// what translated code handed back, gives control back.
+			break
+		}
 		code := data[off:]
 		var in inst
 		var ok bool

@@ -88,6 +88,9 @@ func decodeCode(code []byte, off uint64) (inst, bool) {
 		if isImulMem(&in) {
 			in.dst = in.reg // as fastAside's imul
 		}
+		if in.op == opCmpxchg {
+			in.lop = lazySub // compared as cmp rax, m (emitALU)
+		}
 		if isPartialALU(&in) {
 			// fastOp's selectors, for emitALU.
 			switch sub := in.sub; {
@@ -124,14 +127,28 @@ func translatable(in *inst) bool {
 	case fastVec:
 		return in.lop != vecPacked || packedSIMD(in.sub) != 0
 	case fastNone:
-		// Instructions without a fast form the translator also covers:
-		// one-operand mul and imul, bsf and bsr, of 4 or 8 bytes.
+		// Instructions without a fast form the translator also covers,
+		// of 4 or 8 bytes: one-operand mul and imul, imul from memory,
+		// bsf, bsr, popcnt, bt on registers, unsigned div, push from
+		// memory, and xchg and cmpxchg with memory (locked or not: the
+		// emulator runs one guest thread at a time).
 		wide := in.osz == 4 || in.osz == 8
 		operand := !in.mem || !in.addr32 && in.seg == segNone
 		switch {
 		case isPartialShift(in):
 			return true
-		case in.lock || !wide || !operand:
+		case !wide || !operand:
+		case in.op == opXchgRmReg || in.op == opCmpxchg:
+			return in.mem
+		case in.lock:
+		case in.op == opBtRmReg || in.op == opBtRmImm:
+			return !in.mem && in.sub == 4
+		case in.op == opPushRm:
+			return in.osz == 8
+		case in.op == opDivRm:
+			return in.sub == 6
+		case in.op == opPopcnt:
+			return true
 		case in.op == opMulRm:
 			return in.sub == 4 || in.sub == 5
 		case in.op == opBsf || in.op == opBsr, isImulMem(in):
@@ -198,8 +215,11 @@ const (
 	// not compute: only where nothing reads it.
 	flagsWriteUnknown
 	// flagsZF: bsf and bsr set ZF and keep the others: only where
-	// nothing but a test of ZF reads the flags (zfOnlyAfter).
+	// nothing but a test of ZF reads the flags (onlyReadAfter).
 	flagsZF
+	// flagsCF: bt sets CF and keeps ZF (the others are undefined): only
+	// where nothing but a test of CF reads the flags.
+	flagsCF
 )
 
 func flagRoleOf(in *inst) flagRole {
@@ -215,10 +235,14 @@ func flagRoleOf(in *inst) flagRole {
 		return flagsRead
 	case fastNone:
 		switch {
-		case isImulMem(in) && in.osz == 8:
+		case isImulMem(in) && in.osz == 8, in.op == opPopcnt:
 			return flagsWriteUnknown
-		case in.op == opMulRm || isPartialOp(in) || isImulMem(in):
+		case in.op == opMulRm || isPartialOp(in) || isImulMem(in) || in.op == opCmpxchg:
 			return flagsWrite
+		case in.op == opBtRmReg || in.op == opBtRmImm:
+			return flagsCF
+		case in.op == opDivRm || in.op == opPushRm || in.op == opXchgRmReg:
+			return flagsUntouched
 		}
 		return flagsZF
 	case fastAside:
@@ -251,27 +275,28 @@ func flagsDeadAfter(insts []tinst, k int) bool {
 			return true
 		case flagsUpdate:
 			return rotate && isRotate(in)
-		case flagsRead, flagsWriteIfNonZero, flagsZF:
+		case flagsRead, flagsWriteIfNonZero, flagsZF, flagsCF:
 			return false
 		}
 	}
 	return false
 }
 
-// zfOnlyAfter reports whether nothing after insts[k] reads a flag other
-// than ZF before every flag is written again: what lets the translator
-// record a bit scan's ZF without the flags it keeps.
-func zfOnlyAfter(insts []tinst, k int) bool {
+// onlyReadAfter reports whether nothing after insts[k] reads a flag but
+// the one of condition pair cc>>1 (cc 2: CF, 4: ZF) before every flag is
+// written again: what lets the translator record a bit scan's ZF, or bt's
+// CF, without the flags they keep.
+func onlyReadAfter(insts []tinst, k int, cc uint8) bool {
 	for j := k + 1; j < len(insts); j++ {
 		in := &insts[j].inst
 		switch flagRoleOf(in) {
 		case flagsWrite, flagsWriteUnknown:
 			return true
 		case flagsRead:
-			if in.cond>>1 != 2 { // E, NE
+			if in.cond>>1 != cc>>1 {
 				return false
 			}
-		case flagsUpdate, flagsWriteIfNonZero, flagsZF:
+		case flagsUpdate, flagsWriteIfNonZero, flagsZF, flagsCF:
 			return false
 		}
 	}
@@ -461,7 +486,9 @@ func (b *tblock) cutForFlags() {
 			case role == flagsUpdate, role == flagsWriteUnknown:
 				ok = flagsDeadAfter(b.insts, k)
 			case role == flagsZF:
-				ok = zfOnlyAfter(b.insts, k)
+				ok = onlyReadAfter(b.insts, k, 4)
+			case role == flagsCF:
+				ok = onlyReadAfter(b.insts, k, 2)
 			}
 			if !ok {
 				cut = k
@@ -488,10 +515,10 @@ func recordOf(in *inst) uint8 {
 		return lazyInc
 	case in.op == opDecRm:
 		return lazyDec
-	case in.op == opMulRm:
+	case in.op == opMulRm, in.op == opBtRmReg, in.op == opBtRmImm:
 		return lazyExplicit
-	case isBitScan(in):
-		return lazyLogic // ZF from res, the operand; nothing reads the rest
+	case isBitScan(in), in.op == opPopcnt:
+		return lazyLogic // ZF from res; nothing reads the rest
 	}
 	return in.lop
 }
@@ -632,6 +659,22 @@ func regsRead(in *tinst) []uint8 {
 			r = append(r, in.src)
 		}
 	case fastNone: // mul, bsf, bsr; getReg loads the byte and word operations'
+		switch in.op {
+		case opBtRmReg:
+			r = append(r, in.rm, in.reg)
+			return r
+		case opBtRmImm:
+			r = append(r, in.rm)
+			return r
+		case opPushRm:
+			addr()
+			r = append(r, RSP)
+			return slices.DeleteFunc(r, func(x uint8) bool { return x == zeroReg || x == scratchReg })
+		case opDivRm:
+			r = append(r, RAX, RDX)
+		case opCmpxchg:
+			r = append(r, RAX)
+		}
 		if isPartialOp(&in.inst) {
 			break
 		}
@@ -683,8 +726,13 @@ func regsWritten(in *tinst) []uint8 {
 		}
 	case fastNone:
 		switch {
-		case in.op == opMulRm:
+		case in.op == opMulRm || in.op == opDivRm:
 			r = append(r, RAX, RDX)
+		case in.op == opCmpxchg:
+			r = append(r, RAX)
+		case in.op == opPushRm:
+			r = append(r, RSP)
+		case in.op == opBtRmReg || in.op == opBtRmImm:
 		case isPartialOp(&in.inst):
 		default:
 			r = append(r, in.reg)
@@ -889,6 +937,18 @@ func (t *pageTranslator) emitBlock(i int, b *tblock, e *rv.Exits, loopDepth int)
 			case isImulMem(&in.inst):
 				t.rmOperand(in, e, unretired)
 				t.emitImul(in)
+			case in.op == opBtRmReg || in.op == opBtRmImm:
+				t.emitBitTest(in)
+			case in.op == opPopcnt:
+				t.emitPopcnt(in, e, unretired)
+			case in.op == opDivRm:
+				t.emitDiv(in, e, unretired)
+			case in.op == opPushRm:
+				t.emitPushMemory(in, e, unretired)
+			case in.op == opXchgRmReg:
+				t.emitXchg(in, e, unretired)
+			case in.op == opCmpxchg:
+				t.emitCmpxchg(in, e, unretired)
 			default:
 				t.emitBitScan(in, e, unretired)
 			}
@@ -1127,9 +1187,7 @@ func (t *pageTranslator) shift(in *tinst, e *rv.Exits, unretired int64, operand 
 		w.Set(lT1)
 		w.Get(lT1)
 		w.Op(wasm.OpI64Eqz)
-		w.IfThen()
-		e.Leave(rv.TranslatedInterpret, in.off, unretired)
-		w.End()
+		t.interpretIf(e, in.off, unretired)
 	}
 	operand()
 	w.Set(lFA)                            // the operand; the record's a and b are zero
@@ -1193,13 +1251,19 @@ func (t *pageTranslator) recordExplicit(in *tinst, dst uint8) {
 
 // recordFlags is recordExplicit without the register.
 func (t *pageTranslator) recordFlags(in *tinst) {
+	t.w.Set(lFC)
+	t.recordResult(in, lazyExplicit)
+}
+
+// recordResult completes the record of in's size whose result is in lFR
+// and CF/OF bits in lFC: operation lop, a and b zero.
+func (t *pageTranslator) recordResult(in *tinst, lop uint8) {
 	w := &t.w
-	w.Set(lFC)
 	w.I64Const(0)
 	w.Set(lFA)
 	w.I64Const(0)
 	w.Set(lFB)
-	w.I32Const(int32(lazyExplicit) | int32(in.osz)<<8)
+	w.I32Const(int32(lop) | int32(in.osz)<<8)
 	w.Set(lFOp)
 }
 
@@ -1402,9 +1466,15 @@ func (t *pageTranslator) checkCanonical(l uint32, e *rv.Exits, off uint64, unret
 	w.Op(wasm.OpI64ShrS)
 	w.Get(l)
 	w.Op(wasm.OpI64Ne)
-	w.IfThen()
+	t.interpretIf(e, off, unretired)
+}
+
+// interpretIf leaves the unit for the interpreter at the instruction at
+// off when the i32 on the stack is not zero.
+func (t *pageTranslator) interpretIf(e *rv.Exits, off uint64, unretired int64) {
+	t.w.IfThen()
 	e.Leave(rv.TranslatedInterpret, off, unretired)
-	w.End()
+	t.w.End()
 }
 
 // probe takes the guest address on the stack into lAddr and leaves the
@@ -1952,13 +2022,8 @@ func (t *pageTranslator) emitBitScan(in *tinst, e *rv.Exits, unretired int64) {
 	w.Op(wasm.OpSelect)
 	t.setReg(in.reg)
 	w.I64Const(0)
-	w.Set(lFA)
-	w.I64Const(0)
-	w.Set(lFB)
-	w.I64Const(0)
 	w.Set(lFC)
-	w.I32Const(int32(lazyLogic) | int32(in.osz)<<8)
-	w.Set(lFOp)
+	t.recordResult(in, lazyLogic)
 }
 
 // emitPartialALU translates isPartialALU's instructions: the operation of
@@ -2013,4 +2078,137 @@ func (t *pageTranslator) setPart(in *tinst, n uint8) {
 	}
 	w.Op(wasm.OpI64Or)
 	t.setReg(r)
+}
+
+// emitBitTest translates bt on a register: CF is the bit, and the record
+// is lazyExplicit's (findBlocks made sure only CF is read from it).
+func (t *pageTranslator) emitBitTest(in *tinst) {
+	w := &t.w
+	t.getReg(in.rm)
+	if in.op == opBtRmImm {
+		w.I64Const(int64(in.imm & (uint64(in.osz)*8 - 1)))
+	} else {
+		t.getReg(in.reg)
+		w.I64Const(int64(in.osz)*8 - 1)
+		w.Op(wasm.OpI64And)
+	}
+	w.Op(wasm.OpI64ShrU)
+	w.I64Const(1)
+	w.Op(wasm.OpI64And)
+	w.I64Const(0)
+	w.Set(lFR)
+	t.recordFlags(in)
+}
+
+// emitPopcnt translates popcnt (its flags only where nothing reads them:
+// the record is logic's of the count).
+func (t *pageTranslator) emitPopcnt(in *tinst, e *rv.Exits, unretired int64) {
+	w := &t.w
+	t.rmOperand(in, e, unretired)
+	w.Op(wasm.OpI64Popcnt)
+	w.Set(lFR)
+	w.I64Const(0)
+	w.Set(lFC)
+	t.recordResult(in, lazyLogic)
+	w.Get(lFR)
+	t.setReg(in.reg)
+}
+
+// emitDiv translates the unsigned div of rdx:rax (edx:eax) where
+// WebAssembly's 64-bit division computes it: a 64-bit divide whose rdx is
+// zero, any 32-bit one. The interpreter takes the others and raises #DE
+// for a zero divisor or a quotient too wide; div leaves the flags.
+func (t *pageTranslator) emitDiv(in *tinst, e *rv.Exits, unretired int64) {
+	w := &t.w
+	t.rmOperand(in, e, unretired)
+	w.Set(lT1) // the divisor
+	t.operand(RAX, 0, in.mask)
+	t.operand(RDX, 0, in.mask)
+	if in.osz == 8 {
+		w.Set(lT0)
+		w.Set(lAddr) // the dividend
+		w.Get(lT0)
+		w.I64Const(0)
+		w.Op(wasm.OpI64Ne)
+	} else {
+		w.I64Const(32)
+		w.Op(wasm.OpI64Shl)
+		w.Op(wasm.OpI64Or)
+		w.Set(lAddr)
+		w.I32Const(0)
+	}
+	w.Get(lT1)
+	w.Op(wasm.OpI64Eqz)
+	w.Op(wasm.OpI32Or)
+	t.interpretIf(e, in.off, unretired)
+	w.Get(lAddr)
+	w.Get(lT1)
+	w.Op(wasm.OpI64DivU)
+	w.Set(lPC) // the quotient
+	if in.osz == 4 {
+		w.Get(lPC)
+		w.I64Const(0xffffffff)
+		w.Op(wasm.OpI64GtU)
+		t.interpretIf(e, in.off, unretired)
+	}
+	w.Get(lAddr)
+	w.Get(lT1)
+	w.Op(wasm.OpI64RemU)
+	t.setReg(RDX)
+	w.Get(lPC)
+	t.setReg(RAX)
+}
+
+// emitPushMemory translates push of a memory operand.
+func (t *pageTranslator) emitPushMemory(in *tinst, e *rv.Exits, unretired int64) {
+	w := &t.w
+	t.emitAccess(in, 8, lRTLB, e, unretired)
+	t.load(8, false)
+	w.Set(lT0)
+	t.emitStackAccess(-8, lWTLB, e, in.off, unretired)
+	w.Get(lHost)
+	w.Get(lT0)
+	w.Mem(wasm.OpI64Store, 0, 0)
+	w.Get(lAddr)
+	t.setReg(RSP)
+}
+
+// store writes the value on the stack to lHost, of size bytes (4 or 8).
+func (t *pageTranslator) store(size uint8) {
+	t.w.Mem([...]byte{4: wasm.OpI64Store32, 8: wasm.OpI64Store}[size], 0, 0)
+}
+
+// emitXchg translates xchg of memory and a register.
+func (t *pageTranslator) emitXchg(in *tinst, e *rv.Exits, unretired int64) {
+	w := &t.w
+	t.emitAccess(in, uint64(in.osz), lWTLB, e, unretired)
+	t.load(in.osz, false)
+	w.Set(lT0)
+	w.Get(lHost)
+	t.getReg(in.reg)
+	t.store(in.osz)
+	w.Get(lT0)
+	t.setReg(in.reg)
+}
+
+// emitCmpxchg translates cmpxchg with memory: compared as cmp rax, m,
+// then m takes the register or rax takes m.
+func (t *pageTranslator) emitCmpxchg(in *tinst, e *rv.Exits, unretired int64) {
+	w := &t.w
+	t.emitAccess(in, uint64(in.osz), lWTLB, e, unretired)
+	// Both registers are loaded before the branches below.
+	t.getReg(in.reg)
+	w.Set(lT1)
+	t.emitALU(in, func() { t.operand(RAX, 0, in.mask) }, func() { t.load(in.osz, false) }, scratchReg)
+	w.Get(lFA)
+	w.Get(lFB)
+	w.Op(wasm.OpI64Eq)
+	w.IfThen()
+	w.Get(lHost)
+	w.Get(lT1)
+	t.store(in.osz)
+	w.Else()
+	w.Get(lFB)
+	t.setReg(RAX)
+	w.End()
 }

@@ -1,7 +1,8 @@
 // translated.c exercises what the x86-64 translator emits code for
 // (docs/translation.md): integer operations and their flags read by
 // jcc, setcc and cmov at every operand size, the one-operand mul and
-// imul, imul's overflow and memory operands, bsf and bsr, rotates, shifts
+// imul, imul's overflow and memory operands, bsf, bsr, bt, popcnt, div,
+// push from memory, xchg and cmpxchg with memory, rotates, shifts
 // by cl (zero included), byte and word shifts (ah to bh included), calls
 // through pointers, a jump table, recursion, and the
 // SSE2 operations on pseudo-random data. Each section prints a hash of
@@ -45,6 +46,88 @@ static uint64_t operand(int i) {
 }
 
 static uint64_t partial(uint64_t a, uint64_t b);
+
+// bt and the CF it leaves, popcnt, unsigned div (rdx zero and not), push
+// from memory, xchg and cmpxchg with memory (success and failure, the
+// flags of the compare).
+static __attribute__((noinline)) uint64_t rare(uint64_t a, uint64_t b, unsigned k) {
+	static volatile uint64_t m64;
+	static volatile uint32_t m32;
+	uint64_t r = 0, t = a;
+	uint8_t c1, c2, z1, z2;
+	// Each bt's CF is read (setc, cmovc, jnc) before an instruction that
+	// sets every flag, as compilers emit it.
+	__asm__("btq %4, %5\n\t"
+		"setc %0\n\t"
+		"addq $3, %2\n\t"
+		"btl $13, %k5\n\t"
+		"setnc %1\n\t"
+		"xorq %5, %2\n\t"
+		"btq $63, %6\n\t"
+		"cmovcq %6, %3\n\t"
+		"subq $1, %3\n\t"
+		"btl %k4, %k6\n\t"
+		"jnc 1f\n\t"
+		"addq $7, %2\n"
+		"1:\n\t"
+		"testq %2, %2\n\t"
+		: "=&q"(c1), "=&q"(c2), "+r"(r), "+r"(t)
+		: "r"((uint64_t)k), "r"(a), "r"(b)
+		: "cc");
+	r ^= t << 3 ^ (uint64_t)c1 << 1 ^ (uint64_t)c2 << 2;
+	uint64_t pa, pb;
+	__asm__("popcntq %2, %0\n\t"
+		"popcntl %k3, %k1\n\t"
+		: "=&r"(pa), "=&r"(pb)
+		: "r"(a), "r"(b)
+		: "cc");
+	r = r * 31 + pa * 7 + pb;
+	uint64_t d = b | 1, q, rem;
+	q = a / d;
+	rem = a % d;
+	r = r * 31 + q + rem;
+	uint32_t q32 = (uint32_t)a / ((uint32_t)b | 1), r32 = (uint32_t)a % ((uint32_t)b | 1);
+	r = r * 31 + q32 + r32;
+	// rdx:rax with rdx below the divisor: 128-bit dividends.
+	uint64_t hi = (a >> 3) % d;
+	__asm__("divq %4" : "=a"(q), "=d"(rem) : "a"(b), "d"(hi), "r"(d) : "cc");
+	r = r * 31 + q + rem;
+	uint32_t h32 = (uint32_t)(a >> 40) % ((uint32_t)b | 1);
+	__asm__("divl %4" : "=a"(q32), "=d"(r32) : "a"((uint32_t)b), "d"(h32), "r"((uint32_t)b | 1) : "cc");
+	r = r * 31 + q32 + r32;
+	m64 = a;
+	__asm__("pushq %1\n\t"
+		"popq %0\n\t"
+		: "=r"(t)
+		: "m"(m64));
+	r = r * 31 + t;
+	t = b;
+	__asm__("xchgq %0, %1" : "+r"(t), "+m"(m64));
+	r = r * 31 + t + m64;
+	uint32_t x32 = (uint32_t)a;
+	m32 = (uint32_t)b;
+	__asm__("xchgl %0, %1" : "+r"(x32), "+m"(m32));
+	r = r * 31 + x32 + m32;
+	// cmpxchg: equal (m64 is b) then not equal, with ZF and CF read.
+	uint64_t acc = b;
+	__asm__("lock cmpxchgq %5, %1\n\t"
+		"setz %2\n\t"
+		"cmpxchgq %6, %1\n\t"
+		"setz %3\n\t"
+		"setc %4\n\t"
+		: "+a"(acc), "+m"(m64), "=&q"(z1), "=&q"(z2), "=&q"(c1)
+		: "r"(a ^ 0x55), "r"(a)
+		: "cc");
+	r = r * 31 + acc + m64 + z1 + (uint64_t)z2 * 2 + (uint64_t)c1 * 4;
+	uint32_t acc32 = (uint32_t)a;
+	__asm__("cmpxchgl %4, %1\n\t"
+		"setz %2\n\t"
+		"setl %3\n\t"
+		: "+a"(acc32), "+m"(m32), "=&q"(z1), "=&q"(c2)
+		: "r"((uint32_t)k)
+		: "cc");
+	return r * 31 + acc32 + m32 + z1 + (uint64_t)c2 * 2;
+}
 
 // imul with a memory operand, two and three operands, and the overflow
 // of the 32-bit forms.
@@ -122,6 +205,7 @@ static __attribute__((noinline)) void integers(uint64_t a, uint64_t b, unsigned 
 	mix(a * 3 + b * 5 - (a << 2) + ~b + -a);
 	mix(partial(a, b));
 	mix(imul_memory(a, b));
+	mix(rare(a, b, k));
 	uint8_t c = (uint8_t)a;
 	c += (uint8_t)b;
 	c ^= 0x5a;

@@ -156,6 +156,9 @@ func (w *Writer) Block()  { w.Op(OpBlock); w.Byte(BlockEmpty); w.Depth++ }
 func (w *Writer) Loop()   { w.Op(OpLoop); w.Byte(BlockEmpty); w.Depth++ }
 func (w *Writer) IfThen() { w.Op(OpIf); w.Byte(BlockEmpty); w.Depth++ }
 
+// Else starts the else arm of the innermost if (IfThen or IfResult).
+func (w *Writer) Else() { w.Op(OpElse) }
+
 // ifResult opens an if whose arms leave a value of type t.
 func (w *Writer) IfResult(t byte) { w.Op(OpIf); w.Byte(t); w.Depth++ }
 
