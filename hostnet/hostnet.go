@@ -111,25 +111,57 @@ func Serve(ctx context.Context, link io.ReadWriter, opts Options) error {
 
 // drainLimit bounds how long the host side, once the link ended, goes on
 // delivering what the guest sent before it: a host peer that stopped
-// reading must not keep it.
-const drainLimit = 10 * time.Second
+// reading must not keep it. drainIdle ends the wait sooner when nothing
+// moves: a connection the guest left open has nothing more to deliver.
+const (
+	drainLimit = 10 * time.Second
+	drainIdle  = 100 * time.Millisecond
+)
 
 // drain waits, at most limit or until ctx is done, until every connection
-// has written to the host what this side received from the guest. A guest
-// program that writes its answer and exits ends the machine, and so the
-// link, once this side has acknowledged the data (inet.Stack.Drain): the
-// data is then still here, as in a closed socket's buffer on Linux.
+// has written to the host what this side received from the guest, or no
+// connection has written anything for drainIdle. A guest program that
+// writes its answer and exits ends the machine, and so the link, once this
+// side has acknowledged the data (inet.Stack.Drain): the data is then
+// still here, as in a closed socket's buffer on Linux.
 func (h *host) drain(limit time.Duration) {
+	moved, still := h.moved.Load(), time.Now()
 	for deadline := time.Now().Add(limit); h.toHost.Load() > 0 && time.Now().Before(deadline) && h.ctx.Err() == nil; {
 		time.Sleep(time.Millisecond)
+		if m := h.moved.Load(); m != moved {
+			moved, still = m, time.Now()
+		} else if time.Since(still) > drainIdle {
+			return
+		}
 	}
 }
 
 // relay splices the guest's connection g with the host's c, counting it
-// in toHost until what the guest sent has been written to c.
+// in toHost until what the guest sent has been written to c, and the
+// bytes written in moved.
 func (h *host) relay(c, g net.Conn) {
 	h.toHost.Add(1)
-	inet.Splice(c, g, func() { h.toHost.Add(-1) })
+	inet.Splice(countedConn{c, &h.moved}, g, func() { h.toHost.Add(-1) })
+}
+
+// countedConn counts the bytes written to a connection.
+type countedConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c countedConn) Write(p []byte) (int, error) {
+	k, err := c.Conn.Write(p)
+	c.n.Add(int64(k))
+	return k, err
+}
+
+// CloseWrite passes Splice's half-close on.
+func (c countedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }
 
 // ConnectWait is how long Connect tries to reach a module that does not
@@ -185,8 +217,9 @@ type host struct {
 	listeners map[uint16]net.Listener // exposed guest ports
 
 	// toHost counts the TCP connections still copying what the guest
-	// sent to the host (drain).
+	// sent to the host, moved the bytes they wrote (drain).
 	toHost atomic.Int32
+	moved  atomic.Int64
 }
 
 // control follows the guest's listening sockets (Options.Expose).

@@ -95,17 +95,7 @@ func TestGuestReachesHostLoopback(t *testing.T) {
 // emulator stops) still reaches a host server that reads it slowly: the
 // host side holds it as a closed socket's buffer would.
 func TestGuestDataOutlivesLink(t *testing.T) {
-	link := linktest.Link(t, hostnet.Options{})
-	s, err := inet.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, err := s.AttachLink(context.Background(), link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go run()
-	defer s.S.Close()
+	s, link, served := openLink(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -150,6 +140,96 @@ func TestGuestDataOutlivesLink(t *testing.T) {
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("the host server is still reading a minute after the link closed")
+	}
+	if err := <-served; err != nil {
+		t.Errorf("host side: %v", err)
+	}
+}
+
+// openLink is a guest's network stack linked to a host side served by
+// hostnet, as guestNetwork's, with the guest's end of the link, which the
+// test closes, and how the host side ended.
+func openLink(t *testing.T) (*inet.Stack, net.Conn, <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	served := make(chan error, 1)
+	go func() { served <- hostnet.Connect(ctx, ln.Addr().String(), "open", hostnet.Options{}) }()
+	link, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inet.AcceptLink(link, "open"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := inet.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := s.AttachLink(context.Background(), link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go run()
+	t.Cleanup(func() { s.S.Close(); link.Close() })
+	return s, link, served
+}
+
+// TestLinkEndsWithOpenConnection: a connection the guest leaves open when
+// its machine ends (a background process still connected) does not hold
+// the host side: it ends soon after the link, not after drainLimit.
+func TestLinkEndsWithOpenConnection(t *testing.T) {
+	s, link, served := openLink(t)
+	server, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	got := make(chan string, 1)
+	go func() {
+		c, err := server.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		b := make([]byte, 5)
+		io.ReadFull(c, b)
+		got <- string(b)
+		io.Copy(io.Discard, c)
+	}()
+	c, err := dialGuest(s, inet.GatewayAddr, uint16(server.Addr().(*net.TCPAddr).Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case b := <-got:
+		if b != "hello" {
+			t.Fatalf("the host server read %q", b)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the host server read nothing")
+	}
+	start := time.Now()
+	link.Close()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("host side: %v", err)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("the host side ended %v after the link, with a connection left open", d)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the host side still runs 30 s after the link ended")
 	}
 }
 
