@@ -23,9 +23,6 @@ type block struct {
 	// pages are the code pages the block's bytes come from (a second one
 	// when the last instruction crosses into the next page).
 	page, next *codePage
-	// entry is 1 + the entry (unit << 16 | block) of translated code
-	// that starts at va, or 0.
-	entry uint32
 }
 
 func (b *block) valid() bool {
@@ -151,10 +148,10 @@ func (c *CPU) decodeBlock(cp *codePage, data *[PageSize]byte, rip uint64) *block
 		}
 	}
 	if e, ok := cp.entries[uint16(rip&pageMask)]; ok {
-		// Translated code starts here: a mark first, which Run meets
-		// on its slow path (the interpreter pays nothing per block).
-		b.entry = e + 1
-		b.insts = append([]inst{{op: opTranslated}}, insts[:n]...)
+		// Translated code starts here: a mark first, holding the entry,
+		// which Run meets on its slow path (the interpreter pays nothing
+		// per block).
+		b.insts = append([]inst{{op: opTranslated, imm: uint64(e)}}, insts[:n]...)
 		return b
 	}
 	b.insts = append([]inst(nil), insts[:n]...)

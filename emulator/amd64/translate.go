@@ -658,34 +658,31 @@ func regsRead(in *tinst) []uint8 {
 		if in.lop == vecFromGPR {
 			r = append(r, in.src)
 		}
-	case fastNone: // mul, bsf, bsr; getReg loads the byte and word operations'
-		switch in.op {
-		case opBtRmReg:
-			r = append(r, in.rm, in.reg)
-			return r
-		case opBtRmImm:
+	case fastNone: // the translator's own forms
+		switch {
+		case isPartialOp(&in.inst): // getReg loads theirs
+		case in.op == opBtRmImm:
 			r = append(r, in.rm)
-			return r
-		case opPushRm:
+		case in.op == opBtRmReg:
+			r = append(r, in.rm, in.reg)
+		case in.op == opPushRm:
 			addr()
 			r = append(r, RSP)
-			return slices.DeleteFunc(r, func(x uint8) bool { return x == zeroReg || x == scratchReg })
-		case opDivRm:
-			r = append(r, RAX, RDX)
-		case opCmpxchg:
-			r = append(r, RAX)
-		}
-		if isPartialOp(&in.inst) {
-			break
-		}
-		addr()
-		if !in.mem {
-			r = append(r, in.rm)
-		}
-		if in.op == opMulRm {
-			r = append(r, RAX)
-		} else {
-			r = append(r, in.reg)
+		default: // the r/m operand, and reg or the implicit registers
+			addr()
+			if !in.mem {
+				r = append(r, in.rm)
+			}
+			switch in.op {
+			case opMulRm:
+				r = append(r, RAX)
+			case opDivRm:
+				r = append(r, RAX, RDX)
+			case opCmpxchg:
+				r = append(r, RAX, in.reg)
+			default:
+				r = append(r, in.reg)
+			}
 		}
 	case fastAside:
 		switch in.op {

@@ -65,7 +65,7 @@ func (c *CPU) interpretOne(rip uint64) (uint64, bool) {
 // directly.
 func (c *CPU) runTranslated(b *block, rip, limit uint64) (uint64, uint32) {
 	f := &c.frame
-	entry := b.entry - 1
+	entry := uint32(b.insts[0].imm) // the opTranslated mark's
 	c.Mem.PrepareFrame(f, rip, entry, &b.page.valid)
 	f.X = uint64(uintptr(unsafe.Pointer(&c.R)))
 	f.Base = rip &^ pageMask

@@ -166,20 +166,18 @@ func EmitMulHigh(w *wasm.Writer, a, b, t2, t3 uint32, aSigned, bSigned bool) {
 	hi(t3)
 	w.Op(wasm.OpI64Add)
 	// Signed corrections: subtract b if a < 0, a if b < 0.
-	if aSigned {
-		w.Get(b)
-		w.Get(a)
+	correct := func(x, negative uint32) { // - (x & (negative >> 63))
+		w.Get(x)
+		w.Get(negative)
 		w.I64Const(63)
 		w.Op(wasm.OpI64ShrS)
 		w.Op(wasm.OpI64And)
 		w.Op(wasm.OpI64Sub)
 	}
+	if aSigned {
+		correct(b, a)
+	}
 	if bSigned {
-		w.Get(a)
-		w.Get(b)
-		w.I64Const(63)
-		w.Op(wasm.OpI64ShrS)
-		w.Op(wasm.OpI64And)
-		w.Op(wasm.OpI64Sub)
+		correct(a, b)
 	}
 }
