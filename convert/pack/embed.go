@@ -326,13 +326,24 @@ func Detach(module []byte, name string) (rest, blob []byte, err error) {
 // would read the whole blob, hundreds of MiB for a large image, at every
 // start). It suits readers that check what they read themselves, such as
 // the emulator's rootfs reader with its per-chunk checksums. A blob
-// shorter than minLen is not detached (rest is nil): rewriting the module
-// costs more than a small blob saves.
+// shorter than minLen is not detached (rest and blob are nil): rewriting
+// the module costs more than a small blob saves.
 func DetachInPlace(module []byte, name string, minLen int) (rest, blob []byte, err error) {
 	return detach(module, name, false, minLen)
 }
 
 func detach(module []byte, name string, check bool, minLen int) (rest, blob []byte, err error) {
+	if minLen > 0 {
+		// The blob lies in the passive segment: a segment shorter than
+		// minLen says no without parsing the module and searching its
+		// memory for the table (tens of milliseconds at every start of
+		// a small image).
+		if n, err := wasmbin.PassiveDataLen(module); err != nil {
+			return nil, nil, fmt.Errorf("pack: %w", err)
+		} else if n < minLen {
+			return nil, nil, nil
+		}
+	}
 	m, err := wasmbin.Parse(module)
 	if err != nil {
 		return nil, nil, fmt.Errorf("pack: %w", err)
@@ -372,7 +383,7 @@ func detach(module []byte, name string, check bool, minLen int) (rest, blob []by
 	}
 	blob = seg.Init[e.Addr : e.Addr+e.Len]
 	if len(blob) < minLen {
-		return nil, blob, nil
+		return nil, nil, nil
 	}
 	if check && crc32.Checksum(blob, castagnoli) != e.CRC32C {
 		return nil, nil, fmt.Errorf("pack: blob %q: CRC-32C mismatch", name)

@@ -380,8 +380,13 @@ func TestDetachInPlace(t *testing.T) {
 		t.Fatal(err)
 	}
 	rest, blob, err := DetachInPlace(out, "rootfs", len(first)+1)
-	if err != nil || rest != nil || !bytes.Equal(blob, first) {
-		t.Fatalf("a blob under minLen: rest %d bytes, blob equal %v, %v", len(rest), bytes.Equal(blob, first), err)
+	if err != nil || rest != nil || blob != nil {
+		t.Fatalf("a blob under minLen: rest %d bytes, blob %d bytes, %v", len(rest), len(blob), err)
+	}
+	// Longer than the whole passive segment.
+	rest, blob, err = DetachInPlace(out, "rootfs", len(out))
+	if err != nil || rest != nil || blob != nil {
+		t.Fatalf("minLen past the passive segment: rest %d bytes, blob %d bytes, %v", len(rest), len(blob), err)
 	}
 	rest, blob, err = DetachInPlace(out, "rootfs", len(first))
 	if err != nil {

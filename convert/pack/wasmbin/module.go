@@ -174,14 +174,8 @@ func Parse(b []byte) (*Module, error) {
 	lastOrder := 0
 	seen := map[SectionID]bool{}
 	for !r.done() {
-		start := r.offset()
-		id := SectionID(r.byte())
-		size := r.u32()
-		payloadStart := r.offset()
-		payload := r.bytes(uint64(size))
+		id, start, payload, sr := nextSection(r)
 		if r.err != nil {
-			r.err = &FormatError{Section: id.String(), Offset: start,
-				Msg: fmt.Sprintf("section header or %d-byte payload runs past the end of the module", size)}
 			break
 		}
 		sec := Section{ID: id, Offset: start, Payload: payload}
@@ -194,7 +188,6 @@ func Parse(b []byte) (*Module, error) {
 			}
 			seen[id], lastOrder = true, order
 		}
-		sr := &reader{b: payload, base: payloadStart, section: id.String()}
 		if err := m.decodeSection(&sec, sr); err != nil {
 			return nil, err
 		}
@@ -212,6 +205,47 @@ func Parse(b []byte) (*Module, error) {
 			Msg: fmt.Sprintf("data count section says %d segments, data section has %d", *m.DataCount, len(m.Data))}
 	}
 	return m, nil
+}
+
+// nextSection reads the header of the section at r and skips its payload,
+// which it returns with a reader of its own.
+func nextSection(r *reader) (id SectionID, start int, payload []byte, pr *reader) {
+	start = r.offset()
+	id = SectionID(r.byte())
+	size := r.u32()
+	payloadStart := r.offset()
+	payload = r.bytes(uint64(size))
+	if r.err != nil {
+		r.err = &FormatError{Section: id.String(), Offset: start,
+			Msg: fmt.Sprintf("section header or %d-byte payload runs past the end of the module", size)}
+	}
+	return id, start, payload, &reader{b: payload, base: payloadStart, section: id.String()}
+}
+
+// PassiveDataLen returns the length of the longest passive data segment
+// of the module b, decoding nothing but section headers and the data
+// section's segment headers: what a caller needs to decide whether a
+// module is worth parsing (Parse decodes every function body, tens of
+// milliseconds for a Go program's module).
+func PassiveDataLen(b []byte) (int, error) {
+	if len(b) < len(magic) || !bytes.Equal(b[:len(magic)], magic) {
+		return 0, &FormatError{Section: "header", Offset: 0, Msg: "not a version 1 WebAssembly module"}
+	}
+	r := &reader{b: b, pos: len(magic), section: "module"}
+	for !r.done() {
+		id, _, _, sr := nextSection(r)
+		if r.err != nil || id != SectionData {
+			continue
+		}
+		longest := 0
+		for _, d := range decodeVec(sr, "data segments", 2, decodeDataSegment) {
+			if d.Passive {
+				longest = max(longest, len(d.Init))
+			}
+		}
+		return longest, sr.err
+	}
+	return 0, r.err
 }
 
 func (m *Module) decodeSection(sec *Section, r *reader) error {

@@ -278,12 +278,16 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		passive, perr := PassiveDataLen(b)
 		m, err := Parse(b)
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("error %v does not wrap ErrMalformed", err)
 			}
 			return
+		}
+		if want := longestPassive(m); perr != nil || passive != want {
+			t.Fatalf("PassiveDataLen = %d, %v; Parse finds %d", passive, perr, want)
 		}
 		out, err := m.Encode()
 		if err != nil {
@@ -307,6 +311,51 @@ func FuzzParse(f *testing.F) {
 			m.FindData([]byte{0})
 		}
 	})
+}
+
+func longestPassive(m *Module) int {
+	n := 0
+	for _, d := range m.Data {
+		if d.Passive {
+			n = max(n, len(d.Init))
+		}
+	}
+	return n
+}
+
+// TestPassiveDataLen: the header scan agrees with Parse, and fails where
+// the data section is malformed.
+func TestPassiveDataLen(t *testing.T) {
+	b := watModule(t)
+	if n, err := PassiveDataLen(b); err != nil || n != len("lazy") {
+		t.Fatalf("sections.wat: PassiveDataLen = %d, %v; want 4", n, err)
+	}
+	m, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.AppendPassiveData(make([]byte, 1000))
+	out, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := PassiveDataLen(out); err != nil || n != 1000 {
+		t.Fatalf("after appending 1000 bytes: PassiveDataLen = %d, %v", n, err)
+	}
+	noData := []byte{0, 'a', 's', 'm', 1, 0, 0, 0, 5, 3, 1, 0, 1}
+	if n, err := PassiveDataLen(noData); err != nil || n != 0 {
+		t.Fatalf("no data section: PassiveDataLen = %d, %v", n, err)
+	}
+	for name, bad := range map[string][]byte{
+		"no magic":    []byte("\x7fELF\x02\x01\x01\x00"),
+		"huge count":  {0, 'a', 's', 'm', 1, 0, 0, 0, 11, 5, 0xff, 0xff, 0xff, 0xff, 0x0f},
+		"segment cut": {0, 'a', 's', 'm', 1, 0, 0, 0, 11, 4, 1, 1, 9, 'x'},
+		"section cut": {0, 'a', 's', 'm', 1, 0, 0, 0, 11, 9, 1, 1},
+	} {
+		if _, err := PassiveDataLen(bad); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: PassiveDataLen error %v, want ErrMalformed", name, err)
+		}
+	}
 }
 
 func TestAppendCustomSection(t *testing.T) {
