@@ -164,7 +164,7 @@ func (l *bufferList) get(n int) []byte {
 func (l *bufferList) put(b []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.free) < cacheSlots {
+	if len(l.free) < minCacheSlots {
 		l.free = append(l.free, b)
 	}
 }
@@ -243,17 +243,30 @@ type inflater struct {
 
 var inflaters = sync.Pool{New: func() any { return new(inflater) }}
 
-// cacheSlots is how many decoded chunks an Image keeps. Sequential reads of
-// a few files at a time then inflate each chunk once.
-const cacheSlots = 8
+// CacheBytes bounds the decoded chunks an Image keeps, shared by every
+// reader of the image (in the emulator: every process of the guest). A
+// program's pages are read at page faults in whatever order the program
+// touches them, and every exec reads them again: with 8 chunks of 64 KiB,
+// a shell loop running busybox decoded the same chunks at every exec
+// (LZ4 37% of its time natively); 8 MiB holds a C library, a shell and
+// the tools a script runs.
+const CacheBytes = 8 << 20
 
-// chunkCache keeps recently decoded chunks. Entries are only read while mu
-// is held, so an evicted buffer can be reused for the next decode.
+// minCacheSlots keeps sequential reads of a few files at a time decoding
+// each chunk once whatever the chunk size.
+const minCacheSlots = 8
+
+// chunkCache keeps recently decoded chunks, least recently used first out.
+// Entries are only read while mu is held, so an evicted buffer can be
+// reused for the next decode.
 type chunkCache struct {
 	mu    sync.Mutex
-	slots [cacheSlots]cacheSlot
+	slots []cacheSlot      // allocated on first use: CacheBytes / chunk size
+	index map[uint32]int32 // chunk index -> slot
 	tick  uint64
 	spare [][]byte // evicted buffers, reused by the next decode
+	// decodes counts the chunks decoded into the cache (for tests).
+	decodes uint64
 }
 
 type cacheSlot struct {
@@ -262,19 +275,22 @@ type cacheSlot struct {
 	data []byte
 }
 
+// cacheSlots is how many chunks of chunkSize bytes the cache holds.
+func cacheSlots(chunkSize uint32) int {
+	return max(minCacheSlots, CacheBytes/int(chunkSize))
+}
+
 // read copies decoded chunk idx[within:within+len(dst)] into dst, decoding
 // the chunk if it is not cached.
 func (cc *chunkCache) read(im *Image, ino Ino, idx uint32, c *ChunkRecord, within int, dst []byte) error {
 	cc.mu.Lock()
 	cc.tick++
-	for i := range cc.slots {
+	if i, ok := cc.index[idx]; ok {
 		s := &cc.slots[i]
-		if s.idx == idx+1 {
-			s.used = cc.tick
-			copy(dst, s.data[within:])
-			cc.mu.Unlock()
-			return nil
-		}
+		s.used = cc.tick
+		copy(dst, s.data[within:])
+		cc.mu.Unlock()
+		return nil
 	}
 	var buf []byte
 	if n := len(cc.spare); n > 0 {
@@ -297,22 +313,31 @@ func (cc *chunkCache) read(im *Image, ino Ino, idx uint32, c *ChunkRecord, withi
 		return err
 	}
 	copy(dst, buf[within:])
-	victim := &cc.slots[0]
+	if _, ok := cc.index[idx]; ok {
+		// Another goroutine decoded the same chunk meanwhile.
+		cc.spare = append(cc.spare, buf)
+		return nil
+	}
+	if cc.slots == nil {
+		cc.slots = make([]cacheSlot, cacheSlots(im.chunkSize))
+		cc.index = make(map[uint32]int32, len(cc.slots))
+	}
+	// The least recently used slot (an empty one has used 0). A linear
+	// scan, once per decode: far cheaper than the decode itself.
+	v := 0
 	for i := range cc.slots {
-		s := &cc.slots[i]
-		if s.idx == idx+1 {
-			// Another goroutine decoded the same chunk meanwhile.
-			cc.spare = append(cc.spare, buf)
-			return nil
-		}
-		if s.used < victim.used {
-			victim = s
+		if cc.slots[i].used < cc.slots[v].used {
+			v = i
 		}
 	}
+	victim := &cc.slots[v]
 	if victim.data != nil {
+		delete(cc.index, victim.idx-1)
 		cc.spare = append(cc.spare, victim.data)
 	}
 	cc.tick++
+	cc.decodes++
 	*victim = cacheSlot{idx: idx + 1, used: cc.tick, data: buf}
+	cc.index[idx] = int32(v)
 	return nil
 }

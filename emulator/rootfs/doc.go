@@ -26,8 +26,8 @@
 // ErrCorrupt errors rather than wrong bytes, a panic or a decompression bomb.
 //
 // Concurrency: an Image is safe for use by multiple goroutines. The shared
-// state is a bitmap of verified chunks (atomic) and a small cache of decoded
-// chunks (mutex, held only to copy, never while inflating).
+// state is a bitmap of verified chunks (atomic) and a cache of decoded chunks
+// (CacheBytes; mutex, held only to copy, never while inflating).
 //
 // The package imports only the standard library: it is compiled to wasip1
 // as part of the emulator.
