@@ -81,3 +81,7 @@ func TarImage(r io.Reader) (*rootfs.Image, error) {
 	}
 	return writeImage(tree)
 }
+
+// FrameCacheFills returns how many frames of image files the kernel's
+// frame cache read (frameCache).
+func (k *Kernel) FrameCacheFills() uint64 { return k.frames.fills }

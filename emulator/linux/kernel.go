@@ -154,6 +154,7 @@ type Kernel struct {
 	nextPID  int
 	init     *Process
 	resident uint64 // populated guest pages of all address spaces
+	frames   frameCache
 	limit    uint64 // in pages
 	stdio    [3]*vfs.Description
 	// stdin is the host's standard input, read by a goroutine (Run

@@ -125,10 +125,12 @@ func TestSignalFrames(t *testing.T) {
 // interrupting select), mmapshared.c (MAP_SHARED file mappings) and
 // ttyflow.c (tcflow and IXON on a pty) and scmrights.c (descriptor
 // passing over AF_UNIX streams and datagrams), signalfd.c, inotify.c,
-// memfd.c (file seals), fasync.c (signal-driven I/O, dnotify) and
-// sigqueue.c (queued real-time signals).
+// memfd.c (file seals), fasync.c (signal-driven I/O, dnotify),
+// sigqueue.c (queued real-time signals), inet.c and privatemap.c
+// (private mappings of an image file, whose frames processes share,
+// written by one of them).
 func TestCProgramsMatchQemu(t *testing.T) {
-	for _, src := range []string{"testdata/locks.c", "testdata/timerfd.c", "testdata/pidfd.c", "testdata/fsmisc.c", "testdata/mmapshared.c", "testdata/ttyflow.c", "testdata/scmrights.c", "testdata/signalfd.c", "testdata/inotify.c", "testdata/memfd.c", "testdata/fasync.c", "testdata/sigqueue.c", "testdata/inet.c"} {
+	for _, src := range []string{"testdata/locks.c", "testdata/timerfd.c", "testdata/pidfd.c", "testdata/fsmisc.c", "testdata/mmapshared.c", "testdata/ttyflow.c", "testdata/scmrights.c", "testdata/signalfd.c", "testdata/inotify.c", "testdata/memfd.c", "testdata/fasync.c", "testdata/sigqueue.c", "testdata/inet.c", "testdata/privatemap.c"} {
 		t.Run(filepath.Base(src), func(t *testing.T) {
 			prog, want, status := cOracle(t, src)
 			got, stderr := runCProgram(t, prog)

@@ -322,6 +322,18 @@ func (m *MM) populate(addr uint64) error {
 	if err := m.k.charge(1); err != nil {
 		return err
 	}
+	if v.prot&abi.PROT_WRITE == 0 {
+		if ino, off, ok := v.imagePage(page); ok {
+			switch err := m.populateImage(v, page, ino, off); {
+			case err == nil:
+				m.resident++
+				return nil
+			case !errors.Is(err, errShortPage):
+				m.k.resident--
+				return err
+			}
+		}
+	}
 	if err := m.mem.Map(page, pageSize, v.perm()); err != nil {
 		m.k.resident--
 		return err

@@ -208,6 +208,43 @@ func (m *Memory) MapFrame(addr uint64, data *[PageSize]byte, slot *any, perm Per
 	return nil
 }
 
+// MapPrivateFrame maps at the page addr, private and copy-on-write, the
+// frame whose page record *slot holds: an entry of a cache the caller
+// keeps (opaque to it) of frames with a file's bytes. An empty slot gets a
+// new frame that fill fills; filled reports that. The slot holds a
+// reference of its own, so a write from any address space copies the
+// frame and every later mapping sees the file's bytes; decoded code, kept
+// per frame and virtual address, serves every process that maps the
+// frame at the same address. ReleaseFrame drops the slot's reference.
+func (m *Memory) MapPrivateFrame(addr uint64, slot *any, perm Perm, fill func(*[PageSize]byte) error) (filled bool, err error) {
+	first, _, err := checkRange(addr, PageSize)
+	if err != nil {
+		return false, err
+	}
+	pg, _ := (*slot).(*page)
+	if pg == nil {
+		data := new([PageSize]byte)
+		if err := fill(data); err != nil {
+			return false, err
+		}
+		pg = &page{data: data, refs: 1}
+		*slot, filled = pg, true
+	}
+	m.dropPage(first)
+	pg.refs++
+	m.pages[first] = &pte{pg: pg, perm: perm, cow: true}
+	return filled, nil
+}
+
+// ReleaseFrame drops the reference of a MapPrivateFrame slot and empties
+// it: the address spaces that map the frame keep it.
+func ReleaseFrame(slot *any) {
+	if pg, ok := (*slot).(*page); ok {
+		pg.refs--
+		*slot = nil
+	}
+}
+
 // Unmap removes the mappings in [addr, addr+length). Unmapped holes in the
 // range are not an error.
 func (m *Memory) Unmap(addr, length uint64) error {

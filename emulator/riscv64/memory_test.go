@@ -170,3 +170,63 @@ func TestCopyOnWriteDropsDecodedCode(t *testing.T) {
 		t.Fatalf("child a0 = %d after the parent's write, want 1", got)
 	}
 }
+
+// TestMapPrivateFrame: address spaces that map one cache slot share its
+// frame, filled once; a write copies it, so other mappings, earlier and
+// later, keep the file's bytes.
+func TestMapPrivateFrame(t *testing.T) {
+	var slot any
+	fills := 0
+	fill := func(f *[PageSize]byte) error {
+		fills++
+		copy(f[:], "file bytes")
+		return nil
+	}
+	m1, m2 := NewMemory(), NewMemory()
+	for _, m := range []*Memory{m1, m2} {
+		if _, err := m.MapPrivateFrame(0x10000, &slot, PermRead|PermWrite, fill); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fills != 1 {
+		t.Fatalf("%d fills for two mappings of one slot", fills)
+	}
+	f1, _ := m1.ReadFrame(0x10000)
+	f2, _ := m2.ReadFrame(0x10000)
+	if f1 != f2 {
+		t.Fatal("the two address spaces map different frames")
+	}
+	if err := m1.WriteBytes(0x10000, []byte("written")); err != nil {
+		t.Fatal(err)
+	}
+	m3 := NewMemory()
+	if filled, err := m3.MapPrivateFrame(0x20000, &slot, PermRead, fill); err != nil || filled {
+		t.Fatalf("third mapping: filled %v, %v", filled, err)
+	}
+	buf := make([]byte, 10)
+	for name, m := range map[string]*Memory{"m1": m1, "m2": m2, "m3": m3} {
+		addr := uint64(0x10000)
+		if m == m3 {
+			addr = 0x20000
+		}
+		if err := m.ReadBytes(addr, buf); err != nil {
+			t.Fatal(err)
+		}
+		want := "file bytes"
+		if m == m1 {
+			want = "writtentes" // "written" over "file bytes"
+		}
+		if string(buf) != want {
+			t.Errorf("%s reads %q, want %q", name, buf, want)
+		}
+	}
+	// Released by the cache, the frame stays with its mappings; the slot
+	// fills anew.
+	ReleaseFrame(&slot)
+	if slot != nil {
+		t.Fatal("ReleaseFrame left the slot full")
+	}
+	if filled, err := NewMemory().MapPrivateFrame(0x10000, &slot, PermRead, fill); err != nil || !filled || fills != 2 {
+		t.Errorf("after release: filled %v, %d fills, %v", filled, fills, err)
+	}
+}

@@ -111,6 +111,9 @@ const PageSize = riscv64.PageSize
 // NewMemory returns an empty address space.
 func NewMemory() *Memory { return riscv64.NewMemory() }
 
+// ReleaseFrame drops the reference a Memory.MapPrivateFrame slot holds.
+func ReleaseFrame(slot *any) { riscv64.ReleaseFrame(slot) }
+
 // ABI describes one architecture's Linux ABI to the kernel.
 type ABI struct {
 	// Name is the uname machine, e.g. "riscv64".
