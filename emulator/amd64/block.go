@@ -46,7 +46,23 @@ func (cp *codePage) Invalidate() {
 	cp.blocks = nil
 }
 
-var _ rv.CodeCache = (*codePage)(nil)
+// codePages is the decoded code of one frame at each virtual address it
+// is executed at (rv.CodeCache): processes share the frames of programs
+// and libraries, and a library lies at different addresses in processes
+// that load different libraries before it (ls and cat in a shell loop).
+// The most recently made comes first.
+type codePages [4]*codePage
+
+// Invalidate drops the frame's code at every address.
+func (cs *codePages) Invalidate() {
+	for _, cp := range cs {
+		if cp != nil {
+			cp.Invalidate()
+		}
+	}
+}
+
+var _ rv.CodeCache = (*codePages)(nil)
 
 // codePageAt returns the decoded code of the executable page va and its
 // frame, or records the fetch fault.
@@ -56,14 +72,25 @@ func (c *CPU) codePageAt(va uint64) (*codePage, *[PageSize]byte, bool) {
 		c.exit = Exit{Reason: ExitFault, Access: rv.AccessExec, Cause: cause, Addr: va}
 		return nil, nil, false
 	}
-	if cp, ok := (*slot).(*codePage); ok && cp.valid && cp.va == va {
-		return cp, data, true
+	cs, _ := (*slot).(*codePages)
+	if cs == nil {
+		if *slot != nil {
+			(*slot).Invalidate()
+		}
+		cs = new(codePages)
+		*slot = cs
 	}
-	if *slot != nil {
-		(*slot).Invalidate()
+	for _, cp := range cs {
+		if cp != nil && cp.valid && cp.va == va {
+			return cp, data, true
+		}
 	}
+	if last := cs[len(cs)-1]; last != nil {
+		last.Invalidate()
+	}
+	copy(cs[1:], cs[:len(cs)-1])
 	cp := &codePage{va: va, valid: true, blocks: make(map[uint64]*block), entries: c.pageEntries(va)}
-	*slot = cp
+	cs[0] = cp
 	return cp, data, true
 }
 

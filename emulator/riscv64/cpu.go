@@ -138,9 +138,43 @@ func (cp *codePage) invalidate() {
 // fence.i and the riscv_flush_icache system call require.
 func (m *Memory) FlushCode() {
 	for _, e := range m.pages {
-		if e.pg.code != nil {
-			e.pg.code.invalidate()
-			e.pg.code = nil
+		e.pg.code.invalidate()
+	}
+}
+
+// codePages are the decoded instructions of one frame at each virtual
+// address it is executed at: processes share the frames of programs and
+// libraries (MapPrivateFrame), and a library lies at different addresses
+// in processes that load different libraries before it (ls and cat in a
+// shell loop). The most recently made comes first.
+type codePages [4]*codePage
+
+// at returns the valid code page for va, or nil.
+func (cs *codePages) at(va uint64) *codePage {
+	for _, cp := range cs {
+		if cp != nil && cp.va == va && cp.valid {
+			return cp
+		}
+	}
+	return nil
+}
+
+// add makes cp the first, invalidating the least recently made when all
+// are taken.
+func (cs *codePages) add(cp *codePage) {
+	if last := cs[len(cs)-1]; last != nil {
+		last.invalidate()
+	}
+	copy(cs[1:], cs[:len(cs)-1])
+	cs[0] = cp
+}
+
+// invalidate drops the code at every address.
+func (cs *codePages) invalidate() {
+	for i, cp := range cs {
+		if cp != nil {
+			cp.invalidate()
+			cs[i] = nil
 		}
 	}
 }
@@ -182,18 +216,16 @@ func (m *Memory) codePage(va uint64) (*codePage, FaultCause) {
 		return nil, CauseProtection
 	}
 	pg := e.pg
-	if pg.code != nil && pg.code.va == va {
-		return pg.code, CauseNone
+	if cp := pg.code.at(va); cp != nil {
+		return cp, CauseNone
 	}
-	if pg.code != nil {
-		pg.code.invalidate()
-	}
-	pg.code = &codePage{va: va, data: pg.data, valid: true}
+	cp := &codePage{va: va, data: pg.data, valid: true}
+	pg.code.add(cp)
 	if pg.translated != nil {
-		pg.code.markEntries(pg.translated)
+		cp.markEntries(pg.translated)
 	}
 	m.flushTLBPage(va >> pageShift)
-	return pg.code, CauseNone
+	return cp, CauseNone
 }
 
 // decodeSlot decodes the instruction in slot idx of cp. An instruction in

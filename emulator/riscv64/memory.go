@@ -57,9 +57,9 @@ type page struct {
 	refs int32
 	// shared frames stay shared across Fork and are never copied on write.
 	shared bool
-	// code is the decoded-instruction cache of this frame, nil when no
-	// instruction was fetched from it since it was last written.
-	code *codePage
+	// code is the decoded-instruction cache of this frame at each virtual
+	// address it was executed at since it was last written.
+	code codePages
 	// translated is the translated unit of the frame's bytes, set by the
 	// loader that filled the frame from an image file and dropped by the
 	// first write (translated.go).
@@ -71,10 +71,7 @@ type page struct {
 
 // dropCode invalidates and forgets the decoded code of the frame.
 func (pg *page) dropCode() {
-	if pg.code != nil {
-		pg.code.invalidate()
-		pg.code = nil
-	}
+	pg.code.invalidate()
 	if pg.foreign != nil {
 		pg.foreign.Invalidate()
 		pg.foreign = nil

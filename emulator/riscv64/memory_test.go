@@ -230,3 +230,33 @@ func TestMapPrivateFrame(t *testing.T) {
 		t.Errorf("after release: filled %v, %d fills, %v", filled, fills, err)
 	}
 }
+
+// TestCodeAtSeveralAddresses: a frame executed at two addresses (a
+// library that two processes load at different addresses) keeps its
+// decoded code for both; a write drops both.
+func TestCodeAtSeveralAddresses(t *testing.T) {
+	var slot any
+	fill := func(*[PageSize]byte) error { return nil }
+	m1, m2 := NewMemory(), NewMemory()
+	for _, mapping := range []struct {
+		m  *Memory
+		va uint64
+	}{{m1, 0x10000}, {m2, 0x30000}} {
+		if _, err := mapping.m.MapPrivateFrame(mapping.va, &slot, PermRead|PermWrite|PermExec, fill); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, _ := m1.codePage(0x10000)
+	b, _ := m2.codePage(0x30000)
+	if again, _ := m1.codePage(0x10000); again != a || !a.valid || !b.valid {
+		t.Fatalf("code at the first address remade (%v) or dropped: valid %v %v", again != a, a.valid, b.valid)
+	}
+	// m2's write copies the frame for m2 and drops the shared frame's
+	// code (m1's CPUs may hold it; they decode again).
+	if err := m2.WriteBytes(0x30000, []byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	if a.valid || b.valid {
+		t.Errorf("code survives a write: valid %v %v", a.valid, b.valid)
+	}
+}

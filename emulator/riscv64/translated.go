@@ -232,11 +232,8 @@ func (m *Memory) SetTranslated(addr uint64, tp *TranslatedPage) {
 		return
 	}
 	e.pg.translated = tp
-	if e.pg.code != nil {
-		// Decoded before the origin was known: decode again, marked.
-		e.pg.code.invalidate()
-		e.pg.code = nil
-	}
+	// Decoded before the origin was known: decode again, marked.
+	e.pg.code.invalidate()
 	if e.pg.foreign != nil {
 		e.pg.foreign.Invalidate()
 		e.pg.foreign = nil
