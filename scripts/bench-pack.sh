@@ -9,6 +9,9 @@
 #   4. Start-up against image size: busybox plus a layer of 0 to 300 MiB of
 #      incompressible data (internal/bigimage), `sh -c true` warm in c2w run
 #      and under the wazero CLI, with c2w run's peak RSS.
+#   5. Many processes: shell loops that start a program 100 times (riscv64
+#      busybox) and coreutils 60 times (Debian's amd64 bash), warm, against
+#      the same loops natively (the amd64 image's own binaries, chrooted).
 # Needs bin/c2w (make build) and the fixtures (make fixtures). Results are
 # recorded by hand in docs/performance-pack.md with this command.
 set -euo pipefail
@@ -97,3 +100,21 @@ for n in ${SIZES:-0 10 100 300}; do
 	rss=$(XDG_CACHE_HOME=$work/warm /usr/bin/time -f %M "$c2w" run "$work/big.wasm" sh -c true 2>&1 >/dev/null | tail -1)
 	printf '%8s %12s %12s %12s %14s\n' "$n" "$(mib "$out")" "$tc" "$tw" "$(awk -v k="$rss" 'BEGIN { printf "%.0f", k / 1024 }')"
 done
+
+echo
+echo "== many processes: shell loops starting programs, warm (ms, median of $runs) =="
+loop_true='i=0; while [ $i -lt 100 ]; do /bin/true; i=$((i+1)); done'
+loop_coreutils='for i in $(seq 30); do ls / >/dev/null; cat /etc/os-release >/dev/null; done'
+"$c2w" -q oci-layout:.fixtures/oci/bash-amd64:latest "$work/bash-amd64.wasm"
+mkdir -p "$root/bash-amd64"
+for l in $("$c2w" inspect --json oci-layout:.fixtures/oci/bash-amd64:latest |
+	python3 -c 'import json,sys; print(" ".join(l["digest"][7:] for l in json.load(sys.stdin)["layers"]))'); do
+	tar -xzf ".fixtures/oci/bash-amd64/blobs/sha256/$l" -C "$root/bash-amd64" 2>/dev/null || true
+done
+printf '%-44s %10s %10s\n' loop "c2w run" native
+bt=$(XDG_CACHE_HOME=$work/warm floor "$c2w" run "$work/busybox.wasm" sh -c "$loop_true")
+nt=$(floor sh -c "$loop_true")
+printf '%-44s %10s %10s\n' "100 x /bin/true (busybox riscv64 sh)" "$bt" "$nt"
+bc=$(XDG_CACHE_HOME=$work/warm floor "$c2w" run "$work/bash-amd64.wasm" bash -c "$loop_coreutils")
+nc=$(floor chroot "$root/bash-amd64" bash -c "$loop_coreutils")
+printf '%-44s %10s %10s\n' "30 x (ls; cat) (bash + coreutils amd64)" "$bc" "$nc"
