@@ -570,7 +570,7 @@ func (k *Kernel) fault(t *Task, ev arch.Event) {
 			return
 		}
 		if errors.Is(err, errBeyondEOF) {
-			ev.Signal, ev.Code, ev.Detail = abi.SIGBUS, abi.BUS_ADRERR, "access past the end of a shared file mapping"
+			ev.Signal, ev.Code, ev.Detail = abi.SIGBUS, abi.BUS_ADRERR, arch.Text("access past the end of a shared file mapping")
 		}
 	}
 	if k.cfg.Trace != nil {

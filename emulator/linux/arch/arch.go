@@ -1,6 +1,8 @@
 package arch
 
 import (
+	"fmt"
+
 	"github.com/wasmrt/wasmrt/emulator/linux/abi"
 	"github.com/wasmrt/wasmrt/emulator/riscv64"
 )
@@ -34,9 +36,15 @@ type Event struct {
 	Signal int
 	Code   int
 	Addr   uint64
-	// Detail describes a fault for diagnostics.
-	Detail string
+	// Detail describes a fault for diagnostics, formatted only when
+	// they are written (every page a process touches first is a fault).
+	Detail fmt.Stringer
 }
+
+// Text is a Detail that is a string already.
+type Text string
+
+func (t Text) String() string { return string(t) }
 
 // SignalFrame is what the kernel knows when it delivers a signal to a
 // handler.

@@ -42,7 +42,7 @@ func (c *Context) Run(budget uint64) arch.Event {
 	case cpu.ExitSyscall:
 		return arch.Event{Kind: arch.EventSyscall}
 	case cpu.ExitBreakpoint:
-		return arch.Event{Kind: arch.EventSignal, Signal: abi.SIGTRAP, Code: abi.SI_KERNEL, Detail: ex.String()}
+		return arch.Event{Kind: arch.EventSignal, Signal: abi.SIGTRAP, Code: abi.SI_KERNEL, Detail: ex}
 	case cpu.ExitIllegal:
 		if len(ex.Bytes) == 0 {
 			// Show the instruction in traces.
@@ -51,13 +51,13 @@ func (c *Context) Run(budget uint64) arch.Event {
 				ex.Bytes = b[:]
 			}
 		}
-		return arch.Event{Kind: arch.EventSignal, Signal: abi.SIGILL, Code: abi.ILL_ILLOPN, Addr: ex.PC, Detail: ex.String()}
+		return arch.Event{Kind: arch.EventSignal, Signal: abi.SIGILL, Code: abi.ILL_ILLOPN, Addr: ex.PC, Detail: ex}
 	case cpu.ExitGeneralProtection:
-		return arch.Event{Kind: arch.EventSignal, Signal: abi.SIGSEGV, Code: abi.SI_KERNEL, Detail: ex.String()}
+		return arch.Event{Kind: arch.EventSignal, Signal: abi.SIGSEGV, Code: abi.SI_KERNEL, Detail: ex}
 	case cpu.ExitDivide:
-		return arch.Event{Kind: arch.EventSignal, Signal: abi.SIGFPE, Code: abi.FPE_INTDIV, Addr: ex.PC, Detail: ex.String()}
+		return arch.Event{Kind: arch.EventSignal, Signal: abi.SIGFPE, Code: abi.FPE_INTDIV, Addr: ex.PC, Detail: ex}
 	}
-	ev := arch.Event{Kind: arch.EventSignal, Signal: abi.SIGSEGV, Code: abi.SEGV_MAPERR, Addr: ex.Addr, Detail: ex.String()}
+	ev := arch.Event{Kind: arch.EventSignal, Signal: abi.SIGSEGV, Code: abi.SEGV_MAPERR, Addr: ex.Addr, Detail: ex}
 	if ex.Cause == rv.CauseProtection {
 		ev.Code = abi.SEGV_ACCERR
 	}

@@ -40,11 +40,11 @@ func (c *Context) Run(budget uint64) arch.Event {
 	case rv.ExitEcall:
 		return arch.Event{Kind: arch.EventSyscall}
 	case rv.ExitEbreak:
-		return arch.Event{Kind: arch.EventSignal, Signal: abi.SIGTRAP, Code: abi.TRAP_BRKPT, Addr: ex.PC, Detail: ex.String()}
+		return arch.Event{Kind: arch.EventSignal, Signal: abi.SIGTRAP, Code: abi.TRAP_BRKPT, Addr: ex.PC, Detail: ex}
 	case rv.ExitIllegalInstruction:
-		return arch.Event{Kind: arch.EventSignal, Signal: abi.SIGILL, Code: abi.ILL_ILLOPC, Addr: ex.PC, Detail: ex.String()}
+		return arch.Event{Kind: arch.EventSignal, Signal: abi.SIGILL, Code: abi.ILL_ILLOPC, Addr: ex.PC, Detail: ex}
 	}
-	ev := arch.Event{Kind: arch.EventSignal, Signal: abi.SIGSEGV, Code: abi.SEGV_MAPERR, Addr: ex.Addr, Detail: ex.String()}
+	ev := arch.Event{Kind: arch.EventSignal, Signal: abi.SIGSEGV, Code: abi.SEGV_MAPERR, Addr: ex.Addr, Detail: ex}
 	switch ex.Cause {
 	case rv.CauseProtection:
 		ev.Code = abi.SEGV_ACCERR
