@@ -14,6 +14,8 @@
 //	              initial stack and auxiliary vector
 //	mm.go         address spaces: mappings (vmas), demand paging,
 //	              brk, the memory budget
+//	framecache.go the frames of image pages mapped read-only, shared
+//	              by every process (read and decoded once, not per exec)
 //	signals.go    signal generation (real-time signals queue, standard
 //	              ones pend once), delivery, default actions, exit
 //	creds.go      user and group ids, the set*id/get*id calls, the
