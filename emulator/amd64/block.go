@@ -46,21 +46,12 @@ func (cp *codePage) Invalidate() {
 	cp.blocks = nil
 }
 
-// codePages is the decoded code of one frame at each virtual address it
-// is executed at (rv.CodeCache): processes share the frames of programs
-// and libraries, and a library lies at different addresses in processes
-// that load different libraries before it (ls and cat in a shell loop).
-// The most recently made comes first.
-type codePages [4]*codePage
+// VA is the virtual address the page was decoded for (rv.CodeAt).
+func (cp *codePage) VA() uint64 { return cp.va }
 
-// Invalidate drops the frame's code at every address.
-func (cs *codePages) Invalidate() {
-	for _, cp := range cs {
-		if cp != nil {
-			cp.Invalidate()
-		}
-	}
-}
+// codePages is the frame's code at each address it is executed at, the
+// code-cache slot's content.
+type codePages = rv.CodeAt[*codePage]
 
 var _ rv.CodeCache = (*codePages)(nil)
 
@@ -80,17 +71,11 @@ func (c *CPU) codePageAt(va uint64) (*codePage, *[PageSize]byte, bool) {
 		cs = new(codePages)
 		*slot = cs
 	}
-	for _, cp := range cs {
-		if cp != nil && cp.valid && cp.va == va {
-			return cp, data, true
-		}
+	if cp, ok := cs.Find(va); ok {
+		return cp, data, true
 	}
-	if last := cs[len(cs)-1]; last != nil {
-		last.Invalidate()
-	}
-	copy(cs[1:], cs[:len(cs)-1])
 	cp := &codePage{va: va, valid: true, blocks: make(map[uint64]*block), entries: c.pageEntries(va)}
-	cs[0] = cp
+	cs.Add(cp)
 	return cp, data, true
 }
 

@@ -123,7 +123,11 @@ type codePage struct {
 	alive *liveness
 }
 
-func (cp *codePage) invalidate() {
+// VA is the virtual address the page was decoded for (CodeAt).
+func (cp *codePage) VA() uint64 { return cp.va }
+
+// Invalidate drops the page: CPUs holding it decode again.
+func (cp *codePage) Invalidate() {
 	cp.valid = false
 	if cp.alive != nil {
 		cp.alive.valid = false
@@ -138,44 +142,7 @@ func (cp *codePage) invalidate() {
 // fence.i and the riscv_flush_icache system call require.
 func (m *Memory) FlushCode() {
 	for _, e := range m.pages {
-		e.pg.code.invalidate()
-	}
-}
-
-// codePages are the decoded instructions of one frame at each virtual
-// address it is executed at: processes share the frames of programs and
-// libraries (MapPrivateFrame), and a library lies at different addresses
-// in processes that load different libraries before it (ls and cat in a
-// shell loop). The most recently made comes first.
-type codePages [4]*codePage
-
-// at returns the valid code page for va, or nil.
-func (cs *codePages) at(va uint64) *codePage {
-	for _, cp := range cs {
-		if cp != nil && cp.va == va && cp.valid {
-			return cp
-		}
-	}
-	return nil
-}
-
-// add makes cp the first, invalidating the least recently made when all
-// are taken.
-func (cs *codePages) add(cp *codePage) {
-	if last := cs[len(cs)-1]; last != nil {
-		last.invalidate()
-	}
-	copy(cs[1:], cs[:len(cs)-1])
-	cs[0] = cp
-}
-
-// invalidate drops the code at every address.
-func (cs *codePages) invalidate() {
-	for i, cp := range cs {
-		if cp != nil {
-			cp.invalidate()
-			cs[i] = nil
-		}
+		e.pg.code.Invalidate()
 	}
 }
 
@@ -216,11 +183,11 @@ func (m *Memory) codePage(va uint64) (*codePage, FaultCause) {
 		return nil, CauseProtection
 	}
 	pg := e.pg
-	if cp := pg.code.at(va); cp != nil {
+	if cp, ok := pg.code.Find(va); ok {
 		return cp, CauseNone
 	}
 	cp := &codePage{va: va, data: pg.data, valid: true}
-	pg.code.add(cp)
+	pg.code.Add(cp)
 	if pg.translated != nil {
 		cp.markEntries(pg.translated)
 	}

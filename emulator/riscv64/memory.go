@@ -59,7 +59,7 @@ type page struct {
 	shared bool
 	// code is the decoded-instruction cache of this frame at each virtual
 	// address it was executed at since it was last written.
-	code codePages
+	code CodeAt[*codePage]
 	// translated is the translated unit of the frame's bytes, set by the
 	// loader that filled the frame from an image file and dropped by the
 	// first write (translated.go).
@@ -71,7 +71,7 @@ type page struct {
 
 // dropCode invalidates and forgets the decoded code of the frame.
 func (pg *page) dropCode() {
-	pg.code.invalidate()
+	pg.code.Invalidate()
 	if pg.foreign != nil {
 		pg.foreign.Invalidate()
 		pg.foreign = nil

@@ -11,6 +11,50 @@ type CodeCache interface {
 	Invalidate()
 }
 
+// CodeAt is the decoded code of one frame at each virtual address it is
+// executed at, up to four, the most recently made first: processes share
+// the frames of programs and libraries (MapPrivateFrame), and a library
+// lies at different addresses in processes that load different libraries
+// before it (ls and cat in a shell loop). Both CPUs keep their code so.
+type CodeAt[C interface {
+	comparable
+	VA() uint64
+	Invalidate()
+}] [4]C
+
+// Find returns the code made for va.
+func (cs *CodeAt[C]) Find(va uint64) (C, bool) {
+	var none C
+	for _, c := range cs {
+		if c != none && c.VA() == va {
+			return c, true
+		}
+	}
+	return none, false
+}
+
+// Add makes c the first, invalidating the least recently made when all
+// are taken.
+func (cs *CodeAt[C]) Add(c C) {
+	var none C
+	if last := cs[len(cs)-1]; last != none {
+		last.Invalidate()
+	}
+	copy(cs[1:], cs[:len(cs)-1])
+	cs[0] = c
+}
+
+// Invalidate drops the code at every address (CodeCache).
+func (cs *CodeAt[C]) Invalidate() {
+	var none C
+	for i, c := range cs {
+		if c != none {
+			c.Invalidate()
+			cs[i] = none
+		}
+	}
+}
+
 // ExecFrame returns the frame of the executable page at va (page
 // aligned) and its code-cache slot, or the fault of fetching from it.
 // The frame is kept out of the write TLB while the slot holds a cache,

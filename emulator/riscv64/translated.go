@@ -233,7 +233,7 @@ func (m *Memory) SetTranslated(addr uint64, tp *TranslatedPage) {
 	}
 	e.pg.translated = tp
 	// Decoded before the origin was known: decode again, marked.
-	e.pg.code.invalidate()
+	e.pg.code.Invalidate()
 	if e.pg.foreign != nil {
 		e.pg.foreign.Invalidate()
 		e.pg.foreign = nil
